@@ -1,0 +1,1 @@
+"""regledger: event-sourced class registration for ESP-style programs."""

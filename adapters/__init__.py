@@ -1,0 +1,1 @@
+"""Infrastructure: settings, composition root, SQL views, HTTP API, CLI, projector."""

@@ -1,0 +1,1 @@
+"""Aggregates, events, rules, the lottery and the application: stdlib and eventsourcing only."""

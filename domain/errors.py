@@ -1,0 +1,91 @@
+"""Refusals: every rule violation is a RegistrationError with a stable machine code."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class RegistrationError(Exception):
+    """A command was refused; nothing was written. `code` is stable, `message` is for people."""
+
+    code: ClassVar[str] = "refused"
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, detail={self.detail!r})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "detail": self.detail}
+
+
+class NotFoundError(RegistrationError):
+    """An id named by a command does not exist."""
+
+    code = "not_found"
+
+
+class InvalidInputError(RegistrationError):
+    """Input is malformed or out of range (checked before any rule)."""
+
+    code = "invalid_input"
+
+
+class MalformedConstraintError(InvalidInputError):
+    """A schedule-constraint expression does not parse."""
+
+    code = "malformed_constraint"
+
+
+class AlreadyExistsError(RegistrationError):
+    """Something with this identity was already created by another command."""
+
+    code = "already_exists"
+
+
+class ConflictError(RegistrationError):
+    """Concurrent writers kept changing the same aggregates; the command gave up after retrying."""
+
+    code = "conflict"
+
+
+class RuleViolation(RegistrationError):
+    """A registration rule refused the command."""
+
+
+def rule(code: str) -> type[RuleViolation]:
+    """Build a RuleViolation subclass for `code`, so callers can catch one rule precisely."""
+    name = "".join(part.title() for part in code.split("_")) + "Error"
+    return type(name, (RuleViolation,), {"code": code, "__doc__": f"Refusal `{code}`."})
+
+
+SectionFull = rule("section_full")
+ConstraintViolated = rule("constraint_violated")
+AlreadyInClass = rule("already_in_class")
+TimeslotConflict = rule("timeslot_conflict")
+RegistrationClosed = rule("registration_closed")
+SectionCancelled = rule("section_cancelled")
+PriorityLimit = rule("priority_limit")
+ClassNotAccepted = rule("class_not_accepted")
+ProgramFull = rule("program_full")
+GradeOutOfRange = rule("grade_out_of_range")
+ProfileRequired = rule("profile_required")
+NotScheduled = rule("not_scheduled")
+NotEnrolled = rule("not_enrolled")
+NotRegistered = rule("not_registered")
+WindowClosed = rule("window_closed")
+DifferentClass = rule("different_class")
+OverrideNeedsReason = rule("override_needs_reason")
+CapacityBelowEnrolled = rule("capacity_below_enrolled")
+SeatsHeld = rule("seats_held")
+AlreadyWaitlisted = rule("already_waitlisted")
+WaitlistDisabled = rule("waitlist_disabled")
+NotStarred = rule("not_starred")
+TooFewStars = rule("too_few_stars")
+LotteryAlreadyCommitted = rule("lottery_already_committed")
+LotteryNotComputed = rule("lottery_not_computed")
+EnrollmentsExist = rule("enrollments_exist")
+RemovalConstraintViolated = rule("removal_constraint_violated")

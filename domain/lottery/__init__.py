@@ -1,0 +1,1 @@
+"""The lottery: a pure, seeded, reproducible assignment algorithm and its statistics."""
