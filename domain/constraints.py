@@ -16,8 +16,7 @@ MAX_DEPTH = 32
 MAX_NODES = 1000
 
 ADD_REFUSAL_TEMPLATE = (
-    "Adding <i>{title}</i> to your schedule requires that you {label}.  "
-    "You can go back and correct this."
+    "Adding <i>{title}</i> to your schedule requires that you {label}.  You can go back and correct this."
 )
 REMOVAL_REFUSAL_TEMPLATE = (
     "You can't remove this class from your schedule because it would violate the "
@@ -185,14 +184,7 @@ class SectionInTimeslot:
 
 
 Expression: TypeAlias = (
-    Constant
-    | All
-    | Any
-    | Not
-    | EnrolledInClass
-    | TimeslotOccupied
-    | CategoryInTimeslot
-    | SectionInTimeslot
+    Constant | All | Any | Not | EnrolledInClass | TimeslotOccupied | CategoryInTimeslot | SectionInTimeslot
 )
 
 
@@ -305,9 +297,7 @@ def _read_constant(obj: dict[str, object], path: str, depth: int, budget: _Budge
     return Constant(value)
 
 
-def _read_items(
-    obj: dict[str, object], path: str, depth: int, budget: _Budget
-) -> tuple[Expression, ...]:
+def _read_items(obj: dict[str, object], path: str, depth: int, budget: _Budget) -> tuple[Expression, ...]:
     items_path = _key(path, "items")
     items = _list(obj["items"], items_path)
     return tuple(_parse(x, f"{items_path}[{i}]", depth + 1, budget) for i, x in enumerate(items))

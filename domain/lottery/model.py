@@ -1,0 +1,212 @@
+"""Lottery value objects: the frozen input snapshot, the parameters and the result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from regledger.domain.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import date, datetime
+    from uuid import UUID
+
+
+def _sha256_json(value: object) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _ids(values: Iterable[UUID]) -> list[str]:
+    return sorted(str(value) for value in values)
+
+
+@dataclass(frozen=True)
+class LotteryTimeslot:
+    id: UUID
+    start: datetime
+    end: datetime
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+
+@dataclass(frozen=True)
+class LotterySection:
+    id: UUID
+    subject_id: UUID
+    timeslot_ids: tuple[UUID, ...]
+    capacity: int
+    grade_min: int
+    grade_max: int
+    is_lunch: bool = False
+
+
+@dataclass(frozen=True)
+class LotteryStudent:
+    id: UUID
+    grade: int
+    # Index 0 holds the level-1 (top) choices; each entry is a set of section ids.
+    priorities: tuple[frozenset[UUID], ...] = ()
+    # Stars are already expanded to every eligible section of the starred class.
+    interested: frozenset[UUID] = frozenset()
+
+
+@dataclass(frozen=True)
+class LotteryParameters:
+    """Tuning knobs of the reference lottery; 0 for a cap means "no cap"."""
+
+    kp: float = 1.2
+    ki: float = 1.1
+    check_grade: bool = True
+    max_sections: int = 0
+    max_timeslots: int = 0
+    fill_low_priorities: bool = False
+
+    def validate(self) -> None:
+        """Weight divisors must be positive finite numbers and caps non-negative."""
+        for name in ("kp", "ki"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise InvalidInputError(f"{name} must be a positive number", **{name: value})
+        for name in ("max_sections", "max_timeslots"):
+            if getattr(self, name) < 0:
+                raise InvalidInputError(f"{name} must not be negative", **{name: getattr(self, name)})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LotteryParameters:
+        params = cls(
+            kp=float(data.get("kp", 1.2)),
+            ki=float(data.get("ki", 1.1)),
+            check_grade=bool(data.get("check_grade", True)),
+            max_sections=int(data.get("max_sections", 0)),
+            max_timeslots=int(data.get("max_timeslots", 0)),
+            fill_low_priorities=bool(data.get("fill_low_priorities", False)),
+        )
+        params.validate()
+        return params
+
+
+@dataclass(frozen=True)
+class LotteryInput:
+    """Everything the lottery reads, snapshotted; `program_size_max` None or 0 means no cap."""
+
+    timeslots: tuple[LotteryTimeslot, ...]
+    sections: tuple[LotterySection, ...]
+    students: tuple[LotteryStudent, ...]
+    priority_limit: int
+    program_size_max: int | None = None
+
+    def validate(self) -> None:
+        """Ids are unique and every reference points at something in the snapshot."""
+        if self.priority_limit < 0:
+            raise InvalidInputError("priority_limit must not be negative")
+        if self.program_size_max is not None and self.program_size_max < 0:
+            raise InvalidInputError("program_size_max must not be negative")
+        timeslot_ids = _unique("timeslot", (t.id for t in self.timeslots))
+        section_ids = _unique("section", (s.id for s in self.sections))
+        _unique("student", (s.id for s in self.students))
+        for section in self.sections:
+            _check_section(section, timeslot_ids)
+        for student in self.students:
+            _check_student(student, section_ids)
+
+    def digest(self) -> str:
+        """Order-independent fingerprint of the logical input."""
+        return _sha256_json(self._canonical())
+
+    def _canonical(self) -> dict[str, Any]:
+        timeslots = sorted([str(t.id), t.start.isoformat(), t.end.isoformat()] for t in self.timeslots)
+        sections = sorted(
+            [
+                str(s.id),
+                str(s.subject_id),
+                _ids(s.timeslot_ids),
+                s.capacity,
+                s.grade_min,
+                s.grade_max,
+                s.is_lunch,
+            ]
+            for s in self.sections
+        )
+        students = sorted(
+            [str(s.id), s.grade, [_ids(level) for level in s.priorities], _ids(s.interested)] for s in self.students
+        )
+        return {
+            "timeslots": timeslots,
+            "sections": sections,
+            "students": students,
+            "priority_limit": self.priority_limit,
+            "program_size_max": self.program_size_max,
+        }
+
+
+def _unique(kind: str, ids: Iterable[UUID]) -> frozenset[UUID]:
+    seen: set[UUID] = set()
+    for value in ids:
+        if value in seen:
+            raise InvalidInputError(f"duplicate {kind} id", id=str(value))
+        seen.add(value)
+    return frozenset(seen)
+
+
+def _check_section(section: LotterySection, timeslot_ids: frozenset[UUID]) -> None:
+    unknown = set(section.timeslot_ids) - timeslot_ids
+    if unknown:
+        raise InvalidInputError("section meets in an unknown timeslot", section_id=str(section.id))
+    if len(set(section.timeslot_ids)) != len(section.timeslot_ids):
+        raise InvalidInputError("section lists a timeslot twice", section_id=str(section.id))
+    if section.capacity < 0:
+        raise InvalidInputError("section capacity must not be negative", id=str(section.id))
+
+
+def _check_student(student: LotteryStudent, section_ids: frozenset[UUID]) -> None:
+    # Like the reference, a preference naming a section outside the snapshot aborts the run.
+    wanted = set(student.interested).union(*student.priorities)
+    if not wanted <= section_ids:
+        raise InvalidInputError(
+            "student prefers a section that is not in the lottery",
+            student_id=str(student.id),
+            section_ids=_ids(wanted - section_ids),
+        )
+
+
+@dataclass(frozen=True, order=True)
+class Assignment:
+    """One seat: `level` is the priority level that won it (1..N), or 0 for interest."""
+
+    student_id: UUID
+    section_id: UUID
+    level: int
+
+
+def _order(assignment: Assignment) -> tuple[int, int, int]:
+    return (assignment.student_id.int, assignment.section_id.int, assignment.level)
+
+
+@dataclass(frozen=True)
+class LotteryResult:
+    assignments: tuple[Assignment, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # Canonical order makes equality and the digest independent of how it was built.
+        object.__setattr__(self, "assignments", tuple(sorted(self.assignments, key=_order)))
+
+    def digest(self) -> str:
+        return _sha256_json([[str(a.student_id), str(a.section_id), a.level] for a in self.assignments])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "assignments": [
+                {"student_id": str(a.student_id), "section_id": str(a.section_id), "level": a.level}
+                for a in self.assignments
+            ]
+        }

@@ -1,0 +1,283 @@
+"""The Program aggregate: timeslots, settings, windows, schedule constraints, capped admission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from regledger.domain.audited import AuditedAggregate
+from regledger.domain.constraints import ScheduleConstraint, parse_expression
+from regledger.domain.errors import InvalidInputError, NotFoundError, WindowClosed
+from regledger.domain.ids import ConstraintId, ProgramId, StudentId, TimeslotId, program_id
+from regledger.domain.values import ENROLLED, Timeslot
+
+WINDOW_KINDS = ("lottery", "classes", "removal")
+DEFAULT_FULL_TEXT = "Class temporarily full; please check back later"
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    """Per-program registration settings (the reference's SCRMI plus program fields)."""
+
+    use_priority: bool = False
+    priority_limit: int = 3
+    class_cap_multiplier: Decimal = Decimal("1.00")
+    class_cap_offset: int = 0
+    temporarily_full_text: str = DEFAULT_FULL_TEXT
+    require_profile: bool = True
+    program_size_max: int | None = None
+    waitlist_enabled: bool = False
+    min_stars: int = 0
+    visible_verbs: tuple[str, ...] = (ENROLLED,)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.priority_limit, int) or not 1 <= self.priority_limit <= 20:
+            raise InvalidInputError("priority_limit must be between 1 and 20", value=self.priority_limit)
+        if self.class_cap_multiplier < 0:
+            raise InvalidInputError("class_cap_multiplier must not be negative")
+        if self.program_size_max is not None and self.program_size_max < 0:
+            raise InvalidInputError("program_size_max must not be negative")
+        if self.min_stars < 0:
+            raise InvalidInputError("min_stars must not be negative")
+        if not self.temporarily_full_text.strip():
+            raise InvalidInputError("temporarily_full_text must not be empty")
+
+    @property
+    def is_capped(self) -> bool:
+        # The reference treats a cap of 0 or None as "no cap".
+        return bool(self.program_size_max)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["class_cap_multiplier"] = str(self.class_cap_multiplier)
+        out["visible_verbs"] = list(self.visible_verbs)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProgramSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidInputError(f"Unknown program settings: {sorted(unknown)}")
+        values = dict(data)
+        if "class_cap_multiplier" in values:
+            values["class_cap_multiplier"] = Decimal(str(values["class_cap_multiplier"]))
+        if "visible_verbs" in values:
+            values["visible_verbs"] = tuple(values["visible_verbs"])
+        return cls(**values)
+
+    def updated(self, changes: dict[str, Any]) -> ProgramSettings:
+        return replace(self, **ProgramSettings.from_dict({**self.as_dict(), **changes}).__dict__)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A registration window; both ends inclusive, an open end is unbounded."""
+
+    opens: datetime | None
+    closes: datetime | None
+
+    def contains(self, when: datetime) -> bool:
+        return (self.opens is None or self.opens <= when) and (self.closes is None or when <= self.closes)
+
+
+class Program(AuditedAggregate):
+    """One program run (e.g. Splash Fall 2026)."""
+
+    class Created(AuditedAggregate.Created):
+        slug: str
+        title: str
+        grade_min: int
+        grade_max: int
+        school_year: int
+        settings: dict[str, Any]
+
+    class SettingsChanged(AuditedAggregate.Event):
+        changes: dict[str, Any]
+
+    class TimeslotAdded(AuditedAggregate.Event):
+        timeslot_id: TimeslotId
+        label: str
+        start: datetime
+        end: datetime
+
+    class WindowSet(AuditedAggregate.Event):
+        kind: str
+        opens: datetime | None
+        closes: datetime | None
+
+    class ConstraintAdded(AuditedAggregate.Event):
+        constraint_id: ConstraintId
+        label: str
+        condition: dict[str, Any]
+        requirement: dict[str, Any]
+
+    class ConstraintRemoved(AuditedAggregate.Event):
+        constraint_id: ConstraintId
+
+    class StudentAdmitted(AuditedAggregate.Event):
+        student_id: StudentId
+
+    @staticmethod
+    def create_id(slug: str) -> UUID:
+        return program_id(slug)
+
+    @event(Created)
+    def __init__(
+        self,
+        slug: str,
+        title: str,
+        grade_min: int,
+        grade_max: int,
+        school_year: int,
+        settings: dict[str, Any],
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        self.slug = slug
+        self.title = title
+        self.grade_min = grade_min
+        self.grade_max = grade_max
+        self.school_year = school_year
+        self.settings = ProgramSettings.from_dict(settings)
+        self.timeslots: dict[TimeslotId, Timeslot] = {}
+        self.windows: dict[str, Window] = {}
+        self.constraints: dict[ConstraintId, ScheduleConstraint] = {}
+        self.admitted: set[StudentId] = set()
+
+    @property
+    def program_id(self) -> ProgramId:
+        return ProgramId(self.id)
+
+    # -- commands -------------------------------------------------------------------------
+
+    def change_settings(self, changes: dict[str, Any], audit: dict[str, str]) -> None:
+        self.settings.updated(changes)  # validates before anything is recorded
+        self._settings_changed(changes=changes, **audit)
+
+    def add_timeslot(
+        self, timeslot_id: TimeslotId, label: str, start: datetime, end: datetime, audit: dict[str, str]
+    ) -> None:
+        if not label.strip():
+            raise InvalidInputError("A timeslot needs a label")
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidInputError("Timeslot times must be timezone-aware", label=label)
+        if end <= start:
+            raise InvalidInputError("A timeslot must end after it starts", label=label)
+        if timeslot_id in self.timeslots:
+            raise InvalidInputError("A timeslot with this label exists already", label=label)
+        self._timeslot_added(timeslot_id=timeslot_id, label=label, start=start, end=end, **audit)
+
+    def set_window(self, kind: str, opens: datetime | None, closes: datetime | None, audit: dict[str, str]) -> None:
+        if kind not in WINDOW_KINDS:
+            raise InvalidInputError(f"Window kind must be one of {WINDOW_KINDS}", kind=kind)
+        if opens and closes and closes < opens:
+            raise InvalidInputError("A window cannot close before it opens", kind=kind)
+        self._window_set(kind=kind, opens=opens, closes=closes, **audit)
+
+    def add_constraint(self, constraint: ScheduleConstraint, audit: dict[str, str]) -> None:
+        if constraint.id in self.constraints:
+            raise InvalidInputError("A constraint with this label exists already", label=constraint.label)
+        self._constraint_added(
+            constraint_id=ConstraintId(constraint.id),
+            label=constraint.label,
+            condition=constraint.condition.to_json(),
+            requirement=constraint.requirement.to_json(),
+            **audit,
+        )
+
+    def remove_constraint(self, constraint_id: ConstraintId, audit: dict[str, str]) -> None:
+        if constraint_id not in self.constraints:
+            raise NotFoundError("No such schedule constraint", constraint_id=str(constraint_id))
+        self._constraint_removed(constraint_id=constraint_id, **audit)
+
+    def admit(self, student_id: StudentId, audit: dict[str, str]) -> None:
+        """Record a capped program's admission; the caller checked the cap or an override."""
+        if student_id not in self.admitted:
+            self._student_admitted(student_id=student_id, **audit)
+
+    # -- queries --------------------------------------------------------------------------
+
+    def timeslot(self, timeslot_id: TimeslotId) -> Timeslot:
+        try:
+            return self.timeslots[timeslot_id]
+        except KeyError:
+            raise NotFoundError("No such timeslot in this program", timeslot_id=str(timeslot_id)) from None
+
+    def has_room_for(self, student_id: StudentId) -> bool:
+        cap = self.settings.program_size_max
+        return not cap or student_id in self.admitted or len(self.admitted) < cap
+
+    def check_window(self, kind: str, when: datetime) -> None:
+        window = self.windows.get(kind)
+        if window is not None and not window.contains(when):
+            raise WindowClosed(
+                f"The {kind} registration window is not open now.",
+                kind=kind,
+                opens=window.opens.isoformat() if window.opens else None,
+                closes=window.closes.isoformat() if window.closes else None,
+            )
+
+    def grade_of(self, graduation_year: int | None) -> int:
+        """Grade as in the reference: school year + 12 - graduation year; 0 when unknown."""
+        return 0 if graduation_year is None else self.school_year + 12 - graduation_year
+
+    # -- recorders (replayed: state changes only) -----------------------------------------
+
+    @event(SettingsChanged)
+    def _settings_changed(self, changes: dict[str, Any], actor: str, command_id: str, reason: str) -> None:
+        self.settings = self.settings.updated(changes)
+
+    @event(TimeslotAdded)
+    def _timeslot_added(
+        self,
+        timeslot_id: TimeslotId,
+        label: str,
+        start: datetime,
+        end: datetime,
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        self.timeslots[timeslot_id] = Timeslot(timeslot_id, label, start, end)
+
+    @event(WindowSet)
+    def _window_set(
+        self,
+        kind: str,
+        opens: datetime | None,
+        closes: datetime | None,
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        self.windows[kind] = Window(opens, closes)
+
+    @event(ConstraintAdded)
+    def _constraint_added(
+        self,
+        constraint_id: ConstraintId,
+        label: str,
+        condition: dict[str, Any],
+        requirement: dict[str, Any],
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        self.constraints[constraint_id] = ScheduleConstraint(
+            constraint_id, label, parse_expression(condition), parse_expression(requirement)
+        )
+
+    @event(ConstraintRemoved)
+    def _constraint_removed(self, constraint_id: ConstraintId, actor: str, command_id: str, reason: str) -> None:
+        del self.constraints[constraint_id]
+
+    @event(StudentAdmitted)
+    def _student_admitted(self, student_id: StudentId, actor: str, command_id: str, reason: str) -> None:
+        self.admitted.add(student_id)
