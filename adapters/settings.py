@@ -1,0 +1,287 @@
+"""Deployment settings (REGLEDGER_* variables) and the one env dict handed to eventsourcing.
+
+eventsourcing builds an application's environment as ``Application.env`` (class) <
+``os.environ`` < the ``env=`` constructor argument, and looks up ``<APPNAME>_<KEY>`` before
+``<KEY>``. So ``eventsourcing_env()`` returns a *complete* persistence configuration (every key
+the chosen backend reads) and is always passed explicitly: a stray ``PERSISTENCE_MODULE`` or
+``POSTGRES_GET_PASSWORD_TOPIC`` in the shell cannot switch backends or credentials. Pass
+``names=[App.name, ...]`` to also pin the name-prefixed keys (``REGISTRATION_PERSISTENCE_MODULE``),
+which would otherwise still beat our unprefixed ones. Keys that belong to an application class
+(transcoder, mapper, cipher, snapshotting) are deliberately left to that class.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal, Self
+from urllib.parse import SplitResult, unquote, urlsplit
+
+from psycopg.conninfo import make_conninfo
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+ENV_PREFIX = "REGLEDGER_"
+REDACTED = "**********"
+PERSISTENCE_MODULES = {
+    "memory": "eventsourcing.popo",
+    "sqlite": "eventsourcing.sqlite",
+    "postgres": "eventsourcing.postgres",
+}
+_SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_URL_SCHEMES = ("postgresql", "postgres")
+
+# Set only while from_mapping() builds an instance, so os.environ is never consulted then.
+_explicit_environ: ContextVar[Mapping[str, str] | None] = ContextVar("regledger_explicit_environ", default=None)
+
+
+def _var(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """The env-var source, parsing a given mapping instead of os.environ (same rules)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+@contextmanager
+def _reading(environ: Mapping[str, str]) -> Iterator[None]:
+    token = _explicit_environ.set(environ)
+    try:
+        yield
+    finally:
+        _explicit_environ.reset(token)
+
+
+def _parse_database_url(url: str) -> dict[str, Any]:
+    """Split postgresql://user:pass@host:port/db into field values (only the parts present)."""
+    where = _var("database_url")
+    try:
+        parts: SplitResult = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{where} is not a valid URL: {exc}") from None
+    if parts.scheme not in _URL_SCHEMES:
+        raise ValueError(f"{where} must start with postgresql:// (or postgres://), got scheme {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError(f"{where} has no host: expected postgresql://user:pass@host:port/db")
+    dbname = unquote(parts.path.removeprefix("/"))
+    if not dbname or "/" in dbname:
+        raise ValueError(f"{where} must name exactly one database, as in .../regledger")
+    if parts.query or parts.fragment:
+        raise ValueError(
+            f"{where}: query parameters and fragments are not supported "
+            f"(eventsourcing cannot pass them on); use the REGLEDGER_POSTGRES_* settings"
+        )
+    values: dict[str, Any] = {"postgres_host": parts.hostname, "postgres_db": dbname}
+    if port is not None:
+        values["postgres_port"] = port
+    if parts.username:
+        values["postgres_user"] = unquote(parts.username)
+    if parts.password is not None:
+        values["postgres_password"] = unquote(parts.password)
+    return values
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    return parts._replace(netloc=f"{user}:{REDACTED}@{netloc[2]}").geturl()
+
+
+class Settings(BaseSettings):
+    """Deployment settings; built once in the composition root and passed down (never global)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    store: Literal["memory", "sqlite", "postgres"] = "sqlite"
+    sqlite_path: Path = Path("var/regledger.sqlite3")
+    # Overrides postgres_host/port/db/user/password (each part that the URL contains).
+    database_url: str | None = Field(default=None, repr=False)
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_db: str = "regledger"
+    postgres_user: str = "postgres"
+    postgres_password: SecretStr = SecretStr("")
+    postgres_schema: str = "public"
+    postgres_pool_size: int = 5
+    postgres_max_overflow: int = 10
+    postgres_lock_timeout: int = 5
+    postgres_connect_timeout: int = 10
+    # 0 disables the repository cache (eventsourcing would read 0 as "unbounded").
+    aggregate_cache_size: int = 10000
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _explicit_environ.get()
+        if environ is not None:
+            return (init_settings, _MappingEnvSource(settings_cls, environ))
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
+
+    @classmethod
+    def from_mapping(cls, environ: Mapping[str, str], **overrides: Any) -> Self:
+        """Build from an explicit environ (same parsing as real env vars); os.environ is ignored."""
+        with _reading(dict(environ)):
+            return cls(**overrides)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_database_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("database_url"):
+            return {**data, **_parse_database_url(str(data["database_url"]))}
+        return data
+
+    @field_validator("sqlite_path")
+    @classmethod
+    def _absolute_sqlite_path(cls, value: Path) -> Path:
+        # Resolved once, here, so a later chdir cannot move the database.
+        if str(value).strip() in ("", ".") or str(value).startswith(":memory:"):
+            raise ValueError(
+                f"{_var('sqlite_path')} must be a file path (use REGLEDGER_STORE=memory "
+                f"for an in-memory store), got {str(value)!r}"
+            )
+        path = value.expanduser()
+        path = path if path.is_absolute() else Path.cwd() / path
+        if path.is_dir():
+            raise ValueError(f"{_var('sqlite_path')} is a directory, not a file: {path}")
+        return path
+
+    @field_validator("postgres_port")
+    @classmethod
+    def _port_in_range(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError(f"{_var('postgres_port')} must be between 1 and 65535, got {value}")
+        return value
+
+    @field_validator("postgres_host", "postgres_db", "postgres_user")
+    @classmethod
+    def _not_blank(cls, value: str, info: ValidationInfo) -> str:
+        if not value.strip():
+            raise ValueError(f"{_var(str(info.field_name))} must not be empty")
+        return value.strip()
+
+    @field_validator("postgres_schema")
+    @classmethod
+    def _schema_identifier(cls, value: str) -> str:
+        if not _SCHEMA_RE.fullmatch(value) or value.startswith("pg_"):
+            raise ValueError(
+                f"{_var('postgres_schema')} must be a lower-case SQL identifier "
+                f"(letters, digits, _; not starting with a digit or pg_; at most 63 chars), "
+                f"got {value!r}"
+            )
+        return value
+
+    @field_validator("postgres_pool_size", "postgres_connect_timeout")
+    @classmethod
+    def _at_least_one(cls, value: int, info: ValidationInfo) -> int:
+        if value < 1:
+            raise ValueError(f"{_var(str(info.field_name))} must be >= 1, got {value}")
+        return value
+
+    @field_validator("postgres_max_overflow", "postgres_lock_timeout", "aggregate_cache_size")
+    @classmethod
+    def _not_negative(cls, value: int, info: ValidationInfo) -> int:
+        if value < 0:
+            raise ValueError(f"{_var(str(info.field_name))} must be >= 0, got {value}")
+        return value
+
+    def prepare(self) -> None:
+        """Create what the store needs on disk (the SQLite file's directory); idempotent."""
+        if self.store == "sqlite":
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def eventsourcing_env(self, *, names: Iterable[str] = ()) -> dict[str, str]:
+        """Complete persistence env for eventsourcing (also pinned as `<NAME>_<KEY>` per name)."""
+        env = {
+            "PERSISTENCE_MODULE": PERSISTENCE_MODULES[self.store],
+            "CREATE_TABLE": "y",
+            "AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache_size or ""),
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
+            # Unsafe in 9.5.6 (lost and misrouted events): never anything but "n".
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        }
+        if self.store == "sqlite":
+            env |= {
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SINGLE_ROW_TRACKING": "t",
+                "ORIGINATOR_ID_TYPE": "uuid",
+            }
+        elif self.store == "postgres":
+            env |= self._postgres_env()
+        base = dict(env)
+        for name in names:
+            env |= {f"{name.upper()}_{key}": value for key, value in base.items()}
+        return env
+
+    def _postgres_env(self) -> dict[str, str]:
+        return {
+            "POSTGRES_DBNAME": self.postgres_db,
+            "POSTGRES_HOST": self.postgres_host,
+            "POSTGRES_PORT": str(self.postgres_port),
+            "POSTGRES_USER": self.postgres_user,
+            "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
+            # Empty: a stray topic in os.environ would otherwise replace the password.
+            "POSTGRES_GET_PASSWORD_TOPIC": "",
+            "POSTGRES_SCHEMA": self.postgres_schema,
+            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
+            "POSTGRES_LOCK_TIMEOUT": str(self.postgres_lock_timeout),
+            "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
+            # The library's own defaults, pinned so the shell cannot change them.
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "5",
+            "POSTGRES_MAX_WAITING": "0",
+            "POSTGRES_CONN_MAX_AGE": "3600",
+            "POSTGRES_PRE_PING": "n",
+            "SINGLE_ROW_TRACKING": "t",
+            "ORIGINATOR_ID_TYPE": "uuid",
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        }
+
+    def postgres_conninfo(self) -> str:
+        """libpq conninfo for our own SQL (views, projections), with search_path = our schema."""
+        params: dict[str, Any] = {
+            "host": self.postgres_host,
+            "port": self.postgres_port,
+            "dbname": self.postgres_db,
+            "user": self.postgres_user,
+            "connect_timeout": self.postgres_connect_timeout,
+            "application_name": "regledger",
+            "options": (f"-c search_path={self.postgres_schema} -c lock_timeout={self.postgres_lock_timeout * 1000}"),
+        }
+        password = self.postgres_password.get_secret_value()
+        if password:  # else libpq may still use PGPASSWORD or ~/.pgpass
+            params["password"] = password
+        return make_conninfo("", **params)
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain values for logs, with every password masked."""
+        data = self.model_dump(mode="json")
+        data["postgres_password"] = REDACTED if self.postgres_password.get_secret_value() else ""
+        if self.database_url:
+            data["database_url"] = _mask_url_password(self.database_url)
+        return data
