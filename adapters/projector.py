@@ -1,0 +1,233 @@
+"""The projector: keeps the registration views current, exactly once, batch by batch.
+
+It reads the application's notification log after the view's tracking position
+(`select_notifications(position, limit, inclusive_of_start=False)`), folds a whole batch into
+view changes and applies them together with the new position in one transaction; a duplicate
+or lower position is refused by the view, so nothing is ever applied twice. It never skips: the
+library's table lock makes commit order equal id order on PostgreSQL (so keep
+POSTGRES_ENABLE_DB_FUNCTIONS off), and gaps in ids are harmless because it reads by `> last`.
+
+Followers: on PostgreSQL it LISTENs on the events table's channel (the library NOTIFYs inside
+every insert transaction) and falls back to a poll every `idle_timeout`; on SQLite and memory
+it polls every `poll_interval` (a few ms). Construct with `build_views(settings)` and
+`Projector(app, views)`; `start()` runs it on a background thread in-process (the embedded
+default), `run_forever()` in the foreground (the `regledger project` process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
+
+from regledger.adapters.settings import Settings
+from regledger.adapters.views_memory import MemoryViews
+from regledger.adapters.views_postgres import PostgresViews
+from regledger.adapters.views_sqlite import SqliteViews, views_path
+from regledger.projections.changes import fold_batch
+from regledger.projections.views import RegistrationViews
+
+logger = logging.getLogger("regledger.projector")
+
+Progress = Callable[[int, int], None]  # (position reached, head position)
+
+
+def build_views(settings: Settings, *, prefix: str = "rv_") -> RegistrationViews:
+    """The views for the configured store; tables are created if missing."""
+    views: RegistrationViews
+    if settings.store == "postgres":
+        views = PostgresViews(settings.postgres_conninfo(), settings.postgres_schema, prefix=prefix)
+    elif settings.store == "sqlite":
+        settings.prepare()
+        views = SqliteViews(views_path(settings.sqlite_path), prefix=prefix)
+    else:
+        views = MemoryViews()
+    views.create_tables()
+    return views
+
+
+class _PostgresWakeup:
+    """LISTEN on the events table's channel; `wait` returns on a NOTIFY or after `timeout`."""
+
+    def __init__(self, conninfo: str, channel: str) -> None:
+        self.conninfo = conninfo
+        self.channel = channel
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def wait(self, timeout: float) -> None:
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.conninfo, autocommit=True)
+                self._conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(self.channel)))
+                return  # a NOTIFY may have been missed while connecting: read once more first
+            for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+                pass
+        except psycopg.OperationalError:
+            logger.warning("LISTEN connection lost; polling until it is back", exc_info=True)
+            self.close()
+            time.sleep(timeout)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class Projector:
+    """Applies the Registration app's log to the views; one per views (one tracking row)."""
+
+    def __init__(
+        self,
+        app: Application[UUID],
+        views: RegistrationViews,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.002,
+        listen_conninfo: str | None = None,
+        idle_timeout: float = 0.25,
+    ) -> None:
+        self.app = app
+        self.views = views
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.idle_timeout = idle_timeout
+        channel = getattr(app.recorder, "channel_name", None)
+        self._wakeup = _PostgresWakeup(listen_conninfo, channel) if listen_conninfo and channel else None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, app: Application[UUID], **kwargs: Any) -> Projector:
+        listen = settings.postgres_conninfo() if settings.store == "postgres" else None
+        return cls(app, kwargs.pop("views", None) or build_views(settings), listen_conninfo=listen, **kwargs)
+
+    # -- one step -------------------------------------------------------------------------
+
+    def step(self) -> int:
+        """Apply the next batch after the view's position; returns the number of events read."""
+        start = self.views.position()
+        notifications = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
+        if not notifications:
+            return 0
+        to_domain_event = self.app.mapper.to_domain_event
+        events: list[tuple[int, DomainEventProtocol[UUID]]] = [(n.id, to_domain_event(n)) for n in notifications]
+        self.views.apply(fold_batch(events))
+        return len(events)
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Apply batches until the head (as read when called) is reached; returns events applied."""
+        head = self.app.recorder.max_notification_id() or 0
+        applied = 0
+        while not self._stop.is_set():
+            n = self.step()
+            applied += n
+            position = self.views.position()
+            if progress is not None:
+                progress(position, max(head, position))
+            if n == 0 or position >= head:
+                break
+        return applied
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Drop the view tables and tracking, recreate them and replay the log from zero."""
+        self.views.drop_tables()
+        self.views.create_tables()
+        return self.catch_up(progress)
+
+    # -- following ------------------------------------------------------------------------
+
+    def _idle(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.wait(self.idle_timeout)
+        else:
+            self._stop.wait(self.poll_interval)
+
+    def run_forever(self) -> None:
+        """Follow the log until stop(); errors are logged and re-raised."""
+        try:
+            while not self._stop.is_set():
+                if self.step() < self.batch_size:
+                    self._idle()
+        except BaseException as exc:
+            self.error = exc
+            logger.exception("projector stopped on an error")
+            raise
+        finally:
+            if self._wakeup is not None:
+                self._wakeup.close()
+
+    def start(self) -> Projector:
+        """Follow on a daemon thread (in-process: the embedded SQLite/memory default)."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run_quietly, name="regledger-projector", daemon=True)
+            self._thread.start()
+        return self
+
+    def _run_quietly(self) -> None:
+        with contextlib.suppress(BaseException):
+            self.run_forever()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def __enter__(self) -> Projector:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait(self, position: int, timeout: float = 5.0) -> None:
+        """Block until the views reached `position` (read-your-writes), polling every ~1 ms."""
+        deadline = time.monotonic() + timeout
+        while self.views.position() < position:
+            if self.error is not None:
+                raise RuntimeError("the projector stopped on an error") from self.error
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"views at {self.views.position()}, not yet at {position} after {timeout}s")
+            time.sleep(0.001)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m regledger.adapters.projector [--catch-up|--rebuild] [--batch-size N]` (REGLEDGER_* env)."""
+    from regledger.domain.application import Registration
+
+    parser = argparse.ArgumentParser(description="Keep the registration views current.")
+    parser.add_argument("--catch-up", action="store_true", help="stop at the head instead of following")
+    parser.add_argument("--rebuild", action="store_true", help="drop the views and replay from zero")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--prefix", default="rv_")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    settings.prepare()
+    app = Registration(env=settings.eventsourcing_env(names=[Registration.name]))
+    views = build_views(settings, prefix=args.prefix)
+    projector = Projector.for_settings(settings, app, views=views, batch_size=args.batch_size)
+    try:
+        if args.rebuild:
+            projector.rebuild()
+        elif args.catch_up:
+            projector.catch_up()
+        else:
+            projector.run_forever()
+    finally:
+        views.close()
+        app.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

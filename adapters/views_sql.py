@@ -1,0 +1,526 @@
+"""The registration views in SQL: one set of statements for SQLite and PostgreSQL.
+
+Statements use `?` placeholders and `{p}` for a qualified table prefix, `{n}` for an unqualified
+one (index names) and `{uuid}`/`{ts}`/`{bool}` for column types; `Dialect.render` adapts them.
+PostgreSQL stores uuid/timestamptz/boolean; SQLite stores TEXT (UUID as str, time as a fixed
+width UTC ISO string, so text order is time order) and 0/1.
+
+Tables (all keyed by program): intervals (history and, with valid_to NULL, current
+registrations), stars (star intervals), students, subjects, sections, seats, waitlist,
+timeslots, and tracking (one row: the last notification id applied). Interval rows are keyed
+by (position, seq) -- the opening notification id and the change's index in its event -- so a
+rebuild reproduces the live tables row for row.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from regledger.domain.values import ENROLLED, PRIORITY_PREFIX
+from regledger.projections import changes as c
+from regledger.projections.changes import Batch, ViewChange
+from regledger.projections.views import (
+    Demand,
+    Interval,
+    PositionAlreadyApplied,
+    RegistrationRow,
+    RegistrationViews,
+    ScheduleEntry,
+    SeatCount,
+)
+
+TRACKING_NAME = "registration_views"
+TABLES = ("intervals", "stars", "students", "subjects", "sections", "seats", "waitlist", "timeslots", "tracking")
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS {p}intervals (
+        position BIGINT NOT NULL, seq INTEGER NOT NULL,
+        program_id {uuid} NOT NULL, student_id {uuid} NOT NULL, section_id {uuid} NOT NULL,
+        subject_id {uuid} NOT NULL, verb TEXT NOT NULL,
+        valid_from {ts} NOT NULL, valid_to {ts},
+        cause TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL, command_id TEXT NOT NULL,
+        end_cause TEXT, end_actor TEXT, end_reason TEXT, end_command_id TEXT, end_position BIGINT,
+        lottery_run_id {uuid},
+        PRIMARY KEY (position, seq))""",
+    # Current registrations: one open interval per key (also the close statement's lookup).
+    "CREATE UNIQUE INDEX IF NOT EXISTS {n}intervals_open ON {p}intervals (student_id, section_id, verb) "
+    "WHERE valid_to IS NULL",
+    "CREATE INDEX IF NOT EXISTS {n}intervals_open_section ON {p}intervals (section_id, verb) WHERE valid_to IS NULL",
+    "CREATE INDEX IF NOT EXISTS {n}intervals_student ON {p}intervals (student_id, valid_from)",
+    "CREATE INDEX IF NOT EXISTS {n}intervals_section ON {p}intervals (section_id, valid_from)",
+    "CREATE INDEX IF NOT EXISTS {n}intervals_program ON {p}intervals (program_id, student_id)",
+    """CREATE TABLE IF NOT EXISTS {p}stars (
+        position BIGINT NOT NULL, seq INTEGER NOT NULL,
+        program_id {uuid} NOT NULL, student_id {uuid} NOT NULL, subject_id {uuid} NOT NULL,
+        valid_from {ts} NOT NULL, valid_to {ts}, actor TEXT NOT NULL, command_id TEXT NOT NULL,
+        end_actor TEXT, end_command_id TEXT,
+        PRIMARY KEY (position, seq))""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS {n}stars_open ON {p}stars (student_id, subject_id) WHERE valid_to IS NULL",
+    "CREATE INDEX IF NOT EXISTS {n}stars_subject ON {p}stars (subject_id) WHERE valid_to IS NULL",
+    "CREATE INDEX IF NOT EXISTS {n}stars_program ON {p}stars (program_id, student_id)",
+    """CREATE TABLE IF NOT EXISTS {p}students (
+        student_id {uuid} PRIMARY KEY, program_id {uuid} NOT NULL, student_key TEXT NOT NULL,
+        registered_at {ts} NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {p}subjects (
+        subject_id {uuid} PRIMARY KEY, program_id {uuid} NOT NULL, code TEXT NOT NULL, title TEXT NOT NULL,
+        category TEXT NOT NULL, status TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {p}sections (
+        section_id {uuid} PRIMARY KEY, program_id {uuid} NOT NULL, subject_id {uuid} NOT NULL,
+        idx INTEGER NOT NULL, timeslot_ids TEXT NOT NULL, capacity INTEGER NOT NULL,
+        is_open {bool} NOT NULL, is_cancelled {bool} NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS {n}sections_program ON {p}sections (program_id)",
+    "CREATE INDEX IF NOT EXISTS {n}sections_subject ON {p}sections (subject_id)",
+    """CREATE TABLE IF NOT EXISTS {p}seats (
+        section_id {uuid} NOT NULL, student_id {uuid} NOT NULL, since {ts} NOT NULL, cause TEXT NOT NULL,
+        PRIMARY KEY (section_id, student_id))""",
+    """CREATE TABLE IF NOT EXISTS {p}waitlist (
+        section_id {uuid} NOT NULL, student_id {uuid} NOT NULL, since {ts} NOT NULL,
+        position BIGINT NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (section_id, student_id))""",
+    """CREATE TABLE IF NOT EXISTS {p}timeslots (
+        timeslot_id {uuid} PRIMARY KEY, program_id {uuid} NOT NULL, label TEXT NOT NULL,
+        starts {ts} NOT NULL, ends {ts} NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS {p}tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+)
+
+INSERT_TRACKING = "INSERT INTO {p}tracking (name, position) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM {p}tracking)"
+# Conditional: a duplicate or lower position updates no row, and the transaction is rolled back.
+ADVANCE = "UPDATE {p}tracking SET position = ? WHERE name = ? AND position < ?"
+POSITION = "SELECT position FROM {p}tracking WHERE name = ?"
+
+WRITES: dict[type[Any], str] = {
+    c.StudentUpserted: "INSERT INTO {p}students (student_id, program_id, student_key, registered_at) "
+    "VALUES (?, ?, ?, ?)",
+    c.IntervalOpened: "INSERT INTO {p}intervals (position, seq, program_id, student_id, section_id, subject_id, "
+    "verb, valid_from, cause, actor, reason, command_id, lottery_run_id) VALUES "
+    "(?, ?, (SELECT program_id FROM {p}students WHERE student_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    c.IntervalClosed: "UPDATE {p}intervals SET valid_to = ?, end_cause = ?, end_actor = ?, end_reason = ?, "
+    "end_command_id = ?, end_position = ? "
+    "WHERE student_id = ? AND section_id = ? AND verb = ? AND valid_to IS NULL",
+    c.StarOpened: "INSERT INTO {p}stars (position, seq, program_id, student_id, subject_id, valid_from, actor, "
+    "command_id) VALUES (?, ?, (SELECT program_id FROM {p}students WHERE student_id = ?), ?, ?, ?, ?, ?)",
+    c.StarClosed: "UPDATE {p}stars SET valid_to = ?, end_actor = ?, end_command_id = ? "
+    "WHERE student_id = ? AND subject_id = ? AND valid_to IS NULL",
+    c.SubjectUpserted: "INSERT INTO {p}subjects (subject_id, program_id, code, title, category, status) "
+    "VALUES (?, ?, ?, ?, ?, ?)",
+    c.SubjectStatusChanged: "UPDATE {p}subjects SET status = ? WHERE subject_id = ?",
+    c.SectionUpserted: "INSERT INTO {p}sections (section_id, program_id, subject_id, idx, timeslot_ids, capacity, "
+    "is_open, is_cancelled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    c.SectionTimeslotsChanged: "UPDATE {p}sections SET timeslot_ids = ? WHERE section_id = ?",
+    c.SeatsChanged: "UPDATE {p}sections SET capacity = ? WHERE section_id = ?",
+    c.SectionStatusChanged: "UPDATE {p}sections SET is_open = COALESCE(?, is_open), "
+    "is_cancelled = COALESCE(?, is_cancelled) WHERE section_id = ?",
+    c.SeatTaken: "INSERT INTO {p}seats (section_id, student_id, since, cause) VALUES (?, ?, ?, ?)",
+    c.SeatReleased: "DELETE FROM {p}seats WHERE section_id = ? AND student_id = ?",
+    c.WaitlistJoined: "INSERT INTO {p}waitlist (section_id, student_id, since, position, seq) VALUES (?, ?, ?, ?, ?)",
+    c.WaitlistLeft: "DELETE FROM {p}waitlist WHERE section_id = ? AND student_id = ?",
+    c.TimeslotAdded: "INSERT INTO {p}timeslots (timeslot_id, program_id, label, starts, ends) VALUES (?, ?, ?, ?, ?)",
+}
+
+INTERVAL_COLUMNS = (
+    "program_id, student_id, section_id, subject_id, verb, valid_from, valid_to, cause, actor, reason, "
+    "command_id, end_cause, end_actor, end_reason, end_command_id, lottery_run_id, position"
+)
+ORDER = {
+    "intervals": "position, seq",
+    "stars": "position, seq",
+    "students": "student_id",
+    "subjects": "subject_id",
+    "sections": "section_id",
+    "seats": "section_id, student_id",
+    "waitlist": "section_id, position, seq",
+    "timeslots": "timeslot_id",
+    "tracking": "name",
+}
+
+
+def join_ids(ids: Sequence[UUID]) -> str:
+    return " ".join(t.hex for t in ids)
+
+
+def split_ids(text: str) -> tuple[UUID, ...]:
+    return tuple(UUID(t) for t in text.split())
+
+
+def to_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def to_dt(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def fmt_ts(value: datetime) -> str:
+    """Fixed-width UTC ISO text: its text order is time order."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def canonical(value: Any) -> Any:
+    """A store-independent form of a column value (for dumps)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return fmt_ts(value)
+    return value
+
+
+def write_params(position: int, seq: int, ch: ViewChange) -> tuple[Any, ...]:
+    """The parameters of a change's statement (in WRITES), as Python values."""
+    match ch:
+        case c.StudentUpserted():
+            return (ch.student_id, ch.program_id, ch.student_key, ch.at)
+        case c.IntervalOpened():
+            return (
+                position,
+                seq,
+                ch.student_id,
+                ch.student_id,
+                ch.section_id,
+                ch.subject_id,
+                ch.verb,
+                ch.at,
+                ch.cause,
+                ch.actor,
+                ch.reason,
+                ch.command_id,
+                ch.lottery_run_id,
+            )
+        case c.IntervalClosed():
+            return (
+                ch.at,
+                ch.cause,
+                ch.actor,
+                ch.reason,
+                ch.command_id,
+                position,
+                ch.student_id,
+                ch.section_id,
+                ch.verb,
+            )
+        case c.StarOpened():
+            return (position, seq, ch.student_id, ch.student_id, ch.subject_id, ch.at, ch.actor, ch.command_id)
+        case c.StarClosed():
+            return (ch.at, ch.actor, ch.command_id, ch.student_id, ch.subject_id)
+        case c.SubjectUpserted():
+            return (ch.subject_id, ch.program_id, ch.code, ch.title, ch.category, ch.status)
+        case c.SubjectStatusChanged():
+            return (ch.status, ch.subject_id)
+        case c.SectionUpserted():
+            return (
+                ch.section_id,
+                ch.program_id,
+                ch.subject_id,
+                ch.index,
+                join_ids(ch.timeslot_ids),
+                ch.capacity,
+                True,
+                False,
+            )
+        case c.SectionTimeslotsChanged():
+            return (join_ids(ch.timeslot_ids), ch.section_id)
+        case c.SeatsChanged():
+            return (ch.capacity, ch.section_id)
+        case c.SectionStatusChanged():
+            return (ch.is_open, ch.is_cancelled, ch.section_id)
+        case c.SeatTaken():
+            return (ch.section_id, ch.student_id, ch.at, ch.cause)
+        case c.SeatReleased():
+            return (ch.section_id, ch.student_id)
+        case c.WaitlistJoined():
+            return (ch.section_id, ch.student_id, ch.at, position, seq)
+        case c.WaitlistLeft():
+            return (ch.section_id, ch.student_id)
+        case c.TimeslotAdded():
+            return (ch.timeslot_id, ch.program_id, ch.label, ch.start, ch.end)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    placeholder: str
+    types: dict[str, str]
+    encode: Callable[[Any], Any]
+
+    def render(self, statement: str, qualified: str, prefix: str) -> str:
+        text = statement.replace("{p}", qualified).replace("{n}", prefix)
+        for key, value in self.types.items():
+            text = text.replace("{" + key + "}", value)
+        return text.replace("?", self.placeholder) if self.placeholder != "?" else text
+
+
+class Cursor(Protocol):
+    """The DB-API subset both drivers share (sqlite3 and psycopg cursors)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, query: Any, params: Any = ...) -> Any: ...
+    def executemany(self, query: Any, params_seq: Any) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class SqlViews(RegistrationViews):
+    """Everything but connections: the dialect-specific subclasses open and lend cursors."""
+
+    def __init__(self, dialect: Dialect, *, qualified_prefix: str, prefix: str) -> None:
+        self.dialect = dialect
+        self.prefix = prefix
+        self._q = {k: dialect.render(v, qualified_prefix, prefix) for k, v in WRITES.items()}
+        self._sql_cache: dict[str, str] = {}
+        self._qualified = qualified_prefix
+
+    def sql(self, statement: str) -> str:
+        rendered = self._sql_cache.get(statement)
+        if rendered is None:
+            rendered = self.dialect.render(statement, self._qualified, self.prefix)
+            self._sql_cache[statement] = rendered
+        return rendered
+
+    # -- connections (subclasses) ---------------------------------------------------------
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Cursor]:
+        """A cursor inside one write transaction: committed on exit, rolled back on error."""
+
+    @abstractmethod
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run a read (already rendered) and fetch all rows."""
+
+    def _enc(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        encode = self.dialect.encode
+        return tuple(encode(v) for v in params)
+
+    def read(self, statement: str, *params: Any) -> list[Any]:
+        return self._query(self.sql(statement), self._enc(params))
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def create_tables(self) -> None:
+        with self._transaction() as cur:
+            for statement in DDL:
+                cur.execute(self.sql(statement))
+            cur.execute(self.sql(INSERT_TRACKING), (TRACKING_NAME,))
+
+    def drop_tables(self) -> None:
+        with self._transaction() as cur:
+            for table in TABLES:
+                cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table}"))
+
+    def position(self) -> int:
+        rows = self._query(self.sql(POSITION), (TRACKING_NAME,))
+        return int(rows[0][0]) if rows else 0
+
+    def apply(self, batch: Batch) -> None:
+        with self._transaction() as cur:
+            cur.execute(self.sql(ADVANCE), (batch.position, TRACKING_NAME, batch.position))
+            if cur.rowcount != 1:
+                raise PositionAlreadyApplied(batch.position, self._position_in(cur))
+            self._write(cur, batch)
+
+    def _position_in(self, cur: Cursor) -> int:
+        cur.execute(self.sql(POSITION), (TRACKING_NAME,))
+        rows = cur.fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def _write(self, cur: Cursor, batch: Batch) -> None:
+        """Run the changes in order, grouping consecutive changes of one kind in an executemany."""
+        kind: type[Any] | None = None
+        group: list[tuple[Any, ...]] = []
+        for position, seq, change in batch.changes:
+            if type(change) is not kind:
+                if group and kind is not None:
+                    self._flush(cur, kind, group)
+                kind, group = type(change), []
+            group.append(self._enc(write_params(position, seq, change)))
+        if group and kind is not None:
+            self._flush(cur, kind, group)
+
+    def _flush(self, cur: Cursor, kind: type[Any], group: list[tuple[Any, ...]]) -> None:
+        if len(group) == 1:
+            cur.execute(self._q[kind], group[0])
+        else:
+            cur.executemany(self._q[kind], group)
+
+    def dump(self) -> dict[str, list[tuple[object, ...]]]:
+        out: dict[str, list[tuple[object, ...]]] = {}
+        for table in TABLES:
+            rows = self.read(f"SELECT * FROM {{p}}{table} ORDER BY {ORDER[table]}")  # noqa: S608 - fixed fragments, values are parameters
+            out[table] = [tuple(canonical(v) for v in row) for row in rows]
+        return out
+
+    # -- registrations --------------------------------------------------------------------
+
+    @staticmethod
+    def _verbs(verbs: Sequence[str] | None, column: str = "verb") -> tuple[str, list[str]]:
+        if verbs is None:
+            return "", []
+        if not verbs:
+            return " AND 1 = 0", []
+        return f" AND {column} IN ({', '.join('?' for _ in verbs)})", list(verbs)
+
+    @staticmethod
+    def _when(as_of: datetime | None, alias: str = "") -> tuple[str, list[Any]]:
+        if as_of is None:
+            return f" AND {alias}valid_to IS NULL", []
+        return f" AND {alias}valid_from <= ? AND ({alias}valid_to IS NULL OR {alias}valid_to > ?)", [as_of, as_of]
+
+    def current_registrations(
+        self,
+        program_id: UUID,
+        student_id: UUID | None = None,
+        section_id: UUID | None = None,
+        verbs: Sequence[str] | None = None,
+    ) -> list[RegistrationRow]:
+        where, params = "program_id = ? AND valid_to IS NULL", [program_id]
+        if student_id is not None:
+            where, params = where + " AND student_id = ?", [*params, student_id]
+        if section_id is not None:
+            where, params = where + " AND section_id = ?", [*params, section_id]
+        verb_sql, verb_params = self._verbs(verbs)
+        rows = self.read(
+            "SELECT program_id, student_id, section_id, subject_id, verb, valid_from, cause FROM {p}intervals "  # noqa: S608 - fixed fragments, values are parameters
+            f"WHERE {where}{verb_sql}",
+            *params,
+            *verb_params,
+        )
+        out = [
+            RegistrationRow(to_uuid(r[0]), to_uuid(r[1]), to_uuid(r[2]), to_uuid(r[3]), r[4], to_dt(r[5]), r[6])
+            for r in rows
+        ]
+        return sorted(out, key=lambda r: (str(r.student_id), str(r.section_id), r.verb))
+
+    def students(
+        self, section_id: UUID, verbs: Sequence[str] | None = (ENROLLED,), as_of: datetime | None = None
+    ) -> list[UUID]:
+        verb_sql, verb_params = self._verbs(verbs)
+        when, when_params = self._when(as_of)
+        rows = self.read(
+            f"SELECT DISTINCT student_id FROM {{p}}intervals WHERE section_id = ?{verb_sql}{when}",  # noqa: S608 - fixed fragments, values are parameters
+            section_id,
+            *verb_params,
+            *when_params,
+        )
+        return sorted((to_uuid(r[0]) for r in rows), key=str)
+
+    def sections(
+        self,
+        student_id: UUID,
+        program_id: UUID | None = None,
+        verbs: Sequence[str] | None = None,
+        as_of: datetime | None = None,
+    ) -> list[ScheduleEntry]:
+        verb_sql, verb_params = self._verbs(verbs, "i.verb")
+        when, when_params = self._when(as_of, "i.")
+        program_sql, program_params = ("", []) if program_id is None else (" AND i.program_id = ?", [program_id])
+        rows = self.read(
+            "SELECT i.section_id, i.subject_id, i.verb, i.valid_from, s.timeslot_ids FROM {p}intervals i "  # noqa: S608 - fixed fragments, values are parameters
+            "LEFT JOIN {p}sections s ON s.section_id = i.section_id "
+            f"WHERE i.student_id = ?{program_sql}{verb_sql}{when}",
+            student_id,
+            *program_params,
+            *verb_params,
+            *when_params,
+        )
+        out = [ScheduleEntry(to_uuid(r[0]), to_uuid(r[1]), r[2], to_dt(r[3]), split_ids(r[4] or "")) for r in rows]
+        return sorted(out, key=lambda e: (str(e.section_id), e.verb))
+
+    def history(self, *, student_id: UUID | None = None, section_id: UUID | None = None) -> list[Interval]:
+        if (student_id is None) == (section_id is None):
+            raise ValueError("history() needs exactly one of student_id or section_id")
+        column, key = ("student_id", student_id) if student_id is not None else ("section_id", section_id)
+        rows = self.read(
+            f"SELECT {INTERVAL_COLUMNS} FROM {{p}}intervals WHERE {column} = ? ORDER BY valid_from, position, seq",  # noqa: S608 - fixed fragments, values are parameters
+            key,
+        )
+        return [_interval(r) for r in rows]
+
+    def verb_counts(self, section_id: UUID) -> dict[str, int]:
+        rows = self.read(
+            "SELECT verb, COUNT(*) FROM {p}intervals WHERE section_id = ? AND valid_to IS NULL GROUP BY verb",
+            section_id,
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- interest -------------------------------------------------------------------------
+
+    def stars_of(self, student_id: UUID) -> list[UUID]:
+        rows = self.read("SELECT subject_id FROM {p}stars WHERE student_id = ? AND valid_to IS NULL", student_id)
+        return sorted((to_uuid(r[0]) for r in rows), key=str)
+
+    def stargazers(self, subject_id: UUID) -> list[UUID]:
+        rows = self.read("SELECT student_id FROM {p}stars WHERE subject_id = ? AND valid_to IS NULL", subject_id)
+        return sorted((to_uuid(r[0]) for r in rows), key=str)
+
+    def demand(self, section_id: UUID) -> Demand:
+        stars = self.read(
+            "SELECT COUNT(*) FROM {p}stars st JOIN {p}sections s ON st.subject_id = s.subject_id "
+            "WHERE s.section_id = ? AND st.valid_to IS NULL",
+            section_id,
+        )
+        rows = self.read(
+            "SELECT verb, COUNT(*) FROM {p}intervals WHERE section_id = ? AND valid_to IS NULL AND verb LIKE ? "
+            "GROUP BY verb",
+            section_id,
+            PRIORITY_PREFIX + "%",
+        )
+        levels = {int(r[0][len(PRIORITY_PREFIX) :]): int(r[1]) for r in rows if r[0][len(PRIORITY_PREFIX) :].isdigit()}
+        return Demand(section_id, int(stars[0][0]), levels)
+
+    # -- counts ---------------------------------------------------------------------------
+
+    def seat_counts(self, program_id: UUID) -> list[SeatCount]:
+        rows = self.read(
+            "SELECT s.section_id, s.subject_id, s.capacity, "
+            "(SELECT COUNT(*) FROM {p}seats x WHERE x.section_id = s.section_id), "
+            "(SELECT COUNT(*) FROM {p}waitlist w WHERE w.section_id = s.section_id), s.is_open, s.is_cancelled "
+            "FROM {p}sections s WHERE s.program_id = ?",
+            program_id,
+        )
+        out = [
+            SeatCount(to_uuid(r[0]), to_uuid(r[1]), int(r[2]), int(r[3]), int(r[4]), bool(r[5]), bool(r[6]))
+            for r in rows
+        ]
+        return sorted(out, key=lambda s: str(s.section_id))
+
+    def waitlist(self, section_id: UUID) -> list[UUID]:
+        rows = self.read("SELECT student_id FROM {p}waitlist WHERE section_id = ? ORDER BY position, seq", section_id)
+        return [to_uuid(r[0]) for r in rows]
+
+    def students_in_program(self, program_id: UUID) -> int:
+        rows = self.read(
+            "SELECT COUNT(*) FROM (SELECT student_id FROM {p}intervals WHERE program_id = ? "
+            "UNION SELECT student_id FROM {p}stars WHERE program_id = ?) u",
+            program_id,
+            program_id,
+        )
+        return int(rows[0][0])
+
+
+def _interval(r: Sequence[Any]) -> Interval:
+    return Interval(
+        program_id=to_uuid(r[0]),
+        student_id=to_uuid(r[1]),
+        section_id=to_uuid(r[2]),
+        subject_id=to_uuid(r[3]),
+        verb=r[4],
+        valid_from=to_dt(r[5]),
+        valid_to=None if r[6] is None else to_dt(r[6]),
+        cause=r[7],
+        actor=r[8],
+        reason=r[9],
+        command_id=r[10],
+        end_cause=r[11],
+        end_actor=r[12],
+        end_reason=r[13],
+        end_command_id=r[14],
+        lottery_run_id=None if r[15] is None else to_uuid(r[15]),
+        position=int(r[16]),
+    )

@@ -1,0 +1,86 @@
+"""The registration views on SQLite: a file of their own beside the events file.
+
+A separate file keeps the view writer from contending with command writers for SQLite's one
+write lock. WAL mode lets queries from any thread read while the projector writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from regledger.adapters.views_sql import Cursor, Dialect, SqlViews, fmt_ts
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return fmt_ts(value)
+    return value
+
+
+SQLITE = Dialect(
+    name="sqlite", placeholder="?", types={"uuid": "TEXT", "ts": "TEXT", "bool": "INTEGER"}, encode=_encode
+)
+
+
+def views_path(events_path: Path) -> Path:
+    """Where the views of an events file live: `<name>.views<suffix>` beside it."""
+    return events_path.with_name(f"{events_path.stem}.views{events_path.suffix or '.sqlite3'}")
+
+
+class SqliteViews(SqlViews):
+    def __init__(self, path: Path | str, *, prefix: str = "rv_") -> None:
+        super().__init__(SQLITE, qualified_prefix=prefix, prefix=prefix)
+        self.path = str(path)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._writer = self._connect()
+        self._writer.execute("PRAGMA journal_mode=WAL")
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        with self._write_lock:
+            cur = self._writer.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._reader().execute(statement, params).fetchall()
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()

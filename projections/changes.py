@@ -1,0 +1,348 @@
+"""The registration views' fold: one domain event -> the view changes it implies.
+
+Pure and stateless: every change is derived from the event alone (never from the repository or
+from the view), so replaying the log from zero always yields the same tables. Changes whose
+effect depends on the view's current state say so in their semantics instead:
+
+- ``IntervalOpened`` never targets a key (student, section, verb) that is open: where the
+  aggregate overwrites a held key (a ranking), the fold emits the closing change first.
+- ``IntervalClosed`` on a key that is not open is a no-op (the aggregate's ``pop(key, None)``).
+
+Intervals are half-open, ``[valid_from, valid_to)``: a student who switches at T is in the new
+section at T and no longer in the old one. (ESP's ``end_date`` was inclusive; the reference's
+``valid_objects()`` therefore briefly showed both sections at the switch instant.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import singledispatch
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+
+from regledger.domain.program import Program
+from regledger.domain.section import Section
+from regledger.domain.student import Student
+from regledger.domain.subject import Subject
+from regledger.domain.values import ENROLLED, SectionRef, priority_verb
+
+
+@dataclass(frozen=True)
+class StudentUpserted:
+    student_id: UUID
+    program_id: UUID
+    student_key: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class IntervalOpened:
+    """A registration begins. The program is the student's (resolved by the view)."""
+
+    student_id: UUID
+    section_id: UUID
+    subject_id: UUID
+    verb: str
+    at: datetime
+    cause: str
+    actor: str
+    reason: str
+    command_id: str
+    lottery_run_id: UUID | None
+
+
+@dataclass(frozen=True)
+class IntervalClosed:
+    student_id: UUID
+    section_id: UUID
+    verb: str
+    at: datetime
+    cause: str
+    actor: str
+    reason: str
+    command_id: str
+
+
+@dataclass(frozen=True)
+class StarOpened:
+    student_id: UUID
+    subject_id: UUID
+    at: datetime
+    actor: str
+    command_id: str
+
+
+@dataclass(frozen=True)
+class StarClosed:
+    student_id: UUID
+    subject_id: UUID
+    at: datetime
+    actor: str
+    command_id: str
+
+
+@dataclass(frozen=True)
+class SubjectUpserted:
+    subject_id: UUID
+    program_id: UUID
+    code: str
+    title: str
+    category: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SubjectStatusChanged:
+    subject_id: UUID
+    status: str
+
+
+@dataclass(frozen=True)
+class SectionUpserted:
+    section_id: UUID
+    program_id: UUID
+    subject_id: UUID
+    index: int
+    timeslot_ids: tuple[UUID, ...]
+    capacity: int
+
+
+@dataclass(frozen=True)
+class SectionTimeslotsChanged:
+    section_id: UUID
+    timeslot_ids: tuple[UUID, ...]
+
+
+@dataclass(frozen=True)
+class SeatsChanged:
+    """The section's capacity (seats taken are counted from the seat rows)."""
+
+    section_id: UUID
+    capacity: int
+
+
+@dataclass(frozen=True)
+class SectionStatusChanged:
+    section_id: UUID
+    is_open: bool | None = None
+    is_cancelled: bool | None = None
+
+
+@dataclass(frozen=True)
+class SeatTaken:
+    section_id: UUID
+    student_id: UUID
+    at: datetime
+    cause: str
+
+
+@dataclass(frozen=True)
+class SeatReleased:
+    section_id: UUID
+    student_id: UUID
+
+
+@dataclass(frozen=True)
+class WaitlistJoined:
+    section_id: UUID
+    student_id: UUID
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WaitlistLeft:
+    """Also emitted (as a no-op when absent) when a seat is taken, as the aggregate does."""
+
+    section_id: UUID
+    student_id: UUID
+
+
+@dataclass(frozen=True)
+class TimeslotAdded:
+    program_id: UUID
+    timeslot_id: UUID
+    label: str
+    start: datetime
+    end: datetime
+
+
+ViewChange = (
+    StudentUpserted
+    | IntervalOpened
+    | IntervalClosed
+    | StarOpened
+    | StarClosed
+    | SubjectUpserted
+    | SubjectStatusChanged
+    | SectionUpserted
+    | SectionTimeslotsChanged
+    | SeatsChanged
+    | SectionStatusChanged
+    | SeatTaken
+    | SeatReleased
+    | WaitlistJoined
+    | WaitlistLeft
+    | TimeslotAdded
+)
+
+
+def _ts(ids: tuple[UUID, ...]) -> tuple[UUID, ...]:
+    return tuple(UUID(str(t)) for t in ids)
+
+
+@singledispatch
+def fold(event: DomainEventProtocol[UUID]) -> list[ViewChange]:
+    """The view changes of one event (none for events the views do not show)."""
+    return []
+
+
+@fold.register
+def _(e: Student.Registered) -> list[ViewChange]:
+    return [StudentUpserted(e.originator_id, e.program_id, e.student_key, e.timestamp)]
+
+
+@fold.register
+def _(e: Student.SectionRegistered) -> list[ViewChange]:
+    ref = e.section
+    return [
+        IntervalOpened(
+            e.originator_id,
+            ref.section_id,
+            ref.subject_id,
+            e.verb,
+            e.timestamp,
+            e.cause,
+            e.actor,
+            e.reason,
+            e.command_id,
+            e.lottery_run_id,
+        )
+    ]
+
+
+@fold.register
+def _(e: Student.RegistrationEnded) -> list[ViewChange]:
+    return [_closed(e, e.section_id, e.verb, e.cause)]
+
+
+def _closed(e: Student.Event, section_id: UUID, verb: str, cause: str) -> IntervalClosed:
+    return IntervalClosed(e.originator_id, section_id, verb, e.timestamp, cause, e.actor, e.reason, e.command_id)
+
+
+def _opened(e: Student.Event, ref: SectionRef, verb: str, cause: str) -> IntervalOpened:
+    return IntervalOpened(
+        e.originator_id, ref.section_id, ref.subject_id, verb, e.timestamp, cause, e.actor, e.reason, e.command_id, None
+    )
+
+
+@fold.register
+def _(e: Student.SectionSwitched) -> list[ViewChange]:
+    return [_closed(e, e.from_section_id, ENROLLED, "switch"), _opened(e, e.to_section, ENROLLED, "switch")]
+
+
+@fold.register
+def _(e: Student.PrioritiesRanked) -> list[ViewChange]:
+    changes: list[ViewChange] = []
+    for level, ref in enumerate(e.previous, start=1):
+        if ref is not None:
+            changes.append(_closed(e, ref.section_id, priority_verb(level), "ranking"))
+    for level, ref in enumerate(e.ranked, start=1):
+        if ref is not None:
+            # The aggregate overwrites a key it already holds: end that interval, then reopen.
+            changes.append(_closed(e, ref.section_id, priority_verb(level), "ranking"))
+            changes.append(_opened(e, ref, priority_verb(level), "ranking"))
+    return changes
+
+
+@fold.register
+def _(e: Student.SubjectStarred) -> list[ViewChange]:
+    return [StarOpened(e.originator_id, e.subject_id, e.timestamp, e.actor, e.command_id)]
+
+
+@fold.register
+def _(e: Student.SubjectUnstarred) -> list[ViewChange]:
+    return [StarClosed(e.originator_id, e.subject_id, e.timestamp, e.actor, e.command_id)]
+
+
+@fold.register
+def _(e: Subject.Created) -> list[ViewChange]:
+    return [SubjectUpserted(e.originator_id, e.program_id, e.code, e.title, e.category, e.status)]
+
+
+@fold.register
+def _(e: Subject.StatusChanged) -> list[ViewChange]:
+    return [SubjectStatusChanged(e.originator_id, e.status)]
+
+
+@fold.register
+def _(e: Section.Scheduled) -> list[ViewChange]:
+    return [SectionUpserted(e.originator_id, e.program_id, e.subject_id, e.index, _ts(e.timeslot_ids), e.capacity)]
+
+
+@fold.register
+def _(e: Section.TimeslotsAssigned) -> list[ViewChange]:
+    return [SectionTimeslotsChanged(e.originator_id, _ts(e.timeslot_ids))]
+
+
+@fold.register
+def _(e: Section.CapacityChanged) -> list[ViewChange]:
+    return [SeatsChanged(e.originator_id, e.capacity)]
+
+
+@fold.register
+def _(e: Section.RegistrationOpened) -> list[ViewChange]:
+    return [SectionStatusChanged(e.originator_id, is_open=True)]
+
+
+@fold.register
+def _(e: Section.RegistrationClosed) -> list[ViewChange]:
+    return [SectionStatusChanged(e.originator_id, is_open=False)]
+
+
+@fold.register
+def _(e: Section.Cancelled) -> list[ViewChange]:
+    return [SectionStatusChanged(e.originator_id, is_cancelled=True)]
+
+
+@fold.register
+def _(e: Section.StudentEnrolled) -> list[ViewChange]:
+    return [WaitlistLeft(e.originator_id, e.student_id), SeatTaken(e.originator_id, e.student_id, e.timestamp, e.cause)]
+
+
+@fold.register
+def _(e: Section.StudentUnenrolled) -> list[ViewChange]:
+    return [SeatReleased(e.originator_id, e.student_id)]
+
+
+@fold.register
+def _(e: Section.StudentWaitlisted) -> list[ViewChange]:
+    return [WaitlistJoined(e.originator_id, e.student_id, e.timestamp)]
+
+
+@fold.register
+def _(e: Section.StudentLeftWaitlist) -> list[ViewChange]:
+    return [WaitlistLeft(e.originator_id, e.student_id)]
+
+
+@fold.register
+def _(e: Program.TimeslotAdded) -> list[ViewChange]:
+    return [TimeslotAdded(e.originator_id, e.timeslot_id, e.label, e.start, e.end)]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The changes of consecutive notifications, applied with `position` in one transaction."""
+
+    position: int
+    changes: list[tuple[int, int, ViewChange]]  # (notification id, index in its event, change)
+    events: int
+
+
+def fold_batch(events: list[tuple[int, DomainEventProtocol[UUID]]]) -> Batch:
+    changes: list[tuple[int, int, ViewChange]] = []
+    for position, event in events:
+        for seq, change in enumerate(fold(event)):
+            changes.append((position, seq, change))
+    return Batch(events[-1][0] if events else 0, changes, len(events))
