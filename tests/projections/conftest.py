@@ -6,7 +6,6 @@ import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 
@@ -48,4 +47,3 @@ def make_views() -> Iterator[MakeViews]:
     yield make
     for views in opened:
         views.close()
-
