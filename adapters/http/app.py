@@ -1,0 +1,158 @@
+"""The FastAPI app factory and its one error-to-status table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from eventsourcing.persistence import IntegrityError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from regledger.adapters.auth import TokenStore, build_token_store
+from regledger.adapters.bootstrap import Services
+from regledger.adapters.http import routes_admin, routes_queries, routes_students
+from regledger.adapters.http.deps import Api, ApiError
+from regledger.adapters.http.schemas import ErrorPublic
+from regledger.domain.errors import ConflictError, InvalidInputError, NotFoundError, RegistrationError
+from regledger.projections.views import RegistrationViews
+
+logger = logging.getLogger("regledger.http")
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorPublic, "description": "Missing, malformed or revoked bearer token (`unauthenticated`)"},
+    403: {"model": ErrorPublic, "description": "The token may not do this (`forbidden`)"},
+    404: {"model": ErrorPublic, "description": "An id or slug named by the request does not exist (`not_found`)"},
+    409: {"model": ErrorPublic, "description": "Refused by a rule (its code), or `conflict` after retries"},
+    422: {"model": ErrorPublic, "description": "Malformed input (`invalid_input`, detail lists the fields)"},
+}
+QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorPublic, "description": "The views have not reached `min_position` (`projection_behind`)"},
+}
+RETRY_AFTER_SECONDS = "1"
+
+
+def _error(status: int, code: str, message: str, detail: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    body = ErrorPublic(code=code, message=message, detail=detail).model_dump(mode="json")
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def status_of(error: RegistrationError) -> int:
+    """The one mapping of domain refusals to HTTP statuses."""
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, InvalidInputError):
+        return 422
+    return 409
+
+
+async def _on_refusal(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, RegistrationError)
+    detail = dict(exc.detail)
+    headers = None
+    if isinstance(exc, ConflictError):
+        detail["retry"] = True
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    return _error(status_of(exc), exc.code, exc.message, detail, headers)
+
+
+async def _on_integrity_error(request: Request, exc: Exception) -> Any:
+    # Only reachable from writes outside the domain's retry loop (registration-types include).
+    return _error(
+        409,
+        ConflictError.code,
+        "A concurrent change got there first; please retry.",
+        {"retry": True},
+        {"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+async def _on_api_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, ApiError)
+    return _error(exc.status, exc.code, exc.message, exc.detail, exc.headers or None)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", "")), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    message = f"Invalid input: {first['field']}: {first['message']}" if first["field"] else "Invalid input"
+    return _error(422, InvalidInputError.code, message, {"errors": errors, "fields": [e["field"] for e in errors]})
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+    return _error(
+        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), {}, dict(exc.headers or {})
+    )
+
+
+def _default_thread_limit(services: Services) -> int | None:
+    """Sync endpoints run on a thread pool; on PostgreSQL size it to the app's connection pool."""
+    settings = services.settings
+    if settings.store == "postgres":
+        return settings.postgres_pool_size + settings.postgres_max_overflow
+    return None
+
+
+def create_app(
+    services: Services,
+    *,
+    tokens: TokenStore | None = None,
+    views: RegistrationViews | None = None,
+    projection_wait: float = 2.0,
+    max_threads: int | None = None,
+) -> FastAPI:
+    """Build the HTTP app over built services. Query routes exist only when views are given.
+
+    `tokens` defaults to the configured store's token table (closed with the app's lifespan);
+    `max_threads` caps concurrent sync endpoints (default on PostgreSQL: pool size + overflow)."""
+    owned: list[Any] = []
+    if tokens is None:
+        tokens = build_token_store(services.settings)
+        owned.append(tokens)
+    api = Api(services=services, tokens=tokens, views=views, projection_wait=projection_wait, owned=owned)
+    threads = max_threads or _default_thread_limit(services)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if threads:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        try:
+            yield
+        finally:
+            for resource in api.owned:
+                resource.close()
+
+    app = FastAPI(
+        title="regledger",
+        version="0.1.0",
+        summary="Event-sourced class registration (ESP/Splash style)",
+        description=(
+            "Every command returns the log `position` of its last event; queries accept `min_position` "
+            "and wait until the views include it. `Idempotency-Key` becomes the command id. Errors are "
+            "`{code, message, detail}`."
+        ),
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.api = api
+    app.add_exception_handler(RegistrationError, _on_refusal)
+    app.add_exception_handler(IntegrityError, _on_integrity_error)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.include_router(routes_admin.router)
+    app.include_router(routes_students.router)
+    if views is not None:
+        app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
+    return app

@@ -1,0 +1,187 @@
+"""Request dependencies: services, the token's principal, command contexts, fresh views."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any, cast
+from uuid import uuid4
+
+from fastapi import Depends, Header, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from regledger.adapters.auth import Principal, TokenStore
+from regledger.adapters.bootstrap import Services
+from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, CommandResultPublic, Reason
+from regledger.domain.app_base import CommandResult
+from regledger.domain.application import Registration
+from regledger.domain.errors import InvalidInputError
+from regledger.domain.ids import ProgramId, program_id
+from regledger.domain.values import CommandContext
+from regledger.projections.views import RegistrationViews
+
+
+class ApiError(Exception):
+    """An error raised by the HTTP layer itself (not a domain refusal)."""
+
+    status: int = 400
+    code: str = "bad_request"
+    headers: dict[str, str] = {}
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class Unauthenticated(ApiError):
+    status = 401
+    code = "unauthenticated"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+class ProjectionBehind(ApiError):
+    status = 503
+    code = "projection_behind"
+    headers = {"Retry-After": "1"}
+
+
+@dataclass
+class Api:
+    """Everything the routes use; one per app (on `app.state.api`), never module-global."""
+
+    services: Services
+    tokens: TokenStore
+    views: RegistrationViews | None
+    projection_wait: float = 2.0
+    owned: list[Any] = field(default_factory=list)
+
+
+def get_api(request: Request) -> Api:
+    return cast(Api, request.app.state.api)
+
+
+ApiDep = Annotated[Api, Depends(get_api)]
+
+
+def get_registration(api: ApiDep) -> Registration:
+    return api.services.app
+
+
+RegistrationDep = Annotated[Registration, Depends(get_registration)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `regledger token create`.")
+
+
+def get_principal(
+    api: ApiDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("A bearer token is required")
+    principal = api.tokens.lookup(credentials.credentials)
+    if principal is None:
+        raise Unauthenticated("The token is not valid (unknown, malformed or revoked)")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(principal: PrincipalDep) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("This needs an admin token", role=principal.role)
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Becomes the command id: repeating it returns the first outcome and writes nothing.",
+    ),
+]
+SlugPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The program's slug", examples=["splash-2026"])]
+KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The student's key", examples=["s1024"])]
+ReasonQuery = Annotated[Reason, Query(description="Recorded on every event; required with override.")]
+OverrideQuery = Annotated[bool, Query(description="Admins only: bypass windows and similar rules.")]
+
+
+def context(
+    principal: Principal,
+    key: str | None,
+    body: CommandRequest | None = None,
+    *,
+    reason: str = "",
+    override: bool = False,
+) -> CommandContext:
+    """The command's context: actor from the token, id from Idempotency-Key (else a fresh uuid4)."""
+    if body is not None:
+        reason, override = body.reason, body.override
+    if override and not principal.is_admin:
+        raise Forbidden("Only admins may override rules", role=principal.role)
+    if override and not reason.strip():
+        raise InvalidInputError("An override needs a reason", fields=["reason"])
+    return CommandContext(actor=principal.actor, command_id=key or str(uuid4()), reason=reason, override=override)
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A principal acting for one student of one program (already checked)."""
+
+    principal: Principal
+    slug: str
+    student_key: str
+
+    @property
+    def program_id(self) -> ProgramId:
+        return program_id(self.slug)
+
+
+def acting_for_student(principal: PrincipalDep, slug: SlugPath, key: KeyPath) -> Acting:
+    """Admins act for any student; a student token only for its own (program, key)."""
+    if not principal.may_act_for(slug, key):
+        raise Forbidden("This token cannot act for that student", slug=slug, student_key=key)
+    return Acting(principal, slug, key)
+
+
+ActingDep = Annotated[Acting, Depends(acting_for_student)]
+
+
+def respond(result: CommandResult, response: Response, *, created: bool = False) -> CommandResultPublic:
+    """201 for a first creation, 200 otherwise (a replay is always 200 with replayed=true)."""
+    response.status_code = 201 if created and not result.replayed else 200
+    return CommandResultPublic(**asdict(result))
+
+
+def fresh_views(
+    api: ApiDep,
+    min_position: Annotated[
+        int | None, Query(ge=0, description="Wait (up to ~2 s) until the views include this log position.")
+    ] = None,
+) -> RegistrationViews:
+    views = api.views
+    if views is None:
+        raise ProjectionBehind("No registration views are configured for this server")
+    if min_position:
+        deadline = time.monotonic() + api.projection_wait
+        while (position := views.position()) < min_position:
+            if time.monotonic() >= deadline:
+                raise ProjectionBehind(
+                    "The views have not reached that position yet; retry shortly",
+                    position=position,
+                    min_position=min_position,
+                )
+            time.sleep(0.005)
+    return views
+
+
+ViewsDep = Annotated[RegistrationViews, Depends(fresh_views)]

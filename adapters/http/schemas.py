@@ -1,0 +1,383 @@
+"""Request and response models of the HTTP API (`*Request` in, `*Public` out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$"
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+Verb = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^\S(.*\S)?$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+Count = Annotated[int, Field(ge=0, le=100_000)]
+Grade = Annotated[int, Field(ge=0, le=20)]
+Year = Annotated[int, Field(ge=1900, le=2200)]
+Reason = Annotated[str, StringConstraints(max_length=500)]
+WindowKind = Literal["lottery", "classes", "removal"]
+SubjectStatus = Literal["cancelled", "rejected", "unreviewed", "hidden", "accepted"]
+
+EXAMPLE_UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommandRequest(_Request):
+    """Fields every command accepts: an audit reason, and (admins only) an override."""
+
+    reason: Reason = Field(default="", description="Recorded on every event; required with override.")
+    override: bool = Field(
+        default=False, description="Admins only: bypass windows, caps, grade ranges and full sections."
+    )
+
+    @model_validator(mode="after")
+    def _override_needs_reason(self) -> Self:
+        if self.override and not self.reason.strip():
+            raise ValueError("An override needs a reason")
+        return self
+
+
+# -- admin ---------------------------------------------------------------------------------
+
+
+class ProgramSettingsRequest(_Request):
+    """Program settings; only the fields sent are set (program_size_max null = no cap)."""
+
+    use_priority: bool | None = None
+    priority_limit: Annotated[int, Field(ge=1, le=20)] | None = None
+    class_cap_multiplier: Annotated[Decimal, Field(ge=0, le=100, max_digits=8, decimal_places=4)] | None = None
+    class_cap_offset: Annotated[int, Field(ge=-1000, le=1000)] | None = None
+    temporarily_full_text: Label | None = None
+    require_profile: bool | None = None
+    program_size_max: Count | None = None
+    waitlist_enabled: bool | None = None
+    min_stars: Annotated[int, Field(ge=0, le=100)] | None = None
+    visible_verbs: Annotated[list[Verb], Field(min_length=1, max_length=20)] | None = None
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"waitlist_enabled": True, "priority_limit": 3}]}
+    )
+
+    def changes(self) -> dict[str, Any]:
+        data = self.model_dump(exclude_unset=True, exclude={"reason", "override"})
+        if data.get("class_cap_multiplier") is not None:
+            data["class_cap_multiplier"] = str(data["class_cap_multiplier"])
+        return {k: v for k, v in data.items() if v is not None or k == "program_size_max"}
+
+
+class SettingsRequest(ProgramSettingsRequest, CommandRequest):
+    """Change program settings: the fields sent, nothing else."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"waitlist_enabled": True, "reason": "more demand"}]}
+    )
+
+
+class ProgramCreateRequest(_Request):
+    slug: Key
+    title: Label
+    school_year: Year
+    grade_min: Grade = 7
+    grade_max: Grade = 12
+    settings: ProgramSettingsRequest | None = None
+    reason: Reason = ""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"slug": "splash-2026", "title": "Splash Fall 2026", "school_year": 2027, "grade_min": 7}]
+        },
+    )
+
+
+class TimeslotRequest(CommandRequest):
+    label: Label
+    start: AwareDatetime
+    end: AwareDatetime
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"label": "Sat 9:00", "start": "2026-11-21T09:00:00Z", "end": "2026-11-21T09:50:00Z"}]
+        },
+    )
+
+
+class WindowRequest(CommandRequest):
+    opens: AwareDatetime | None = None
+    closes: AwareDatetime | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"opens": "2026-11-01T00:00:00Z", "closes": "2026-11-14T23:59:59Z"}]},
+    )
+
+
+class SubjectRequest(CommandRequest):
+    code: Key
+    title: Label
+    category: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "General"
+    grade_min: Grade = 7
+    grade_max: Grade = 12
+    status: SubjectStatus = "accepted"
+    class_size_max: Count | None = None
+    class_size_optimal: Count | None = None
+    is_lunch: bool = False
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"code": "M101", "title": "Knot Theory", "class_size_max": 20}]},
+    )
+
+
+class SubjectStatusRequest(CommandRequest):
+    status: SubjectStatus
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "accepted"}]})
+
+
+class SectionRequest(CommandRequest):
+    timeslot_ids: Annotated[list[UUID], Field(max_length=50)] = []
+    max_class_capacity: Count | None = None
+    room_capacity: Count | None = None
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"timeslot_ids": [EXAMPLE_UUID], "room_capacity": 25}]}
+    )
+
+
+class CapacityRequest(CommandRequest):
+    max_class_capacity: Count | None = None
+    room_capacity: Count | None = None
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"max_class_capacity": 12}]})
+
+
+class TimeslotsRequest(CommandRequest):
+    timeslot_ids: Annotated[list[UUID], Field(max_length=50)]
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"timeslot_ids": [EXAMPLE_UUID]}]})
+
+
+class ConstraintRequest(CommandRequest):
+    """A schedule constraint: whenever `condition` holds, `requirement` must hold too."""
+
+    label: Label
+    condition: dict[str, Any]
+    requirement: dict[str, Any]
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "label": "Lunch on Saturday",
+                    "condition": {"op": "true"},
+                    "requirement": {"op": "timeslot_free", "id": EXAMPLE_UUID},
+                }
+            ]
+        },
+    )
+
+
+class LunchConstraintsRequest(CommandRequest):
+    lunch_timeslot_ids: Annotated[list[UUID], Field(min_length=1, max_length=50)]
+    lunch_category: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Lunch"
+    include_conditions: bool = True
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"lunch_timeslot_ids": [EXAMPLE_UUID]}]})
+
+
+class ActionRequest(CommandRequest):
+    """An optional body for commands without parameters (open, close, cancel, confirm)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "room flooded"}]})
+
+
+# -- students ------------------------------------------------------------------------------
+
+
+class ProfileRequest(CommandRequest):
+    name: Label
+    graduation_year: Year
+    contacts: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=64)], Annotated[str, StringConstraints(max_length=200)]],
+        Field(max_length=20),
+    ] = {}
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "Ada Lovelace", "graduation_year": 2029, "contacts": {"email": "ada@example.org"}}]
+        },
+    )
+
+
+class RegistrationRequest(CommandRequest):
+    section_id: UUID
+    verb: Verb = "Enrolled"
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"section_id": EXAMPLE_UUID, "verb": "Enrolled"}]}
+    )
+
+
+class SwitchRequest(CommandRequest):
+    from_section_id: UUID
+    to_section_id: UUID
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"from_section_id": EXAMPLE_UUID, "to_section_id": EXAMPLE_UUID}]},
+    )
+
+
+class WaitlistRequest(CommandRequest):
+    section_id: UUID
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"section_id": EXAMPLE_UUID}]})
+
+
+class PrioritiesRequest(CommandRequest):
+    """Ranks 1..N of one timeslot; null leaves a rank empty. Replaces the previous ranking."""
+
+    ranks: Annotated[dict[Annotated[int, Field(ge=1, le=20)], UUID | None], Field(max_length=20)]
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"ranks": {"1": EXAMPLE_UUID, "2": None}}]}
+    )
+
+
+# -- responses -----------------------------------------------------------------------------
+
+
+class CommandResultPublic(BaseModel):
+    """What a command did; `position` is the log position a query must reach to show it."""
+
+    command_id: str
+    outcome: str
+    position: int
+    replayed: bool
+    ids: dict[str, str]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "command_id": "0b8e4c2e-0c2f-4b7e-9f5a-2a1d3c4b5e6f",
+                    "outcome": "SectionRegistered",
+                    "position": 42,
+                    "replayed": False,
+                    "ids": {"student_id": EXAMPLE_UUID, "verb": "Enrolled"},
+                }
+            ]
+        }
+    )
+
+
+class ErrorPublic(BaseModel):
+    """Every error: a stable machine `code`, a `message` for people, and structured `detail`."""
+
+    code: str
+    message: str
+    detail: dict[str, Any]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"code": "section_full", "message": "Class temporarily full; please check back later", "detail": {}}
+            ]
+        }
+    )
+
+
+class RegistrationTypePublic(BaseModel):
+    name: str
+    display_name: str
+    description: str
+    category: str
+
+
+class RosterPublic(BaseModel):
+    position: int
+    section_id: UUID
+    student_ids: list[UUID]
+
+
+class ScheduleEntryPublic(BaseModel):
+    section_id: UUID
+    subject_id: UUID
+    verb: str
+    since: datetime
+    timeslot_ids: list[UUID]
+
+
+class SchedulePublic(BaseModel):
+    position: int
+    student_id: UUID
+    entries: list[ScheduleEntryPublic]
+
+
+class IntervalPublic(BaseModel):
+    student_id: UUID
+    section_id: UUID
+    subject_id: UUID
+    verb: str
+    valid_from: datetime
+    valid_to: datetime | None
+    cause: str
+    actor: str
+    reason: str
+    command_id: str
+    end_cause: str | None
+    end_actor: str | None
+    end_reason: str | None
+    end_command_id: str | None
+    lottery_run_id: UUID | None
+    position: int
+
+
+class HistoryPublic(BaseModel):
+    position: int
+    intervals: list[IntervalPublic]
+
+
+class SeatCountPublic(BaseModel):
+    section_id: UUID
+    subject_id: UUID
+    capacity: int
+    taken: int
+    free: int
+    waitlisted: int
+    is_open: bool
+    is_cancelled: bool
+
+
+class CountsPublic(BaseModel):
+    position: int
+    students: int
+    sections: list[SeatCountPublic]
+
+
+class StarsPublic(BaseModel):
+    position: int
+    subject_ids: list[UUID]
+
+
+class WaitlistPublic(BaseModel):
+    position: int
+    section_id: UUID
+    student_ids: list[UUID]
+
+
+class DemandPublic(BaseModel):
+    position: int
+    section_id: UUID
+    stars: int
+    priorities: dict[int, int]
+    verb_counts: dict[str, int]
