@@ -6,21 +6,46 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.app_base import utc_now
 from regledger.domain.application import Registration
+from regledger.projections.views import RegistrationViews
 
 
 @dataclass
 class Services:
     settings: Settings
     app: Registration
+    views: RegistrationViews
+    projector: Projector
+    following: bool
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> None:
+        """Read-your-writes: block until the views include `position`."""
+        if self.following:
+            self.projector.wait(position, timeout)
+        else:
+            self.projector.catch_up()
 
     def close(self) -> None:
+        self.projector.stop()
+        self.views.close()
         self.app.close()
 
 
-def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Services:
+def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now, follow: bool | None = None) -> Services:
+    """Wire the application, the views and their projector.
+
+    `follow` runs the projector on a background thread. It defaults to on for the embedded
+    stores (SQLite cannot be subscribed to from another process, and memory lives in this one)
+    and off for PostgreSQL, where `regledger project` runs as its own process.
+    """
     settings.prepare()
     app = Registration(env=settings.eventsourcing_env(names=[Registration.name]), clock=clock)
-    return Services(settings=settings, app=app)
+    views = build_views(settings)
+    projector = Projector.for_settings(settings, app, views=views)
+    following = follow if follow is not None else settings.store != "postgres"
+    if following:
+        projector.start()
+    return Services(settings=settings, app=app, views=views, projector=projector, following=following)
