@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -46,6 +46,9 @@ class PostgresViews(SqlViews):
         conn = self._connection()
         with conn.transaction(), conn.cursor() as cur:
             yield cur
+
+    def _pipeline(self) -> AbstractContextManager[Any]:
+        return self._connection().pipeline()
 
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._pool.connection() as conn:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -122,6 +122,26 @@ WRITES: dict[type[Any], str] = {
     c.WaitlistLeft: "DELETE FROM {p}waitlist WHERE section_id = ? AND student_id = ?",
     c.TimeslotAdded: "INSERT INTO {p}timeslots (timeslot_id, program_id, label, starts, ends) VALUES (?, ?, ?, ?, ?)",
 }
+
+TABLE_OF: dict[type[Any], str] = {
+    c.StudentUpserted: "students",
+    c.IntervalOpened: "intervals",
+    c.IntervalClosed: "intervals",
+    c.StarOpened: "stars",
+    c.StarClosed: "stars",
+    c.SubjectUpserted: "subjects",
+    c.SubjectStatusChanged: "subjects",
+    c.SectionUpserted: "sections",
+    c.SectionTimeslotsChanged: "sections",
+    c.SeatsChanged: "sections",
+    c.SectionStatusChanged: "sections",
+    c.SeatTaken: "seats",
+    c.SeatReleased: "seats",
+    c.WaitlistJoined: "waitlist",
+    c.WaitlistLeft: "waitlist",
+    c.TimeslotAdded: "timeslots",
+}
+WRITE_ORDER = ("students", "subjects", "sections", "timeslots", "seats", "waitlist", "stars", "intervals")
 
 INTERVAL_COLUMNS = (
     "program_id, student_id, section_id, subject_id, verb, valid_from, valid_to, cause, actor, reason, "
@@ -290,6 +310,10 @@ class SqlViews(RegistrationViews):
     def _transaction(self) -> AbstractContextManager[Cursor]:
         """A cursor inside one write transaction: committed on exit, rolled back on error."""
 
+    def _pipeline(self) -> AbstractContextManager[Any]:
+        """Where the driver can, send the batch's statements without waiting for each reply."""
+        return nullcontext()
+
     @abstractmethod
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         """Run a read (already rendered) and fetch all rows."""
@@ -323,7 +347,8 @@ class SqlViews(RegistrationViews):
             cur.execute(self.sql(ADVANCE), (batch.position, TRACKING_NAME, batch.position))
             if cur.rowcount != 1:
                 raise PositionAlreadyApplied(batch.position, self._position_in(cur))
-            self._write(cur, batch)
+            with self._pipeline():
+                self._write(cur, batch)
 
     def _position_in(self, cur: Cursor) -> int:
         cur.execute(self.sql(POSITION), (TRACKING_NAME,))
@@ -331,17 +356,26 @@ class SqlViews(RegistrationViews):
         return int(rows[0][0]) if rows else 0
 
     def _write(self, cur: Cursor, batch: Batch) -> None:
-        """Run the changes in order, grouping consecutive changes of one kind in an executemany."""
-        kind: type[Any] | None = None
-        group: list[tuple[Any, ...]] = []
+        """Run the changes table by table, in order within each table, grouping consecutive
+        changes of one kind in one executemany.
+
+        Reordering across tables is safe: a table's rows depend only on its own changes, except
+        that intervals and stars read the student's program, and students are only inserted
+        (so they go first)."""
+        per_table: dict[str, list[tuple[type[Any], tuple[Any, ...]]]] = {t: [] for t in WRITE_ORDER}
         for position, seq, change in batch.changes:
-            if type(change) is not kind:
-                if group and kind is not None:
-                    self._flush(cur, kind, group)
-                kind, group = type(change), []
-            group.append(self._enc(write_params(position, seq, change)))
-        if group and kind is not None:
-            self._flush(cur, kind, group)
+            per_table[TABLE_OF[type(change)]].append((type(change), self._enc(write_params(position, seq, change))))
+        for table in WRITE_ORDER:
+            kind: type[Any] | None = None
+            group: list[tuple[Any, ...]] = []
+            for change_kind, params in per_table[table]:
+                if change_kind is not kind:
+                    if group and kind is not None:
+                        self._flush(cur, kind, group)
+                    kind, group = change_kind, []
+                group.append(params)
+            if group and kind is not None:
+                self._flush(cur, kind, group)
 
     def _flush(self, cur: Cursor, kind: type[Any], group: list[tuple[Any, ...]]) -> None:
         if len(group) == 1:
