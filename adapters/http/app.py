@@ -20,7 +20,6 @@ from regledger.adapters.http import routes_admin, routes_queries, routes_student
 from regledger.adapters.http.deps import Api, ApiError
 from regledger.adapters.http.schemas import ErrorPublic
 from regledger.domain.errors import ConflictError, InvalidInputError, NotFoundError, RegistrationError
-from regledger.projections.views import RegistrationViews
 
 logger = logging.getLogger("regledger.http")
 
@@ -108,19 +107,20 @@ def create_app(
     services: Services,
     *,
     tokens: TokenStore | None = None,
-    views: RegistrationViews | None = None,
     projection_wait: float = 2.0,
     max_threads: int | None = None,
 ) -> FastAPI:
-    """Build the HTTP app over built services. Query routes exist only when views are given.
+    """Build the HTTP app over built services (commands on `services.app`, queries on `services.views`).
 
-    `tokens` defaults to the configured store's token table (closed with the app's lifespan);
+    Queries wait for `services.views` to reach `min_position`; something must be projecting (the
+    services' own follower on embedded stores, `regledger project` on PostgreSQL). `tokens`
+    defaults to the configured store's token table (closed with the app's lifespan);
     `max_threads` caps concurrent sync endpoints (default on PostgreSQL: pool size + overflow)."""
     owned: list[Any] = []
     if tokens is None:
         tokens = build_token_store(services.settings)
         owned.append(tokens)
-    api = Api(services=services, tokens=tokens, views=views, projection_wait=projection_wait, owned=owned)
+    api = Api(services=services, tokens=tokens, views=services.views, projection_wait=projection_wait, owned=owned)
     threads = max_threads or _default_thread_limit(services)
 
     @asynccontextmanager
@@ -153,6 +153,5 @@ def create_app(
     app.add_exception_handler(HTTPException, _on_http_error)
     app.include_router(routes_admin.router)
     app.include_router(routes_students.router)
-    if views is not None:
-        app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
+    app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
     return app

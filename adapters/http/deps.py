@@ -57,7 +57,7 @@ class Api:
 
     services: Services
     tokens: TokenStore
-    views: RegistrationViews | None
+    views: RegistrationViews
     projection_wait: float = 2.0
     owned: list[Any] = field(default_factory=list)
 
@@ -169,8 +169,6 @@ def fresh_views(
     ] = None,
 ) -> RegistrationViews:
     views = api.views
-    if views is None:
-        raise ProjectionBehind("No registration views are configured for this server")
     if min_position:
         deadline = time.monotonic() + api.projection_wait
         while (position := views.position()) < min_position:

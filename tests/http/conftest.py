@@ -12,9 +12,7 @@ import pytest
 from regledger.adapters.auth import TokenStore, build_token_store
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.http.app import create_app
-from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
-from regledger.projections.views import RegistrationViews
 
 with warnings.catch_warnings():
     # starlette asks for httpx2 instead of httpx; the project pins httpx (pyproject dev extra).
@@ -38,7 +36,8 @@ def api_settings(request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 def services(api_settings: Settings) -> Iterator[Services]:
-    services = build(api_settings)
+    # Following on PostgreSQL too: the projector runs in-process instead of `regledger project`.
+    services = build(api_settings, follow=True)
     yield services
     services.close()
 
@@ -48,14 +47,6 @@ def tokens(api_settings: Settings) -> Iterator[TokenStore]:
     store = build_token_store(api_settings)
     yield store
     store.close()
-
-
-@pytest.fixture
-def views(api_settings: Settings, services: Services) -> Iterator[RegistrationViews]:
-    views = build_views(api_settings)
-    with Projector.for_settings(api_settings, services.app, views=views):
-        yield views
-    views.close()
 
 
 @dataclass
@@ -91,8 +82,8 @@ class Api:
 
 
 @pytest.fixture
-def api(services: Services, tokens: TokenStore, views: RegistrationViews) -> Iterator[Api]:
-    app = create_app(services, tokens=tokens, views=views)
+def api(services: Services, tokens: TokenStore) -> Iterator[Api]:
+    app = create_app(services, tokens=tokens)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, services, tokens, tokens.create("admin", "alice"))
 
