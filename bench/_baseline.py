@@ -116,6 +116,25 @@ def pg_raw_locked(conninfo: str, table: str, rows: int, threads: int = 1) -> flo
     return run_threads(threads, work)
 
 
+def pg_raw_library_sql(conninfo: str, table: str, rows: int) -> float:
+    """The library's own write transaction, by hand: pipelined `SET LOCAL lock_timeout; LOCK TABLE;
+    NOTIFY; INSERT .. RETURNING`, sync, COMMIT (two round trips, as PostgresApplicationRecorder)."""
+    statement = _insert(table)
+    lock = sql.SQL("LOCK TABLE {t} IN EXCLUSIVE MODE").format(t=sql.Identifier(table))
+    notify = sql.SQL("NOTIFY {c}").format(c=sql.Identifier(table))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        start = time.perf_counter()
+        for _ in range(rows):
+            with conn.pipeline() as pipeline, conn.transaction():
+                conn.execute("SET LOCAL lock_timeout = '5s'", prepare=True)
+                conn.execute(lock, prepare=True)
+                conn.execute(notify)
+                cursor = conn.execute(statement, (uuid.uuid4(), TOPIC, STATE), prepare=True)
+                pipeline.sync()
+                cursor.fetchone()
+        return rows / (time.perf_counter() - start)
+
+
 # -- SQLite --------------------------------------------------------------------------------
 
 

@@ -38,7 +38,15 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from _baseline import figure, pg_create_events_table, pg_raw_autocommit, pg_raw_locked, run_threads, sqlite_raw
+from _baseline import (
+    figure,
+    pg_create_events_table,
+    pg_raw_autocommit,
+    pg_raw_library_sql,
+    pg_raw_locked,
+    run_threads,
+    sqlite_raw,
+)
 from eventsourcing.application import Application, Repository
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -345,6 +353,8 @@ def main() -> None:
         emit(results, figure("pg_raw_insert_autocommit", raw_autocommit, "rows/s"))
         raw_locked = {1: pg_raw_locked(conninfo, "raw_events", raw_rows)}
         emit(results, figure("pg_raw_locked_txn", raw_locked[1], "txn/s"))
+        library_sql = pg_raw_library_sql(conninfo, "raw_events", raw_rows)
+        emit(results, figure("pg_raw_library_write_sql", library_sql, "txn/s", raw_locked[1]))
         for threads in THREADS:
             raw_locked[threads] = pg_raw_locked(conninfo, "raw_events", raw_rows, threads)
             emit(results, figure(f"pg_raw_locked_txn_{threads}_threads", raw_locked[threads], "txn/s"))
