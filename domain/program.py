@@ -123,6 +123,12 @@ class Program(AuditedAggregate):
     class StudentAdmitted(AuditedAggregate.Event):
         student_id: StudentId
 
+    class LotteryCommitted(AuditedAggregate.Event):
+        run_id: UUID
+
+    # A class default, so snapshots taken before lottery commits existed still load.
+    committed_lottery_run_id: UUID | None = None
+
     @staticmethod
     def create_id(slug: str) -> UUID:
         return program_id(slug)
@@ -201,6 +207,10 @@ class Program(AuditedAggregate):
         """Record a capped program's admission; the caller checked the cap or an override."""
         if student_id not in self.admitted:
             self._student_admitted(student_id=student_id, **audit)
+
+    def record_lottery_commit(self, run_id: UUID, audit: dict[str, str]) -> None:
+        """Record the run whose enrolments now hold the seats; the caller checked `replace`."""
+        self._lottery_committed(run_id=run_id, **audit)
 
     # -- queries --------------------------------------------------------------------------
 
@@ -281,3 +291,7 @@ class Program(AuditedAggregate):
     @event(StudentAdmitted)
     def _student_admitted(self, student_id: StudentId, actor: str, command_id: str, reason: str) -> None:
         self.admitted.add(student_id)
+
+    @event(LotteryCommitted)
+    def _lottery_committed(self, run_id: UUID, actor: str, command_id: str, reason: str) -> None:
+        self.committed_lottery_run_id = run_id

@@ -1,0 +1,305 @@
+"""The lottery's input as of a log position, folded from the stored events themselves.
+
+Projections may lag, be rebuilt or change shape; a lottery run must be replayable from its
+recorded position forever, so it reads the event log directly: one pass over the events with
+notification id <= position (pages of 1,000, only the topics that matter), plain dicts, and
+events of other programs' aggregates skipped before they are even decoded.
+
+What the fold reproduces (reference §4.2, with regledger's decisions):
+
+* sections: scheduled (>= 1 timeslot), open, not cancelled, of an accepted or hidden class;
+  capacity is the section's full capacity (the lottery is a full reassignment);
+* students: everyone with a current registration (any verb) or a star in the program;
+* interest: stars expanded to every eligible section of the class, plus `Interested`
+  registrations on eligible sections;
+* priorities: current `Priority/N` registrations for N <= the program's priority limit.
+  Unlike the reference, which aborts the whole run, a priority on a section that is no longer
+  eligible (closed, cancelled, class rejected) is left out and counted in `ignored_priorities`;
+* grade from the student's profile (`Program.grade_of`), priority limit and program cap from
+  the program's settings, lunch from the class's `is_lunch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from regledger.domain.app_base import RegistrationBase
+from regledger.domain.errors import InvalidInputError, NotFoundError
+from regledger.domain.ids import ProgramId, SectionId
+from regledger.domain.lottery.model import LotteryInput, LotterySection, LotteryStudent, LotteryTimeslot
+from regledger.domain.program import Program, ProgramSettings
+from regledger.domain.section import Section
+from regledger.domain.student import Student
+from regledger.domain.subject import ACCEPTED_STATUSES, Subject
+from regledger.domain.values import ENROLLED, INTERESTED, priority_level_of, priority_verb
+
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class InputSnapshot:
+    """A lottery input and what the fold saw on the way."""
+
+    input: LotteryInput
+    position: int
+    # Every section of the program at `position`, eligible or not.
+    section_ids: tuple[SectionId, ...]
+    # Priority/N registrations left out because their section is not in the lottery.
+    ignored_priorities: int
+
+
+class _SectionState:
+    __slots__ = ("capacity", "is_cancelled", "is_open", "subject_id", "timeslot_ids")
+
+    def __init__(self, subject_id: UUID, timeslot_ids: tuple[UUID, ...], capacity: int) -> None:
+        self.subject_id = subject_id
+        self.timeslot_ids = timeslot_ids
+        self.capacity = capacity
+        self.is_open = True
+        self.is_cancelled = False
+
+
+class _SubjectState:
+    __slots__ = ("grade_max", "grade_min", "is_lunch", "status")
+
+    def __init__(self, status: str, grade_min: int, grade_max: int, is_lunch: bool) -> None:
+        self.status = status
+        self.grade_min = grade_min
+        self.grade_max = grade_max
+        self.is_lunch = is_lunch
+
+
+class _StudentState:
+    """Mirrors what Student's recorders do to registrations, stars and rankings."""
+
+    __slots__ = ("graduation_year", "rankings", "registrations", "stars")
+
+    def __init__(self) -> None:
+        self.graduation_year: int | None = None
+        self.registrations: set[tuple[UUID, str]] = set()
+        self.stars: set[UUID] = set()
+        self.rankings: dict[UUID, tuple[UUID | None, ...]] = {}
+
+
+class _Fold:
+    """Applies one program's events, in log order, to plain per-aggregate state."""
+
+    def __init__(self, program_id: ProgramId) -> None:
+        self.program_id = program_id
+        self.settings: ProgramSettings | None = None
+        self.school_year = 0
+        self.timeslots: dict[UUID, LotteryTimeslot] = {}
+        self.subjects: dict[UUID, _SubjectState] = {}
+        self.sections: dict[UUID, _SectionState] = {}
+        self.students: dict[UUID, _StudentState] = {}
+        # topic -> (is a created event, handler)
+        self.handlers: dict[str, tuple[bool, Callable[[Any], None]]] = {
+            get_topic(Program.Created): (True, self._program_created),
+            get_topic(Program.SettingsChanged): (False, self._settings_changed),
+            get_topic(Program.TimeslotAdded): (False, self._timeslot_added),
+            get_topic(Subject.Created): (True, self._subject_created),
+            get_topic(Subject.StatusChanged): (False, self._subject_status),
+            get_topic(Section.Scheduled): (True, self._section_scheduled),
+            get_topic(Section.TimeslotsAssigned): (False, self._section_timeslots),
+            get_topic(Section.CapacityChanged): (False, self._section_capacity),
+            get_topic(Section.RegistrationOpened): (False, self._section_opened),
+            get_topic(Section.RegistrationClosed): (False, self._section_closed),
+            get_topic(Section.Cancelled): (False, self._section_cancelled),
+            get_topic(Student.Registered): (True, self._student_registered),
+            get_topic(Student.ProfileSubmitted): (False, self._profile),
+            get_topic(Student.SectionRegistered): (False, self._registered),
+            get_topic(Student.RegistrationEnded): (False, self._ended),
+            get_topic(Student.SectionSwitched): (False, self._switched),
+            get_topic(Student.SubjectStarred): (False, self._starred),
+            get_topic(Student.SubjectUnstarred): (False, self._unstarred),
+            get_topic(Student.PrioritiesRanked): (False, self._ranked),
+        }
+        self.owners: tuple[dict[UUID, Any], ...] = (self.subjects, self.sections, self.students)
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted(self.handlers)
+
+    def is_ours(self, originator_id: UUID | str) -> bool:
+        return originator_id == self.program_id or any(originator_id in owner for owner in self.owners)
+
+    # -- program --------------------------------------------------------------------------
+
+    def _program_created(self, e: Program.Created) -> None:
+        if e.originator_id == self.program_id:
+            self.settings = ProgramSettings.from_dict(e.settings)
+            self.school_year = e.school_year
+
+    def _settings_changed(self, e: Program.SettingsChanged) -> None:
+        assert self.settings is not None
+        self.settings = self.settings.updated(e.changes)
+
+    def _timeslot_added(self, e: Program.TimeslotAdded) -> None:
+        self.timeslots[e.timeslot_id] = LotteryTimeslot(e.timeslot_id, e.start, e.end)
+
+    # -- subjects and sections ------------------------------------------------------------
+
+    def _subject_created(self, e: Subject.Created) -> None:
+        if e.program_id == self.program_id:
+            self.subjects[e.originator_id] = _SubjectState(e.status, e.grade_min, e.grade_max, e.is_lunch)
+
+    def _subject_status(self, e: Subject.StatusChanged) -> None:
+        self.subjects[e.originator_id].status = e.status
+
+    def _section_scheduled(self, e: Section.Scheduled) -> None:
+        if e.program_id == self.program_id:
+            self.sections[e.originator_id] = _SectionState(e.subject_id, tuple(e.timeslot_ids), e.capacity)
+
+    def _section_timeslots(self, e: Section.TimeslotsAssigned) -> None:
+        self.sections[e.originator_id].timeslot_ids = tuple(e.timeslot_ids)
+
+    def _section_capacity(self, e: Section.CapacityChanged) -> None:
+        self.sections[e.originator_id].capacity = e.capacity
+
+    def _section_opened(self, e: Section.RegistrationOpened) -> None:
+        self.sections[e.originator_id].is_open = True
+
+    def _section_closed(self, e: Section.RegistrationClosed) -> None:
+        self.sections[e.originator_id].is_open = False
+
+    def _section_cancelled(self, e: Section.Cancelled) -> None:
+        self.sections[e.originator_id].is_cancelled = True
+
+    # -- students -------------------------------------------------------------------------
+
+    def _student_registered(self, e: Student.Registered) -> None:
+        if e.program_id == self.program_id:
+            self.students[e.originator_id] = _StudentState()
+
+    def _profile(self, e: Student.ProfileSubmitted) -> None:
+        self.students[e.originator_id].graduation_year = e.graduation_year
+
+    def _registered(self, e: Student.SectionRegistered) -> None:
+        self.students[e.originator_id].registrations.add((e.section.section_id, e.verb))
+
+    def _ended(self, e: Student.RegistrationEnded) -> None:
+        self.students[e.originator_id].registrations.discard((e.section_id, e.verb))
+
+    def _switched(self, e: Student.SectionSwitched) -> None:
+        registrations = self.students[e.originator_id].registrations
+        registrations.discard((e.from_section_id, ENROLLED))
+        registrations.add((e.to_section.section_id, ENROLLED))
+
+    def _starred(self, e: Student.SubjectStarred) -> None:
+        self.students[e.originator_id].stars.add(e.subject_id)
+
+    def _unstarred(self, e: Student.SubjectUnstarred) -> None:
+        self.students[e.originator_id].stars.discard(e.subject_id)
+
+    def _ranked(self, e: Student.PrioritiesRanked) -> None:
+        student = self.students[e.originator_id]
+        for level, old in enumerate(student.rankings.get(e.timeslot_id, ()), start=1):
+            if old is not None:
+                student.registrations.discard((old, priority_verb(level)))
+        ranked = tuple(ref.section_id if ref is not None else None for ref in e.ranked)
+        for level, new in enumerate(ranked, start=1):
+            if new is not None:
+                student.registrations.add((new, priority_verb(level)))
+        student.rankings[e.timeslot_id] = ranked
+
+    # -- the input ------------------------------------------------------------------------
+
+    def snapshot(self, position: int) -> InputSnapshot:
+        if self.settings is None:
+            raise NotFoundError("No such program at this log position", program_id=str(self.program_id))
+        limit = self.settings.priority_limit
+        eligible: dict[UUID, LotterySection] = {}
+        by_subject: dict[UUID, list[UUID]] = {}
+        for sid, section in self.sections.items():
+            subject = self.subjects.get(section.subject_id)
+            if (
+                subject is None
+                or subject.status not in ACCEPTED_STATUSES
+                or not section.timeslot_ids
+                or not section.is_open
+                or section.is_cancelled
+            ):
+                continue
+            eligible[sid] = LotterySection(
+                id=sid,
+                subject_id=section.subject_id,
+                timeslot_ids=tuple(sorted(section.timeslot_ids, key=lambda t: (self.timeslots[t].start, t))),
+                capacity=section.capacity,
+                grade_min=subject.grade_min,
+                grade_max=subject.grade_max,
+                is_lunch=subject.is_lunch,
+            )
+            by_subject.setdefault(section.subject_id, []).append(sid)
+        ignored = 0
+        students: list[LotteryStudent] = []
+        for student_id in sorted(self.students):
+            state = self.students[student_id]
+            if not state.registrations and not state.stars:
+                continue
+            interested = {sid for subject_id in state.stars for sid in by_subject.get(subject_id, ())}
+            levels: list[set[UUID]] = [set() for _ in range(limit)]
+            for sid, verb in state.registrations:
+                if verb == INTERESTED:
+                    if sid in eligible:
+                        interested.add(sid)
+                    continue
+                level = priority_level_of(verb)
+                if level is None or not 1 <= level <= limit:
+                    continue
+                if sid in eligible:
+                    levels[level - 1].add(sid)
+                else:
+                    ignored += 1
+            students.append(
+                LotteryStudent(
+                    id=student_id,
+                    grade=0 if state.graduation_year is None else self.school_year + 12 - state.graduation_year,
+                    priorities=tuple(frozenset(level) for level in levels),
+                    interested=frozenset(interested),
+                )
+            )
+        inp = LotteryInput(
+            timeslots=tuple(sorted(self.timeslots.values(), key=lambda t: (t.start, t.end, t.id))),
+            sections=tuple(eligible[sid] for sid in sorted(eligible)),
+            students=tuple(students),
+            priority_limit=limit,
+            program_size_max=self.settings.program_size_max,
+        )
+        return InputSnapshot(
+            input=inp,
+            position=position,
+            section_ids=tuple(SectionId(sid) for sid in sorted(self.sections)),
+            ignored_priorities=ignored,
+        )
+
+
+class LotteryInputs(RegistrationBase):
+    """Reads a program's lottery input straight from the event log."""
+
+    def lottery_snapshot(self, program_id: ProgramId, position: int) -> InputSnapshot:
+        """The input as of `position` (inclusive); independent of every projection."""
+        if position < 0:
+            raise InvalidInputError("A log position is not negative", position=position)
+        fold = _Fold(program_id)
+        handlers = fold.handlers
+        to_domain_event = self.mapper.to_domain_event
+        topics: Sequence[str] = fold.topics
+        start = 1
+        while position >= start:
+            page = self.recorder.select_notifications(start, PAGE, stop=position, topics=topics)
+            for notification in page:
+                is_created, handle = handlers[notification.topic]
+                if is_created or fold.is_ours(notification.originator_id):
+                    handle(to_domain_event(notification))
+            if len(page) < PAGE:
+                break
+            start = page[-1].id + 1
+        return fold.snapshot(position)
+
+    def lottery_input(self, program_id: ProgramId, position: int) -> LotteryInput:
+        return self.lottery_snapshot(program_id, position).input
