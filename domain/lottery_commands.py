@@ -274,7 +274,7 @@ class LotteryCommands(LotteryInputs):
     def discard_lottery(self, run_id: UUID, ctx: CommandContext) -> CommandResult:
         def attempt() -> CommandResult:
             run = self.load_run(run_id)
-            if run.has_applied(ctx.command_id):
+            if run.has_applied(ctx.command_id) and run.outcome_of(ctx.command_id) == "Discarded":
                 return self.replay(ctx, run, ids=self._run_ids(run))
             run.discard(ctx.audit())
             return self.commit(ctx, run, ids=self._run_ids(run))
@@ -304,7 +304,8 @@ class LotteryCommands(LotteryInputs):
 
         def attempt() -> CommandResult:
             run = self.load_run(run_id)
-            if run.has_applied(ctx.command_id):
+            # Only a repeated *commit* is answered from the record (the start's id may be reused).
+            if run.has_applied(ctx.command_id) and run.outcome_of(ctx.command_id) == "Committed":
                 return self.replay(ctx, run, ids=self._run_ids(run))
             run.check_committable()
             program = self.load_program(run.program_id)

@@ -280,6 +280,16 @@ def test_a_repeated_commit_command_id_is_answered_without_writing(app):
     assert app.position() == position
 
 
+def test_reusing_the_start_command_id_for_the_commit_still_commits(app):
+    program_id = Stored(app).program_id
+    ctx = admin("same-id")
+    run = app.load_run(UUID(app.start_lottery(program_id, ctx, seed=1).ids["run_id"]))
+    result = app.commit_lottery(run.id, ctx)
+    assert not result.replayed
+    assert app.load_run(run.id).status == "committed"
+    assert len(lottery_events(app, run.id)) == 2 * run.assignments
+
+
 def test_a_discarded_run_cannot_be_committed(app):
     program_id = Stored(app).program_id
     run = run_of(app, program_id)
