@@ -8,7 +8,6 @@ from regledger.domain.app_base import CommandResult
 from regledger.domain.errors import (
     ClassNotAccepted,
     DuplicateRanking,
-    GradeOutOfRange,
     InvalidInputError,
     NotInTimeslot,
     PriorityLimit,
@@ -18,7 +17,7 @@ from regledger.domain.ids import ProgramId, SubjectId, TimeslotId
 from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
-from regledger.domain.student_commands import GRADE_MESSAGE, StudentCommands, section_ref
+from regledger.domain.student_commands import StudentCommands, section_ref
 from regledger.domain.subject import STARRABLE_STATUSES, Subject
 from regledger.domain.values import CommandContext, SectionRef
 
@@ -124,11 +123,6 @@ class PreferenceCommands(StudentCommands):
 
     def sections_of(self, subject: Subject) -> list[Section]:
         return [self.load_section(s) for s in subject.section_ids]
-
-    def check_grade(self, program: Program, subject: Subject, student: Student, ctx: CommandContext) -> None:
-        grade = program.grade_of(student.graduation_year)
-        if not ctx.override and not subject.admits_grade(grade):
-            raise GradeOutOfRange(GRADE_MESSAGE, grade=grade, grade_min=subject.grade_min, grade_max=subject.grade_max)
 
     def confirm_preferences(self, program_id: ProgramId, student_key: str, ctx: CommandContext) -> CommandResult:
         def attempt() -> CommandResult:

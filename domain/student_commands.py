@@ -80,6 +80,11 @@ class StudentCommands(RegistrationBase):
     def check_subject(self, program: Program, subject: Subject, student: Student, ctx: CommandContext) -> None:
         if not subject.is_accepted:
             raise ClassNotAccepted(NOT_ACCEPTED_MESSAGE, subject_id=str(subject.id), status=subject.status)
+        self.check_grade(program, subject, student, ctx)
+
+    @staticmethod
+    def check_grade(program: Program, subject: Subject, student: Student, ctx: CommandContext) -> None:
+        """Grade from the profile (reference 8.1); overrides skip it."""
         grade = program.grade_of(student.graduation_year)
         if not ctx.override and not subject.admits_grade(grade):
             raise GradeOutOfRange(GRADE_MESSAGE, grade=grade, grade_min=subject.grade_min, grade_max=subject.grade_max)
@@ -376,8 +381,8 @@ class StudentCommands(RegistrationBase):
 
     def promote_waitlist(self, program: Program, section: Section, ctx: CommandContext) -> list[Student]:
         """Give freed seats to the first waitlisted students whose schedules still allow it."""
-        if not program.settings.waitlist_enabled or not section.waitlist:
-            return []
+        if not program.settings.waitlist_enabled or not section.waitlist or section.status_refusal() is not None:
+            return []  # a closed or cancelled section promotes nobody (and must not block the drop)
         subject = self.load_subject(section.subject_id, program)
         promoted: list[Student] = []
         for candidate_id in list(section.waitlist):
