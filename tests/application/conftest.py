@@ -138,10 +138,26 @@ def app(store_settings: Settings, make_app: Any) -> Registration:
     return registration
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def local_app(request: pytest.FixtureRequest, make_app: Any) -> Registration:
+    """The embedded stores only: for input checks that fail before any I/O, on many cases."""
+    registration: Registration = make_app(request.getfixturevalue(f"{request.param}_settings"), Registration)
+    return registration
+
+
+@pytest.fixture
+def local_world(local_app: Registration) -> World:
+    return standard_world(local_app)
+
+
 @pytest.fixture
 def world(app: Registration) -> World:
     """Program "splash" with 3 timeslots, classes math (sections math1 @0, math2 @1, capacity 2)
     and art (section art1 @0, capacity 1); students alice, bob and carol have 10th-grade profiles."""
+    return standard_world(app)
+
+
+def standard_world(app: Registration) -> World:
     w = build_world(app)
     w.subject("math", "Math", class_size_max=2)
     w.section("math1", "math", [0])

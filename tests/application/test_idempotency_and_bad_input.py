@@ -292,14 +292,14 @@ BAD_INPUT: list[tuple[str, Callable[[World], Any], str]] = [
 
 @pytest.mark.parametrize(("case", "command", "code"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 def test_bad_input_gets_a_clear_error_with_a_stable_code_and_writes_nothing(
-    world: World, case: str, command: Callable[[World], Any], code: str
+    local_world: World, case: str, command: Callable[[World], Any], code: str
 ) -> None:
-    before = world.position()
+    before = local_world.position()
     with pytest.raises(RegistrationError) as info:
-        command(world)
+        command(local_world)
     assert info.value.code == code, repr(info.value)
     assert info.value.message.strip()
-    assert world.position() == before
+    assert local_world.position() == before
 
 
 MALFORMED: list[tuple[str, Any, str]] = [
@@ -321,18 +321,22 @@ MALFORMED: list[tuple[str, Any, str]] = [
 
 @pytest.mark.parametrize(("case", "expression", "message"), MALFORMED, ids=[c[0] for c in MALFORMED])
 def test_a_malformed_constraint_expression_is_refused_with_its_path_and_writes_nothing(
-    world: World, case: str, expression: Any, message: str
+    local_world: World, case: str, expression: Any, message: str
 ) -> None:
-    before = world.position()
+    before = local_world.position()
     with pytest.raises(RegistrationError) as info:
-        world.app.add_constraint(world.program_id, "label", {"op": "constant", "value": True}, expression, admin())
+        local_world.app.add_constraint(
+            local_world.program_id, "label", {"op": "constant", "value": True}, expression, admin()
+        )
     assert info.value.code == "malformed_constraint"
     assert info.value.message == f"requirement.{message}".replace("requirement.(root)", "requirement")
-    assert world.position() == before
+    assert local_world.position() == before
     with pytest.raises(RegistrationError) as info:
-        world.app.add_constraint(world.program_id, "label", expression, {"op": "constant", "value": True}, admin())
+        local_world.app.add_constraint(
+            local_world.program_id, "label", expression, {"op": "constant", "value": True}, admin()
+        )
     assert info.value.code == "malformed_constraint"
-    assert world.position() == before
+    assert local_world.position() == before
 
 
 def test_a_constraint_without_a_label_is_malformed(world: World) -> None:
