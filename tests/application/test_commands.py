@@ -876,3 +876,15 @@ def test_every_result_reports_the_position_of_its_last_event(world: World) -> No
 def test_already_exists_is_a_registration_error() -> None:
     assert issubclass(AlreadyExistsError, RegistrationError)
     assert re.fullmatch(r"[a-z_]+", AlreadyExistsError.code)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: rank_priorities records Priority/N without ensuring the verb in the RegistrationTypes "
+    "catalogue (preference_commands.py rank_priorities; add_section does call ensure_verbs).",
+)
+def test_ranking_at_a_raised_limit_creates_the_priority_verb(world: World) -> None:
+    world.app.change_settings(world.program_id, {"priority_limit": 5}, admin())
+    world.rank("alice", 0, {5: "math"})
+    assert world.verbs("alice", "math1") == ["Priority/5"]
+    assert "Priority/5" in world.app.get_map()
