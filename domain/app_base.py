@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class RegistrationBase(Application[UUID]):
         self.clock = clock
         self.max_attempts = int(self.env.get("REGLEDGER_MAX_ATTEMPTS") or 50)
         self.retries = 0  # conflicts retried since start: a cheap gauge for operators
+        self._retries_lock = threading.Lock()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -110,7 +112,8 @@ class RegistrationBase(Application[UUID]):
             try:
                 result = attempt()
             except IntegrityError:
-                self.retries += 1
+                with self._retries_lock:
+                    self.retries += 1
                 logger.info(
                     "retry %s after a version conflict (attempt %d)",
                     name,
@@ -151,11 +154,11 @@ class RegistrationBase(Application[UUID]):
         a repeated command id reports (see `replay`)."""
         outcome = type(primary.pending_events[-1]).__name__ if primary.pending_events else "Unchanged"
         pending = [a for a in (primary, *others) if a is not None and a.pending_events]
-        position = self.position()
-        if pending:
-            recordings = self.save(*pending)
-            if recordings and recordings[-1].notification is not None:
-                position = recordings[-1].notification.id
+        if not pending:
+            return CommandResult(ctx.command_id, outcome, self.position(), ids=ids or {})
+        recordings = self.save(*pending)
+        notification = recordings[-1].notification if recordings else None
+        position = notification.id if notification is not None else self.position()
         return CommandResult(ctx.command_id, outcome, position, ids=ids or {})
 
     def replay(

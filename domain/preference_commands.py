@@ -19,7 +19,7 @@ from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.student_commands import StudentCommands, section_ref
 from regledger.domain.subject import STARRABLE_STATUSES, Subject
-from regledger.domain.values import CommandContext, SectionRef
+from regledger.domain.values import STUDENT_CATEGORY, CommandContext, SectionRef, priority_verb
 
 
 class PreferenceCommands(StudentCommands):
@@ -80,8 +80,12 @@ class PreferenceCommands(StudentCommands):
             for rank, subject_id in sorted(ranking.items()):
                 if subject_id is not None:
                     slots[rank - 1] = self.ranked_section(program, student, timeslot_id, subject_id, ctx)
+            verbs = [priority_verb(rank) for rank, ref in enumerate(slots, start=1) if ref is not None]
+            catalogue = self.ensure_verbs(verbs, STUDENT_CATEGORY, ctx)
             student.rank(timeslot_id, slots, ctx.audit())
-            return self.commit(ctx, student, admitted)
+            result = self.commit(ctx, student, admitted, catalogue)
+            self.remember_verbs(verbs, STUDENT_CATEGORY)
+            return result
 
         return self.execute("rank_priorities", ctx, attempt)
 

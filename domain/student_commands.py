@@ -17,6 +17,7 @@ from regledger.domain.errors import (
     ProgramFull,
     RegistrationError,
     RemovalConstraintViolated,
+    SeatsAvailable,
     WaitlistDisabled,
 )
 from regledger.domain.ids import ProgramId, SectionId, student_id
@@ -125,17 +126,23 @@ class StudentCommands(RegistrationBase):
         checks: tuple[Callable[[], RegistrationError | None], ...] = (
             lambda: section.seat_refusal(program.settings.temporarily_full_text, override=ctx.override),
             lambda: self.constraint_refusal(program, subject.title, before, before.with_added(as_scheduled(ref))),
-            lambda: student.conflict_refusal(
-                ref,
-                other_sections_exist=self.other_sections_exist(subject, section),
-                ignoring=leaving.section_id if leaving else None,
-            ),
+            lambda: self.conflict_refusal(student, ref, subject, section, leaving),
             section.status_refusal,
         )
         for check in checks:
             refusal = check()
             if refusal is not None:
                 raise refusal
+
+    def conflict_refusal(
+        self, student: Student, ref: SectionRef, subject: Subject, section: Section, leaving: SectionRef | None
+    ) -> RegistrationError | None:
+        """The student's conflict; other sections are looked up only to word a timeslot conflict."""
+        ignoring = leaving.section_id if leaving else None
+        refusal = student.conflict_refusal(ref, other_sections_exist=False, ignoring=ignoring)
+        if refusal is not None and refusal.code == "timeslot_conflict" and self.other_sections_exist(subject, section):
+            refusal = student.conflict_refusal(ref, other_sections_exist=True, ignoring=ignoring)
+        return refusal
 
     def entry_checks(self, program: Program, student: Student, ctx: CommandContext, window: str) -> Program | None:
         """Window, program cap, profile: what the reference checks before any class check."""
@@ -187,6 +194,8 @@ class StudentCommands(RegistrationBase):
             recorded = self.checked_verb(program, subject, section, student, ctx, verb)
             self.check_subject(program, subject, student, ctx)
             catalogue = self.ensure_verbs([recorded], STUDENT_CATEGORY, ctx)
+            if recorded == ENROLLED:
+                self.leave_waitlist_for_seat(student, section, ctx)
             student.register(section_ref(section, subject), recorded, cause=self.cause(ctx), audit=ctx.audit())
             if recorded == ENROLLED:
                 section.enroll(
@@ -279,12 +288,22 @@ class StudentCommands(RegistrationBase):
         return self.execute("drop_section", ctx, attempt)
 
     def check_removal_window(self, program: Program) -> None:
-        """The reference lets a drop through in the classes window or the removal window."""
+        """The reference lets a drop through in the classes window or the removal window; an
+        unset removal window adds nothing, so a closed classes window then refuses the drop."""
         now = self.clock()
         try:
             program.check_window("classes", now)
         except RegistrationError:
+            if "removal" not in program.windows:
+                raise
             program.check_window("removal", now)
+
+    @staticmethod
+    def leave_waitlist_for_seat(student: Student, section: Section, ctx: CommandContext) -> None:
+        """Taking a seat ends the student's place in that section's queue, on both sides."""
+        if (section.section_id, WAITLISTED) in student.registrations:
+            student.end(section.section_id, [WAITLISTED], cause="enrolled", audit=ctx.audit())
+            section.leave_waitlist(student.student_id, cause="enrolled", audit=ctx.audit())
 
     @staticmethod
     def visible_verbs(
@@ -335,6 +354,7 @@ class StudentCommands(RegistrationBase):
             leaving = section_ref(old, subject)
             self.seat_checks(program, subject, new, student, ctx, leaving=leaving)
             self.check_subject(program, subject, student, ctx)
+            self.leave_waitlist_for_seat(student, new, ctx)
             student.switch(from_section_id, section_ref(new, subject), ctx.audit())
             old.unenroll(student.student_id, cause="switch", audit=ctx.audit())
             new.enroll(
@@ -363,6 +383,8 @@ class StudentCommands(RegistrationBase):
                 return self.replay(ctx, student)
             if not program.settings.waitlist_enabled:
                 raise WaitlistDisabled("This program has no waitlists.")
+            if section.is_scheduled and section.seats_free > 0:
+                raise SeatsAvailable("This section has free seats: add it instead.", seats_free=section.seats_free)
             admitted = self.entry_checks(program, student, ctx, "classes")
             refusal = section.status_refusal() or student.conflict_refusal(
                 section_ref(section, subject), other_sections_exist=False

@@ -471,17 +471,25 @@ def test_dropping_a_closed_section_with_a_waitlist_is_allowed(world: World) -> N
     assert world.get_section("art1").waitlist == [world.student_id("bob")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: add_section/switch into a section the student is waitlisted on removes them from "
-    "Section.waitlist but leaves Waitlisted on the Student (student_commands.py add_section).",
-)
 def test_enrolling_from_the_waitlist_directly_ends_the_waitlisted_registration(world: World) -> None:
     world.app.change_settings(world.program_id, {"waitlist_enabled": True}, admin())
+    section = world.sections["art1"]
+    world.app.change_capacity(section, admin(), max_class_capacity=0)
     world.waitlist("alice", "art1")
+    world.app.change_capacity(section, admin(), max_class_capacity=5)  # a new seat promotes nobody by itself
     world.add("alice", "art1")
     assert world.get_section("art1").waitlist == []
     assert world.verbs("alice", "art1") == ["Enrolled"]
+
+
+def test_joining_the_waitlist_of_a_section_with_free_seats_is_refused(world: World) -> None:
+    world.app.change_settings(world.program_id, {"waitlist_enabled": True}, admin())
+    refused_without_writing(
+        world,
+        "seats_available",
+        "This section has free seats: add it instead.",
+        lambda: world.waitlist("alice", "art1"),
+    )
 
 
 # --- stars, priorities, confirmation ------------------------------------------------------------
@@ -878,11 +886,6 @@ def test_already_exists_is_a_registration_error() -> None:
     assert re.fullmatch(r"[a-z_]+", AlreadyExistsError.code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rank_priorities records Priority/N without ensuring the verb in the RegistrationTypes "
-    "catalogue (preference_commands.py rank_priorities; add_section does call ensure_verbs).",
-)
 def test_ranking_at_a_raised_limit_creates_the_priority_verb(world: World) -> None:
     world.app.change_settings(world.program_id, {"priority_limit": 5}, admin())
     world.rank("alice", 0, {5: "math"})

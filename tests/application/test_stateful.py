@@ -203,9 +203,7 @@ class RegistrationMachine(RuleBasedStateMachine):
             enrolled = {s for (s, v) in student.registrations if v == ENROLLED} if student else set()
             waitlisted = {s for (s, v) in student.registrations if v == WAITLISTED} if student else set()
             assert enrolled == held[key], f"{key}: student says {enrolled}, sections say {held[key]}"
-            # Should be equality; a known bug (see the xfail in test_commands.py) leaves a stale
-            # Waitlisted on the student when they enrol in that section directly.
-            assert waiting[key] <= waitlisted, key
+            assert waiting[key] == waitlisted, f"{key}: student waits for {waitlisted}, sections {waiting[key]}"
             refs = [student.registrations[(s, ENROLLED)].section for s in enrolled] if student else []
             subjects = [r.subject_id for r in refs]
             assert len(subjects) == len(set(subjects)), f"{key} holds two sections of one class"
