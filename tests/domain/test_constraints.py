@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from regledger.domain.constraints import (
     MAX_DEPTH,
     MAX_NODES,
@@ -133,9 +134,7 @@ def test_constant_evaluates_to_its_value(value: bool) -> None:
         ((FALSE, FALSE), False),
     ],
 )
-def test_all_is_true_only_when_every_item_is_true(
-    items: tuple[Expression, ...], expected: bool
-) -> None:
+def test_all_is_true_only_when_every_item_is_true(items: tuple[Expression, ...], expected: bool) -> None:
     assert All(items).evaluate(ScheduleMap()) is expected
 
 
@@ -151,9 +150,7 @@ def test_all_is_true_only_when_every_item_is_true(
         ((FALSE, FALSE), False),
     ],
 )
-def test_any_is_true_when_at_least_one_item_is_true(
-    items: tuple[Expression, ...], expected: bool
-) -> None:
+def test_any_is_true_when_at_least_one_item_is_true(items: tuple[Expression, ...], expected: bool) -> None:
     assert Any(items).evaluate(ScheduleMap()) is expected
 
 
@@ -211,9 +208,7 @@ def constraint(condition: Expression, requirement: Expression) -> ScheduleConstr
     ("condition", "requirement", "expected"),
     [(FALSE, FALSE, True), (FALSE, TRUE, True), (TRUE, FALSE, False), (TRUE, TRUE, True)],
 )
-def test_a_constraint_is_an_implication(
-    condition: Expression, requirement: Expression, expected: bool
-) -> None:
+def test_a_constraint_is_an_implication(condition: Expression, requirement: Expression, expected: bool) -> None:
     assert constraint(condition, requirement).is_satisfied(ScheduleMap()) is expected
 
 
@@ -252,9 +247,7 @@ def test_a_constraint_needs_a_label(label: str) -> None:
 
 
 def test_a_constraint_round_trips_through_json() -> None:
-    rule = ScheduleConstraint(
-        uuid4(), "choose a lunch period on Saturday", TimeslotOccupied(T1), Any((TRUE, FALSE))
-    )
+    rule = ScheduleConstraint(uuid4(), "choose a lunch period on Saturday", TimeslotOccupied(T1), Any((TRUE, FALSE)))
 
     document = json.loads(json.dumps(rule.to_json()))
 
@@ -281,9 +274,7 @@ def test_a_constraint_round_trips_through_json() -> None:
         ({"id": str(T1), "label": "a", "condition": {}}, "missing key 'requirement'"),
     ],
 )
-def test_a_malformed_constraint_document_is_refused_with_its_path(
-    document: object, path: str
-) -> None:
+def test_a_malformed_constraint_document_is_refused_with_its_path(document: object, path: str) -> None:
     with pytest.raises(MalformedConstraintError) as raised:
         ScheduleConstraint.from_json(document)
 
@@ -362,9 +353,7 @@ def saturday_lunch_rule(
 def test_a_student_with_morning_and_afternoon_classes_but_no_lunch_breaks_the_rule(
     saturday: dict[str, tuple[UUID, datetime, datetime]],
 ) -> None:
-    schedule = ScheduleMap(
-        [section((saturday["morning"][0],)), section((saturday["afternoon"][0],))]
-    )
+    schedule = ScheduleMap([section((saturday["morning"][0],)), section((saturday["afternoon"][0],))])
 
     assert not saturday_lunch_rule(saturday).is_satisfied(schedule)
 
@@ -524,9 +513,7 @@ LETTERED_UUID = "5b0c1e39-2f4e-4d8a-9a57-6a3f0c2d7e11"
         ),
     ],
 )
-def test_malformed_expressions_are_refused_with_the_path_of_the_problem(
-    document: object, message: str
-) -> None:
+def test_malformed_expressions_are_refused_with_the_path_of_the_problem(document: object, message: str) -> None:
     with pytest.raises(MalformedConstraintError) as raised:
         parse_expression(document)
 
