@@ -17,8 +17,9 @@ console = Console()
 
 @cli.callback()
 def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every refusal and retry.")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
 
 
 @cli.command()

@@ -30,8 +30,13 @@ def build_program(services: Services, slug: str) -> tuple[ProgramId, list[Sectio
     pid = program_id(slug)
     start = datetime(2026, 11, 21, 9, tzinfo=UTC)
     slots = [
-        TimeslotId(UUID(app.add_timeslot(pid, f"Sat {9 + i}:00", start + timedelta(hours=i),
-                                          start + timedelta(hours=i, minutes=50), admin()).ids["timeslot_id"]))
+        TimeslotId(
+            UUID(
+                app.add_timeslot(
+                    pid, f"Sat {9 + i}:00", start + timedelta(hours=i), start + timedelta(hours=i, minutes=50), admin()
+                ).ids["timeslot_id"]
+            )
+        )
         for i in range(3)
     ]
     sections: list[SectionId] = []
@@ -77,8 +82,7 @@ def run_demo(services: Services, console: Console) -> int:
     return 0
 
 
-def _run_step(services: Services, pid: ProgramId, verb: str, key: str, section: SectionId,
-              home: SectionId) -> str:
+def _run_step(services: Services, pid: ProgramId, verb: str, key: str, section: SectionId, home: SectionId) -> str:
     app = services.app
     ctx = student(key)
     try:
@@ -95,8 +99,7 @@ def _run_step(services: Services, pid: ProgramId, verb: str, key: str, section: 
     return f"[green]{outcome}[/green]"
 
 
-def _print_state(services: Services, console: Console, pid: ProgramId, sections: list[SectionId],
-                 key: str) -> None:
+def _print_state(services: Services, console: Console, pid: ProgramId, sections: list[SectionId], key: str) -> None:
     app = services.app
     seats = Table(title="Seats per section")
     for column in ("class", "section", "enrolled", "capacity", "waitlist"):
@@ -104,8 +107,13 @@ def _print_state(services: Services, console: Console, pid: ProgramId, sections:
     for section_id in sections:
         section = app.load_section(section_id)
         subject = app.load_subject(section.subject_id)
-        seats.add_row(subject.title, str(section.index), str(len(section.enrolled)), str(section.capacity),
-                      str(len(section.waitlist)))
+        seats.add_row(
+            subject.title,
+            str(section.index),
+            str(len(section.enrolled)),
+            str(section.capacity),
+            str(len(section.waitlist)),
+        )
         if len(section.enrolled) > section.capacity:
             raise AssertionError(f"section {section_id} over capacity")
     console.print(seats)
@@ -114,6 +122,7 @@ def _print_state(services: Services, console: Console, pid: ProgramId, sections:
     schedule.add_column("timeslots")
     program = app.load_program(pid)
     for ref in app.get_student(pid, key).holding(ENROLLED):
-        schedule.add_row(app.load_subject(ref.subject_id).title,
-                         ", ".join(program.timeslots[t].label for t in ref.timeslot_ids))
+        schedule.add_row(
+            app.load_subject(ref.subject_id).title, ", ".join(program.timeslots[t].label for t in ref.timeslot_ids)
+        )
     console.print(schedule)
