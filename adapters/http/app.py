@@ -89,10 +89,17 @@ async def _on_validation_error(request: Request, exc: Exception) -> Any:
 
 async def _on_http_error(request: Request, exc: Exception) -> Any:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # an undecodable body: malformed input like any other
+        return _error(422, InvalidInputError.code, f"Invalid input: {exc.detail}", {"errors": [], "fields": ["body"]})
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
     return _error(
         exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), {}, dict(exc.headers or {})
     )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Any:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(500, "internal_error", "Something went wrong on our side; it has been logged.", {})
 
 
 def _default_thread_limit(services: Services) -> int | None:
@@ -151,6 +158,7 @@ def create_app(
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(routes_admin.router)
     app.include_router(routes_students.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)

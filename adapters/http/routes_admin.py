@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
@@ -36,6 +36,10 @@ from regledger.domain.ids import ConstraintId, SectionId, SubjectId, TimeslotId,
 
 router = APIRouter(tags=["admin"])
 
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"model": CommandResultPublic, "description": "A repeated Idempotency-Key: the first outcome, replayed"}
+}
+
 SubjectPath = Annotated[UUID, Path(description="A class (subject) id")]
 SectionPath = Annotated[UUID, Path(description="A section id")]
 
@@ -44,7 +48,7 @@ def _slots(ids: list[UUID]) -> list[TimeslotId]:
     return [TimeslotId(t) for t in ids]
 
 
-@router.post("/programs", status_code=201, summary="Create a program")
+@router.post("/programs", status_code=201, responses=REPLAYED, summary="Create a program")
 def create_program(
     body: ProgramCreateRequest,
     admin: AdminDep,
@@ -66,7 +70,7 @@ def create_program(
     return respond(result, response, created=True)
 
 
-@router.post("/programs/{slug}/timeslots", status_code=201, summary="Add a timeslot")
+@router.post("/programs/{slug}/timeslots", status_code=201, responses=REPLAYED, summary="Add a timeslot")
 def add_timeslot(
     slug: SlugPath,
     body: TimeslotRequest,
@@ -107,7 +111,7 @@ def set_window(
     return respond(result, response)
 
 
-@router.post("/programs/{slug}/subjects", status_code=201, summary="Add a class")
+@router.post("/programs/{slug}/subjects", status_code=201, responses=REPLAYED, summary="Add a class")
 def add_subject(
     slug: SlugPath,
     body: SubjectRequest,
@@ -145,7 +149,7 @@ def change_subject_status(
     return respond(result, response)
 
 
-@router.post("/subjects/{subject_id}/sections", status_code=201, summary="Add a section to a class")
+@router.post("/subjects/{subject_id}/sections", status_code=201, responses=REPLAYED, summary="Add a section to a class")
 def create_section(
     subject_id: SubjectPath,
     body: SectionRequest,
@@ -233,7 +237,7 @@ def cancel_section(
     return respond(app.cancel_section(SectionId(section_id), context(admin, idempotency_key, body)), response)
 
 
-@router.post("/programs/{slug}/constraints", status_code=201, summary="Add a schedule constraint")
+@router.post("/programs/{slug}/constraints", status_code=201, responses=REPLAYED, summary="Add a schedule constraint")
 def add_constraint(
     slug: SlugPath,
     body: ConstraintRequest,

@@ -7,13 +7,13 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from regledger.adapters.http.deps import ActingDep, AdminDep, PrincipalDep, SlugPath, ViewsDep
 from regledger.adapters.http.schemas import (
     CountsPublic,
     DemandPublic,
     HistoryPublic,
+    Instant,
     IntervalPublic,
     RosterPublic,
     ScheduleEntryPublic,
@@ -30,7 +30,7 @@ router = APIRouter(tags=["queries"])
 
 STUDENT = "/programs/{slug}/students/{key}"
 VerbsQuery = Annotated[list[Verb] | None, Query(max_length=20, description="Only these verbs (default: all)")]
-AsOfQuery = Annotated[AwareDatetime | None, Query(description="Answer as of this instant (timezone-aware)")]
+AsOfQuery = Annotated[Instant | None, Query(description="Answer as of this instant (timezone-aware)")]
 
 
 def _intervals(rows: list[Interval]) -> list[IntervalPublic]:

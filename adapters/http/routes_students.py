@@ -148,7 +148,7 @@ def rank_priorities(
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResultPublic:
     ctx = context(acting.principal, idempotency_key, body)
-    ranking = {rank: (SubjectId(s) if s is not None else None) for rank, s in body.ranks.items()}
+    ranking = {rank: (SubjectId(s) if s is not None else None) for rank, s in body.ranking().items()}
     result = app.rank_priorities(acting.program_id, acting.student_key, TimeslotId(timeslot_id), ranking, ctx)
     return respond(result, response)
 

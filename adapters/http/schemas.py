@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
-Verb = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^\S(.*\S)?$")]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _trimmed(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("must not start or end with white space")
+    return value
+
+
+Verb = Annotated[
+    str, StringConstraints(min_length=1, max_length=32), AfterValidator(_not_blank), AfterValidator(_trimmed)
+]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
 Count = Annotated[int, Field(ge=0, le=100_000)]
 Grade = Annotated[int, Field(ge=0, le=20)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
@@ -20,6 +44,20 @@ Reason = Annotated[str, StringConstraints(max_length=500)]
 WindowKind = Literal["lottery", "classes", "removal"]
 SubjectStatus = Literal["cancelled", "rejected", "unreviewed", "hidden", "accepted"]
 
+
+def _plausible_instant(value: datetime) -> datetime:
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not 1900 <= year <= 2200:
+        raise ValueError("must be between the years 1900 and 2200")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
+
+RANK_PATTERN = r"^[1-9][0-9]?$"
 EXAMPLE_UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
@@ -50,7 +88,7 @@ class ProgramSettingsRequest(_Request):
 
     use_priority: bool | None = None
     priority_limit: Annotated[int, Field(ge=1, le=20)] | None = None
-    class_cap_multiplier: Annotated[Decimal, Field(ge=0, le=100, max_digits=8, decimal_places=4)] | None = None
+    class_cap_multiplier: Annotated[float, Field(ge=0, le=100)] | None = None
     class_cap_offset: Annotated[int, Field(ge=-1000, le=1000)] | None = None
     temporarily_full_text: Label | None = None
     require_profile: bool | None = None
@@ -97,8 +135,8 @@ class ProgramCreateRequest(_Request):
 
 class TimeslotRequest(CommandRequest):
     label: Label
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
     model_config = ConfigDict(
         extra="forbid",
@@ -109,8 +147,8 @@ class TimeslotRequest(CommandRequest):
 
 
 class WindowRequest(CommandRequest):
-    opens: AwareDatetime | None = None
-    closes: AwareDatetime | None = None
+    opens: Instant | None = None
+    closes: Instant | None = None
 
     model_config = ConfigDict(
         extra="forbid",
@@ -246,7 +284,23 @@ class WaitlistRequest(CommandRequest):
 class PrioritiesRequest(CommandRequest):
     """Ranks 1..N of one timeslot; null leaves a rank empty. Replaces the previous ranking."""
 
-    ranks: Annotated[dict[Annotated[int, Field(ge=1, le=20)], UUID | None], Field(max_length=20)]
+    ranks: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=RANK_PATTERN)], UUID | None],
+        Field(max_length=20),
+        WithJsonSchema(
+            {
+                "type": "object",
+                "maxProperties": 20,
+                "additionalProperties": False,
+                "patternProperties": {
+                    RANK_PATTERN: {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}
+                },
+            }
+        ),
+    ]
+
+    def ranking(self) -> dict[int, UUID | None]:
+        return {int(rank): subject for rank, subject in self.ranks.items()}
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"ranks": {"1": EXAMPLE_UUID, "2": None}}]}

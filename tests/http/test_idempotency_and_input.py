@@ -40,6 +40,20 @@ def test_a_replayed_student_command_returns_the_first_ids(api, world, profile):
     assert replay["ids"] == first["ids"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="domain gap: create_section replays any command id the subject has seen and indexes "
+    "subject.section_ids[-1] (admin_commands.py), so a key first used to create the class is a 500",
+)
+def test_reusing_a_key_for_a_different_command_is_never_a_500(api, world):
+    headers = {**api.admin, "Idempotency-Key": "reused"}
+    subject_id = api.ok("POST", "/programs/splash/subjects", headers=headers, json={"code": "Q7", "title": "Q"})["ids"][
+        "subject_id"
+    ]
+    response = api.client.post(f"/subjects/{subject_id}/sections", headers=headers, json={"timeslot_ids": []})
+    assert response.status_code < 500, response.text
+
+
 def test_a_replayed_creation_is_200_and_a_fresh_key_is_a_new_command(api, world):
     headers = {**api.admin, "Idempotency-Key": "add-section-7"}
     url, body = f"/subjects/{world.subjects['C3']}/sections", {"timeslot_ids": [world.timeslots[0]]}
