@@ -245,7 +245,9 @@ class AdminCommands(RegistrationBase):
         def attempt() -> CommandResult:
             subject = self.load_subject(subject_id_)
             if subject.has_applied(ctx.command_id):
-                return self.replay(ctx, subject, ids={"section_id": str(subject.section_ids[-1])})
+                # The key may have been used for another command on this class (e.g. its creation).
+                added = subject.outcome_of(ctx.command_id) == "SectionAdded"
+                return self.replay(ctx, subject, ids={"section_id": str(subject.section_ids[-1])} if added else None)
             program = self.load_program(subject.program_id)
             slots = self.checked_timeslots(program, timeslot_ids)
             new_id = subject.add_section(ctx.audit())

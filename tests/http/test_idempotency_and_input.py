@@ -40,11 +40,6 @@ def test_a_replayed_student_command_returns_the_first_ids(api, world, profile):
     assert replay["ids"] == first["ids"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain gap: create_section replays any command id the subject has seen and indexes "
-    "subject.section_ids[-1] (admin_commands.py), so a key first used to create the class is a 500",
-)
 def test_reusing_a_key_for_a_different_command_is_never_a_500(api, world):
     headers = {**api.admin, "Idempotency-Key": "reused"}
     subject_id = api.ok("POST", "/programs/splash/subjects", headers=headers, json={"code": "Q7", "title": "Q"})["ids"][
