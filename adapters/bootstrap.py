@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from regledger.adapters.auth import TokenStore, build_token_store
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.app_base import utc_now
@@ -20,6 +21,7 @@ class Services:
     views: RegistrationViews
     projector: Projector
     following: bool
+    tokens: TokenStore
 
     def wait_for(self, position: int, timeout: float = 5.0) -> None:
         """Read-your-writes: block until the views include `position`."""
@@ -30,6 +32,7 @@ class Services:
 
     def close(self) -> None:
         self.projector.stop()
+        self.tokens.close()
         self.views.close()
         self.app.close()
 
@@ -39,13 +42,15 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now, follow
 
     `follow` runs the projector on a background thread. It defaults to on for the embedded
     stores (SQLite cannot be subscribed to from another process, and memory lives in this one)
-    and off for PostgreSQL, where `regledger project` runs as its own process.
+    and off for PostgreSQL, where `regledger project` runs as its own process. `tokens` is the
+    configured store's bearer-token table (closed by `close()`).
     """
     settings.prepare()
     app = Registration(env=settings.eventsourcing_env(names=[Registration.name]), clock=clock)
     views = build_views(settings)
     projector = Projector.for_settings(settings, app, views=views)
+    tokens = build_token_store(settings)
     following = follow if follow is not None else settings.store != "postgres"
     if following:
         projector.start()
-    return Services(settings=settings, app=app, views=views, projector=projector, following=following)
+    return Services(settings=settings, app=app, views=views, projector=projector, following=following, tokens=tokens)

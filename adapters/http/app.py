@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from regledger.adapters.auth import TokenStore, build_token_store
+from regledger.adapters.auth import TokenStore
 from regledger.adapters.bootstrap import Services
-from regledger.adapters.http import routes_admin, routes_queries, routes_students
+from regledger.adapters.http import routes_admin, routes_lottery, routes_queries, routes_students
 from regledger.adapters.http.deps import Api, ApiError
 from regledger.adapters.http.schemas import ErrorPublic
 from regledger.domain.errors import ConflictError, InvalidInputError, NotFoundError, RegistrationError
@@ -124,10 +124,13 @@ def create_app(
     defaults to the configured store's token table (closed with the app's lifespan);
     `max_threads` caps concurrent sync endpoints (default on PostgreSQL: pool size + overflow)."""
     owned: list[Any] = []
-    if tokens is None:
-        tokens = build_token_store(services.settings)
-        owned.append(tokens)
-    api = Api(services=services, tokens=tokens, views=services.views, projection_wait=projection_wait, owned=owned)
+    api = Api(
+        services=services,
+        tokens=tokens or services.tokens,
+        views=services.views,
+        projection_wait=projection_wait,
+        owned=owned,
+    )
     threads = max_threads or _default_thread_limit(services)
 
     @asynccontextmanager
@@ -161,5 +164,6 @@ def create_app(
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(routes_admin.router)
     app.include_router(routes_students.router)
+    app.include_router(routes_lottery.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
     return app
