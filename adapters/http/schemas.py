@@ -435,3 +435,82 @@ class DemandPublic(BaseModel):
     stars: int
     priorities: dict[int, int]
     verb_counts: dict[str, int]
+
+
+# -- lottery -------------------------------------------------------------------------------
+
+SEED_MAX = 2**63 - 1
+
+
+class LotteryParametersRequest(_Request):
+    """The reference lottery's tuning knobs (0 for a cap means no cap)."""
+
+    kp: float = Field(default=1.2, gt=0, le=1000, description="Weight divisor per priority level")
+    ki: float = Field(default=1.1, gt=0, le=1000, description="Weight divisor per interest (star)")
+    check_grade: bool = True
+    max_sections: Count = 0
+    max_timeslots: Count = 0
+    fill_low_priorities: bool = False
+
+
+class LotteryStartRequest(CommandRequest):
+    parameters: LotteryParametersRequest = Field(default_factory=LotteryParametersRequest)
+    seed: int | None = Field(
+        default=None, ge=0, le=SEED_MAX, description="Recorded with the run; drawn at random when omitted."
+    )
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"parameters": {"kp": 1.2}, "seed": 42}]})
+
+
+class LotteryCommitRequest(CommandRequest):
+    replace: bool = Field(default=False, description="End every seat held in the program (and a committed run) first.")
+
+
+class StatRowPublic(BaseModel):
+    label: str
+    value: str
+
+
+class LotteryStatsPublic(BaseModel):
+    """A run's recorded stats: `rows` for people (as the CLI prints them), `stats` for programs."""
+
+    run_id: UUID
+    status: str
+    seed: int
+    input_position: int
+    parameters: dict[str, Any]
+    rows: list[StatRowPublic]
+    stats: dict[str, Any]
+
+
+class AssignmentPublic(BaseModel):
+    student_id: UUID
+    section_id: UUID
+    level: int = Field(description="The priority level that won the seat (1..N), 0 for interest")
+
+
+class LotteryAssignmentPublic(BaseModel):
+    run_id: UUID
+    digest: str
+    assignments: list[AssignmentPublic]
+
+
+class LotteryReplayPublic(BaseModel):
+    run_id: UUID
+    position: int
+    seed: int
+    recorded_input_digest: str
+    replayed_input_digest: str
+    recorded_digest: str
+    replayed_digest: str
+    identical: bool
+
+
+class ComparisonRowPublic(BaseModel):
+    label: str
+    values: list[str]
+
+
+class LotteryComparisonPublic(BaseModel):
+    run_ids: list[UUID]
+    rows: list[ComparisonRowPublic]

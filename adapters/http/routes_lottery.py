@@ -1,0 +1,128 @@
+"""Lottery run endpoints (admin only): start, stats, assignment, commit, discard, replay, compare."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query, Response
+
+from regledger.adapters.http.deps import AdminDep, IdempotencyKey, RegistrationDep, SlugPath, context, respond
+from regledger.adapters.http.schemas import (
+    ActionRequest,
+    AssignmentPublic,
+    CommandResultPublic,
+    ComparisonRowPublic,
+    LotteryAssignmentPublic,
+    LotteryCommitRequest,
+    LotteryComparisonPublic,
+    LotteryReplayPublic,
+    LotteryStartRequest,
+    LotteryStatsPublic,
+    StatRowPublic,
+)
+from regledger.domain.ids import program_id
+
+router = APIRouter(tags=["lottery"])
+
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"model": CommandResultPublic, "description": "A repeated Idempotency-Key: the first outcome, replayed"}
+}
+RunPath = Annotated[UUID, Path(description="A lottery run id (`ids.run_id` of the start command)")]
+RunIdsQuery = Annotated[list[UUID], Query(min_length=1, max_length=20, description="Run ids, one column each")]
+
+
+@router.post("/programs/{slug}/lottery-runs", status_code=201, responses=REPLAYED, summary="Start a lottery run")
+def start_run(
+    slug: SlugPath,
+    admin: AdminDep,
+    app: RegistrationDep,
+    response: Response,
+    body: LotteryStartRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResultPublic:
+    """Compute an assignment from the log as it stands, with the given (or a drawn) seed, and
+    record the run; nothing is enrolled until it is committed. `ids.run_id` names the run."""
+    body = body or LotteryStartRequest()
+    ctx = context(admin, idempotency_key, body)
+    result = app.start_lottery(program_id(slug), ctx, body.parameters.model_dump(), body.seed)
+    return respond(result, response, created=True)
+
+
+@router.get("/lottery-runs/compare", summary="Several runs' stats side by side")
+def compare_runs(ids: RunIdsQuery, _admin: AdminDep, app: RegistrationDep) -> LotteryComparisonPublic:
+    comparison = app.compare_runs(list(ids))
+    return LotteryComparisonPublic(
+        run_ids=list(comparison.run_ids),
+        rows=[ComparisonRowPublic(label=label, values=list(values)) for label, values in comparison.rows],
+    )
+
+
+@router.get("/lottery-runs/{run_id}", summary="A run's status, seed, parameters and stats")
+def run_stats(run_id: RunPath, _admin: AdminDep, app: RegistrationDep) -> LotteryStatsPublic:
+    run = app.load_run(run_id)
+    stats = app.lottery_stats(run_id)
+    return LotteryStatsPublic(
+        run_id=run.id,
+        status=run.status,
+        seed=run.seed,
+        input_position=run.input_position,
+        parameters=dict(run.parameters),
+        rows=[StatRowPublic(label=label, value=value) for label, value in stats.render_rows()],
+        stats=stats.as_dict(),
+    )
+
+
+@router.get("/lottery-runs/{run_id}/assignment", summary="A run's assignment, recomputed and checked")
+def run_assignment(run_id: RunPath, _admin: AdminDep, app: RegistrationDep) -> LotteryAssignmentPublic:
+    result = app.lottery_assignment(run_id)
+    return LotteryAssignmentPublic(
+        run_id=run_id,
+        digest=result.digest(),
+        assignments=[
+            AssignmentPublic(student_id=a.student_id, section_id=a.section_id, level=a.level)
+            for a in result.assignments
+        ],
+    )
+
+
+@router.post("/lottery-runs/{run_id}/commit", responses=REPLAYED, summary="Turn a run's assignment into seats")
+def commit_run(
+    run_id: RunPath,
+    admin: AdminDep,
+    app: RegistrationDep,
+    response: Response,
+    body: LotteryCommitRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResultPublic:
+    body = body or LotteryCommitRequest()
+    result = app.commit_lottery(run_id, context(admin, idempotency_key, body), replace=body.replace)
+    return respond(result, response)
+
+
+@router.post("/lottery-runs/{run_id}/discard", responses=REPLAYED, summary="Discard a run (never committed)")
+def discard_run(
+    run_id: RunPath,
+    admin: AdminDep,
+    app: RegistrationDep,
+    response: Response,
+    body: ActionRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CommandResultPublic:
+    ctx = context(admin, idempotency_key, body)
+    return respond(app.discard_lottery(run_id, ctx), response)
+
+
+@router.post("/lottery-runs/{run_id}/replay", summary="Recompute a run and compare digests (writes nothing)")
+def replay_run(run_id: RunPath, _admin: AdminDep, app: RegistrationDep) -> LotteryReplayPublic:
+    report = app.replay_lottery(run_id)
+    return LotteryReplayPublic(
+        run_id=report.run_id,
+        position=report.position,
+        seed=report.seed,
+        recorded_input_digest=report.recorded_input_digest,
+        replayed_input_digest=report.replayed_input_digest,
+        recorded_digest=report.recorded_digest,
+        replayed_digest=report.replayed_digest,
+        identical=report.identical,
+    )
