@@ -1,18 +1,34 @@
-"""The `regledger` command line (typer + rich)."""
+"""The `regledger` command line (typer + rich).
+
+Every command reads the store from REGLEDGER_* variables (`Settings()`); results are tables,
+a refused command exits 2 with `refused <code>: <message>`. Sub-commands live in
+`cli_queries` (roster, schedule, history, types), `cli_token` and `cli_lottery`.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from regledger.adapters import cli_queries
 from regledger.adapters.bootstrap import build
-from regledger.adapters.demo import run_demo
+from regledger.adapters.cli_common import console, err_console, progress_bar
+from regledger.adapters.cli_lottery import lottery_cli
+from regledger.adapters.cli_token import token_cli
 from regledger.adapters.settings import Settings
 
+DEMO_DATABASE = Path("var/demo.sqlite3")
+
 cli = typer.Typer(no_args_is_help=True, help="regledger: event-sourced class registration.")
-console = Console()
+cli.add_typer(token_cli, name="token")
+cli.add_typer(lottery_cli, name="lottery")
+cli.command("roster")(cli_queries.roster)
+cli.command("schedule")(cli_queries.schedule)
+cli.command("history")(cli_queries.history)
+cli.command("types")(cli_queries.types)
 
 
 @cli.callback()
@@ -23,15 +39,105 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log 
 
 
 @cli.command()
-def demo() -> None:
-    """Run a short registration scenario on the configured store (default: SQLite under ./var)."""
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    follow: bool | None = typer.Option(
+        None,
+        "--follow/--no-follow",
+        help="Project the views in this process (default: on for SQLite/memory, off for PostgreSQL, "
+        "where `regledger project` runs beside it).",
+    ),
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """Serve the HTTP API (uvicorn); OpenAPI at /docs."""
+    import uvicorn
+
+    from regledger.adapters.http.app import create_app
+
     settings = Settings()
-    console.print(f"store: [bold]{settings.store}[/bold] {settings.redacted().get('sqlite_path', '')}")
-    services = build(settings)
+    services = build(settings, follow=follow)
+    err_console.print(
+        f"store {settings.store}, projecting {'in-process' if services.following else 'elsewhere'}; "
+        f"serving on http://{host}:{port} (docs at /docs)",
+        highlight=False,
+    )
     try:
-        raise typer.Exit(run_demo(services, console))
+        uvicorn.run(create_app(services), host=host, port=port, log_level=log_level)
     finally:
         services.close()
+
+
+@cli.command()
+def project(
+    catch_up: bool = typer.Option(False, "--catch-up", help="Stop at the head instead of following."),
+    batch_size: int = typer.Option(1000, "--batch-size"),
+) -> None:
+    """Keep the registration views current (run this beside `serve` on PostgreSQL)."""
+    services = build(Settings(), follow=False)
+    projector = services.projector
+    projector.batch_size = batch_size
+    try:
+        applied = _caught_up(services.projector, "catching up")
+        console.print(f"views at position {services.views.position()} ({applied} events applied)")
+        if not catch_up:
+            err_console.print("following the log (Ctrl-C to stop)")
+            try:
+                projector.run_forever()
+            except KeyboardInterrupt:
+                err_console.print(f"stopped at position {services.views.position()}")
+    finally:
+        services.close()
+
+
+def _caught_up(projector: object, what: str, *, rebuild: bool = False) -> int:
+    from regledger.adapters.projector import Projector
+
+    assert isinstance(projector, Projector)
+    with progress_bar() as bar:
+        task = bar.add_task(what, total=None)
+
+        def progress(position: int, head: int) -> None:
+            bar.update(task, completed=position, total=head)
+
+        return projector.rebuild(progress) if rebuild else projector.catch_up(progress)
+
+
+@cli.command()
+def rebuild() -> None:
+    """Drop the views and replay the whole log; checks that the result equals the views before.
+
+    On PostgreSQL stop `regledger project` first (or writes arriving meanwhile make a difference)."""
+    services = build(Settings(), follow=False)
+    try:
+        _caught_up(services.projector, "catching up")
+        before = services.views.dump()
+        position = services.views.position()
+        applied = _caught_up(services.projector, "rebuilding", rebuild=True)
+        after = services.views.dump()
+        rows = sum(len(v) for v in after.values())
+        console.print(f"rebuilt {len(after)} tables, {rows} rows from {applied} events (position {position})")
+        if before == after:
+            console.print("[green]rebuilt views are identical to the views before the rebuild[/green]")
+        else:
+            changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+            err_console.print(f"[red]rebuilt views DIFFER from the views before:[/red] {', '.join(changed)}")
+            raise typer.Exit(1)
+    finally:
+        services.close()
+
+
+@cli.command()
+def demo(
+    students: int = typer.Option(300, "--students", min=10, help="Students in the synthetic program."),
+    seed: int = typer.Option(2026, "--seed", help="Seed of the program generator and the lottery."),
+    threads: int = typer.Option(6, "--threads", min=1, help="Concurrent first-come-first-served clients."),
+    database: Annotated[Path, typer.Option("--database", help="Recreated on every run.")] = DEMO_DATABASE,
+) -> None:
+    """A whole season on embedded SQLite: lottery, replay, then a concurrent FCFS rush."""
+    from regledger.adapters.demo import DemoOptions, run_demo
+
+    raise typer.Exit(run_demo(DemoOptions(students=students, seed=seed, threads=threads, database=database), console))
 
 
 def main() -> None:

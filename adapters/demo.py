@@ -1,128 +1,282 @@
-"""A short scripted registration scenario on the configured store (SQLite by default)."""
+"""`regledger demo`: a whole (small) Splash season on embedded SQLite, in well under a minute.
+
+1. a synthetic program (`generate_program`) with its students' stars and priorities, loaded as
+   events (`store_synthetic_program`); 2. a lottery run with a recorded seed, committed, then
+   replayed from the log to prove it identical; 3. a first-come-first-served rush: several
+   threads add, drop and switch on the hottest sections through the real commands; 4. lottery
+   stats, the fullest rosters and one student's history from the projections, and a check that
+   no section is over capacity (views and aggregates agree).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
 
 from rich.console import Console
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from regledger.adapters.bootstrap import Services
+from regledger.adapters.bootstrap import Services, build
+from regledger.adapters.cli_common import table
+from regledger.adapters.cli_lottery import print_replay
+from regledger.adapters.settings import Settings
+from regledger.adapters.views_sqlite import views_path
 from regledger.domain.errors import RegistrationError
-from regledger.domain.ids import ProgramId, SectionId, TimeslotId, program_id
+from regledger.domain.ids import ProgramId, SectionId, student_id
+from regledger.domain.lottery.synthetic import SyntheticProgram, generate_program
+from regledger.domain.lottery_seed import store_synthetic_program
 from regledger.domain.values import ENROLLED, CommandContext
 
-ADMIN = "admin@demo"
+ADMIN = CommandContext(actor="admin:demo", reason="demo season")
+# Splash is ~3000 students and ~700 sections; the demo keeps that ratio.
+SECTIONS_PER_STUDENT = 70 / 300
+CLASSES_PER_SECTION = 55 / 70
 
 
-def admin() -> CommandContext:
-    return CommandContext(actor=ADMIN)
+@dataclass(frozen=True)
+class DemoOptions:
+    students: int = 300
+    seed: int = 2026
+    threads: int = 6
+    database: Path = Path("var/demo.sqlite3")
+    operations_per_student: float = 1.5
 
 
-def student(key: str) -> CommandContext:
-    return CommandContext(actor=f"student:{key}")
+@dataclass
+class RushTally:
+    """What the first-come-first-served threads did, by operation and outcome."""
+
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    accepted_students: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, op: str, outcome: str, key: str) -> None:
+        with self.lock:
+            self.outcomes[(op, outcome)] += 1
+            if outcome == "accepted":
+                self.accepted_students.add(key)
 
 
-def build_program(services: Services, slug: str) -> tuple[ProgramId, list[SectionId]]:
-    app = services.app
-    app.create_program(slug, "Splash demo", admin(), school_year=2027, settings={"waitlist_enabled": True})
-    pid = program_id(slug)
-    start = datetime(2026, 11, 21, 9, tzinfo=UTC)
-    slots = [
-        TimeslotId(
-            UUID(
-                app.add_timeslot(
-                    pid, f"Sat {9 + i}:00", start + timedelta(hours=i), start + timedelta(hours=i, minutes=50), admin()
-                ).ids["timeslot_id"]
-            )
-        )
-        for i in range(3)
-    ]
-    sections: list[SectionId] = []
-    for code, title, size, slot_indexes in (
-        ("A101", "Knot Theory", 2, (0, 1)),
-        ("B202", "Origami Engineering", 3, (0,)),
-        ("C303", "Intro to Lockpicking", 2, (2,)),
-    ):
-        subject = UUID(app.add_subject(pid, code, title, admin(), class_size_max=size).ids["subject_id"])
-        for index in slot_indexes:
-            result = app.create_section(subject, [slots[index]], admin())  # type: ignore[arg-type]
-            sections.append(SectionId(UUID(result.ids["section_id"])))
-    return pid, sections
+def fresh_database(path: Path) -> list[Path]:
+    """Remove the demo's event and view files (and SQLite's -wal/-shm); returns what was removed."""
+    removed = []
+    for base in (path, views_path(path)):
+        for candidate in (base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}-journal")):
+            if candidate.exists():
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
 
 
-def run_demo(services: Services, console: Console) -> int:
-    """Register a handful of students, show refusals, a switch and a drop; returns an exit code."""
-    app = services.app
-    slug = f"demo-{uuid4().hex[:8]}"
-    pid, sections = build_program(services, slug)
-    knots_sat9, knots_sat10, origami, lockpicking = sections
-    for key, year in (("ada", 2029), ("ben", 2028), ("cy", 2030), ("dee", 2029)):
-        app.submit_profile(pid, key, key.title(), year, {"email": f"{key}@example.org"}, student(key))
-    steps: list[tuple[str, str, SectionId, str]] = [
-        ("add", "ada", knots_sat9, ""),
-        ("add", "ben", knots_sat9, ""),
-        ("add", "cy", knots_sat9, "2 seats taken: section_full"),
-        ("waitlist", "cy", knots_sat9, "queued for a seat"),
-        ("add", "ada", knots_sat10, "one section per class"),
-        ("add", "ada", origami, "Origami meets at 9:00 too"),
-        ("switch", "ada", knots_sat10, "ada moves to 10:00; cy gets her seat"),
-        ("add", "ada", origami, "9:00 is free now"),
-        ("add", "dee", lockpicking, ""),
-        ("drop", "ben", knots_sat9, "only Enrolled ends"),
-    ]
-    log = Table(title=f"Commands in program {slug}")
-    for column in ("step", "student", "result", "note"):
-        log.add_column(column)
-    for verb, key, section, note in steps:
-        log.add_row(verb, key, _run_step(services, pid, verb, key, section, knots_sat9), note)
-    console.print(log)
-    _print_state(services, console, pid, sections, "ada")
-    return 0
-
-
-def _run_step(services: Services, pid: ProgramId, verb: str, key: str, section: SectionId, home: SectionId) -> str:
-    app = services.app
-    ctx = student(key)
+def run_demo(options: DemoOptions, console: Console) -> int:
+    """Run the season; returns the exit code (1 if a check fails)."""
+    started = time.perf_counter()
+    database = options.database.resolve()
+    removed = fresh_database(database)
+    console.print(
+        f"[bold]regledger demo[/bold]: embedded SQLite at {database} "
+        f"({'recreated' if removed else 'new'}; views beside it), {options.students} students, seed {options.seed}"
+    )
+    settings = Settings.from_mapping({"REGLEDGER_STORE": "sqlite", "REGLEDGER_SQLITE_PATH": str(database)})
+    services = build(settings)
     try:
-        if verb == "add":
-            outcome = app.add_section(pid, key, section, ctx).outcome
-        elif verb == "waitlist":
-            outcome = app.join_waitlist(pid, key, section, ctx).outcome
-        elif verb == "switch":
-            outcome = app.switch_sections(pid, key, home, section, ctx).outcome
-        else:
-            outcome = app.drop_section(pid, key, section, ctx).outcome
-    except RegistrationError as refusal:
-        return f"[red]refused[/red] {refusal.code}: {refusal.message}"
-    return f"[green]{outcome}[/green]"
+        return _season(services, options, console, started)
+    finally:
+        services.close()
 
 
-def _print_state(services: Services, console: Console, pid: ProgramId, sections: list[SectionId], key: str) -> None:
+def _season(services: Services, options: DemoOptions, console: Console, started: float) -> int:
     app = services.app
-    seats = Table(title="Seats per section")
-    for column in ("class", "section", "enrolled", "capacity", "waitlist"):
-        seats.add_column(column)
-    for section_id in sections:
-        section = app.load_section(section_id)
-        subject = app.load_subject(section.subject_id)
-        seats.add_row(
-            subject.title,
-            str(section.index),
-            str(len(section.enrolled)),
-            str(section.capacity),
-            str(len(section.waitlist)),
+    sections = max(8, round(options.students * SECTIONS_PER_STUDENT))
+    program = generate_program(
+        options.seed,
+        students=options.students,
+        sections=sections,
+        classes=max(4, round(sections * CLASSES_PER_SECTION)),
+    )
+    with console.status("loading the program, its classes and every student's stars and priorities..."):
+        stored = store_synthetic_program(app, program, ADMIN)
+    pid = stored.program_id
+    slug = f"synthetic-{program.seed}"
+    labels = {sid: f"{code}/{index + 1}" for (code, index), sid in stored.section_ids.items()}
+    console.print(
+        f"1. program [bold]{slug}[/bold]: {len(program.classes)} classes, {len(program.sections)} sections, "
+        f"{len(program.students)} students with stars and priorities ({stored.events} events)"
+    )
+
+    with console.status("computing the lottery..."):
+        started_run = app.start_lottery(pid, ADMIN, seed=options.seed)
+    run_id = UUID(started_run.ids["run_id"])
+    committed = app.commit_lottery(run_id, ADMIN)
+    console.print(
+        f"2. lottery run {run_id} with recorded seed {started_run.ids['seed']}: "
+        f"committed {committed.ids['assignments']} seats"
+    )
+    report = app.replay_lottery(run_id)
+    print_replay(report)
+
+    services.wait_for(app.position(), timeout=30)
+    tally, retries = _rush(services, program, pid, labels, options, console)
+    rows = [(op, outcome, count) for (op, outcome), count in sorted(tally.outcomes.items())]
+    out = table("3. First-come-first-served rush (outcome by refusal code)", ["operation", "outcome", "count"], rows)
+    out.caption = f"{sum(tally.outcomes.values())} commands from {options.threads} threads, {retries} retries"
+    console.print(out)
+
+    services.wait_for(app.position(), timeout=30)
+    out = table("Lottery stats", ["", "value"], app.lottery_stats(run_id).render_rows())
+    console.print(out)
+    keys: dict[UUID, str] = {student_id(pid, s.key): s.key for s in program.students}
+    _fullest_rosters(services, pid, labels, keys, console)
+    key = _interesting_student(tally, program)
+    _student_history(services, pid, key, labels, console)
+    ok = _capacity_check(services, pid, console)
+    console.print(f"demo finished in {time.perf_counter() - started:.1f}s", soft_wrap=True)
+    return 0 if ok and report.identical else 1
+
+
+def _rush(
+    services: Services,
+    program: SyntheticProgram,
+    pid: ProgramId,
+    labels: dict[SectionId, str],
+    options: DemoOptions,
+    console: Console,
+) -> tuple[RushTally, int]:
+    """Threads race for the hottest sections with adds, drops and switches (real commands)."""
+    app = services.app
+    counts = [c for c in services.views.seat_counts(pid) if c.section_id in labels and c.capacity > 0]
+    counts.sort(key=lambda c: (-c.taken / c.capacity, str(c.section_id)))
+    hot = [SectionId(c.section_id) for c in counts[: max(4, len(counts) // 6)]]
+    siblings: dict[UUID, list[SectionId]] = {}
+    for c in counts:
+        siblings.setdefault(c.subject_id, []).append(SectionId(c.section_id))
+    keys = [s.key for s in program.students]
+    total = max(options.threads, round(len(keys) * options.operations_per_student))
+    tally = RushTally()
+    retries_before = app.retries
+    done = threading.Semaphore(0)
+
+    def client(number: int, count: int) -> None:
+        rng = random.Random(options.seed * 1000 + number)  # noqa: S311 - a simulation, not a secret
+        for _ in range(count):
+            key = rng.choice(keys)
+            _one_operation(services, pid, key, rng, hot, siblings, tally)
+            done.release()
+
+    share = [total // options.threads + (1 if i < total % options.threads else 0) for i in range(options.threads)]
+    workers = [threading.Thread(target=client, args=(i, n), name=f"demo-client-{i}") for i, n in enumerate(share)]
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task(f"FCFS rush on {len(hot)} hot sections", total=total)
+        for worker in workers:
+            worker.start()
+        for _ in range(total):
+            done.acquire()
+            bar.advance(task)
+        for worker in workers:
+            worker.join()
+    return tally, app.retries - retries_before
+
+
+def _one_operation(
+    services: Services,
+    pid: ProgramId,
+    key: str,
+    rng: random.Random,
+    hot: list[SectionId],
+    siblings: dict[UUID, list[SectionId]],
+    tally: RushTally,
+) -> None:
+    app = services.app
+    ctx = CommandContext(actor=f"student:{key}")
+    held = app.get_student(pid, key).holding(ENROLLED)
+    roll = rng.random()
+    op = "add"
+    try:
+        if roll < 0.25 and held:
+            op = "drop"
+            app.drop_section(pid, key, rng.choice(held).section_id, ctx)
+        elif roll < 0.5 and held:
+            movable = [(r, [s for s in siblings.get(r.subject_id, []) if s != r.section_id]) for r in held]
+            movable = [(r, others) for r, others in movable if others]
+            if movable:
+                op = "switch"
+                ref, others = rng.choice(movable)
+                app.switch_sections(pid, key, ref.section_id, rng.choice(others), ctx)
+            else:
+                app.add_section(pid, key, rng.choice(hot), ctx)
+        else:
+            app.add_section(pid, key, rng.choice(hot), ctx)
+    except RegistrationError as refusal:
+        tally.record(op, f"refused {refusal.code}", key)
+        return
+    tally.record(op, "accepted", key)
+
+
+def _fullest_rosters(
+    services: Services, pid: ProgramId, labels: dict[SectionId, str], keys: dict[UUID, str], console: Console
+) -> None:
+    counts = [c for c in services.views.seat_counts(pid) if c.section_id in labels]
+    counts.sort(key=lambda c: (-c.taken, -c.capacity, labels[SectionId(c.section_id)]))
+    for c in counts[:3]:
+        roster = sorted(keys.get(s, str(s)) for s in services.views.students(c.section_id))
+        out = table(
+            f"Roster of {labels[SectionId(c.section_id)]} ({c.taken}/{c.capacity}, {c.waitlisted} waitlisted)",
+            ["students (from the views)"],
+            [(", ".join(roster),)],
         )
-        if len(section.enrolled) > section.capacity:
-            raise AssertionError(f"section {section_id} over capacity")
-    console.print(seats)
-    schedule = Table(title=f"Schedule of {key}")
-    schedule.add_column("class")
-    schedule.add_column("timeslots")
-    program = app.load_program(pid)
-    for ref in app.get_student(pid, key).holding(ENROLLED):
-        schedule.add_row(
-            app.load_subject(ref.subject_id).title, ", ".join(program.timeslots[t].label for t in ref.timeslot_ids)
+        console.print(out)
+
+
+def _interesting_student(tally: RushTally, program: SyntheticProgram) -> str:
+    """A student who was seated by the lottery and then changed something in the rush."""
+    accepted = sorted(tally.accepted_students)
+    return accepted[0] if accepted else program.students[0].key
+
+
+def _student_history(
+    services: Services, pid: ProgramId, key: str, labels: dict[SectionId, str], console: Console
+) -> None:
+    rows = []
+    for n, i in enumerate(services.views.history(student_id=student_id(pid, key)), start=1):
+        ended = "" if i.end_cause is None else f"{i.end_cause} by {i.end_actor}"
+        label = labels.get(SectionId(i.section_id), str(i.section_id)[:8])
+        rows.append(
+            (n, i.valid_from.strftime("%H:%M:%S.%f")[:-3], label, i.verb, i.cause, i.actor, ended or "(current)")
         )
-    console.print(schedule)
+    out = table(
+        f"History of student {key} (from the views, in order)",
+        ["#", "at", "section", "verb", "cause", "actor", "ended"],
+        rows,
+    )
+    console.print(out)
+
+
+def _capacity_check(services: Services, pid: ProgramId, console: Console) -> bool:
+    app = services.app
+    counts = services.views.seat_counts(pid)
+    problems = []
+    for c in counts:
+        section = app.load_section(SectionId(c.section_id))
+        if c.taken > c.capacity:
+            problems.append(f"{c.section_id}: {c.taken} > {c.capacity}")
+        if len(section.enrolled) != c.taken or section.capacity != c.capacity:
+            problems.append(
+                f"{c.section_id}: views {c.taken}/{c.capacity}, aggregate {len(section.enrolled)}/{section.capacity}"
+            )
+    if problems:
+        console.print(f"[red]capacity check FAILED[/red]: {'; '.join(problems[:5])}", soft_wrap=True)
+        return False
+    seats = sum(c.taken for c in counts)
+    console.print(
+        f"capacity check: OK, no section over capacity ({len(counts)} sections, {seats} seats); "
+        "views and aggregates agree",
+        soft_wrap=True,
+    )
+    return True

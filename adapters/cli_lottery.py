@@ -1,0 +1,144 @@
+"""`regledger lottery start|stats|assignment|commit|discard|replay|compare`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from regledger.adapters.cli_common import (
+    admin_context,
+    console,
+    parse_uuid,
+    run_refusable,
+    services,
+    table,
+)
+from regledger.domain.application import Registration
+from regledger.domain.ids import program_id
+from regledger.domain.lottery_commands import ReplayReport
+
+lottery_cli = typer.Typer(no_args_is_help=True, help="Lottery runs: compute, inspect, replay, commit.")
+
+
+def _parameters(values: list[str]) -> dict[str, Any]:
+    """`--param kp=1.5 --param fill_low_priorities=true` -> {"kp": 1.5, ...} (JSON values)."""
+    parameters: dict[str, Any] = {}
+    for item in values:
+        name, eq, raw = item.partition("=")
+        if not eq or not name:
+            raise typer.BadParameter(f"--param is NAME=VALUE, got {item!r}")
+        try:
+            parameters[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            parameters[name] = raw
+    return parameters
+
+
+def print_stats(app: Registration, run_id: Any) -> None:
+    run = app.load_run(run_id)
+    stats = app.lottery_stats(run_id)
+    out = table(f"Lottery run {run.id} ({run.status})", ["", "value"], stats.render_rows())
+    out.caption = f"seed {run.seed}, input position {run.input_position}, parameters {run.parameters}"
+    console.print(out)
+
+
+def print_replay(report: ReplayReport) -> None:
+    """Both digests in full (for copying), then the verdict IDENTICAL or DIFFERENT."""
+    console.print(f"replay of run {report.run_id} (seed {report.seed}, position {report.position}):", soft_wrap=True)
+    for what, recorded, replayed in (
+        ("input digest     ", report.recorded_input_digest, report.replayed_input_digest),
+        ("assignment digest", report.recorded_digest, report.replayed_digest),
+    ):
+        console.print(f"  {what} recorded {recorded}", soft_wrap=True, highlight=False)
+        console.print(f"  {what} replayed {replayed}", soft_wrap=True, highlight=False)
+    verdict = "[green]IDENTICAL[/green]" if report.identical else "[red]DIFFERENT[/red]"
+    console.print(f"replay: {verdict}")
+
+
+@lottery_cli.command("start")
+def start(
+    program: str = typer.Argument(..., help="The program's slug."),
+    seed: int | None = typer.Option(None, "--seed", help="Recorded with the run (default: drawn at random)."),
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="A lottery parameter NAME=VALUE (repeatable).")
+    ] = None,
+    reason: str = typer.Option("", "--reason"),
+) -> None:
+    """Compute a lottery run from the log as it stands and record it (nothing is enrolled)."""
+    parameters = _parameters(param or [])
+    with services(catch_up=False) as built:
+        app = built.app
+        with console.status("computing the lottery..."):
+            result = run_refusable(
+                lambda: app.start_lottery(program_id(program), admin_context(reason), parameters, seed)
+            )
+        console.print(f"run {result.ids['run_id']}: seed {result.ids['seed']}, {result.ids['assignments']} seats")
+        print_stats(app, parse_uuid(result.ids["run_id"], "run id"))
+
+
+@lottery_cli.command("stats")
+def stats(run: str = typer.Argument(..., help="The run id.")) -> None:
+    """A run's recorded stats."""
+    run_id = parse_uuid(run, "RUN")
+    with services(catch_up=False) as built:
+        run_refusable(lambda: print_stats(built.app, run_id))
+
+
+@lottery_cli.command("assignment")
+def assignment(run: str = typer.Argument(..., help="The run id."), limit: int = typer.Option(50, "--limit")) -> None:
+    """A run's assignment, recomputed and checked against its digest."""
+    run_id = parse_uuid(run, "RUN")
+    with services(catch_up=False) as built:
+        result = run_refusable(lambda: built.app.lottery_assignment(run_id))
+        rows = [(a.student_id, a.section_id, a.level) for a in result.assignments[:limit]]
+        out = table(f"Assignment of run {run_id}", ["student", "section", "level"], rows)
+        out.caption = f"{len(result.assignments)} seats, digest {result.digest()}"
+        console.print(out)
+
+
+@lottery_cli.command("commit")
+def commit(
+    run: str = typer.Argument(..., help="The run id."),
+    replace: bool = typer.Option(False, "--replace", help="End every seat held in the program first."),
+    reason: str = typer.Option("", "--reason"),
+) -> None:
+    """Turn a run's assignment into seats (all or nothing, once per program)."""
+    run_id = parse_uuid(run, "RUN")
+    with services(catch_up=False) as built:
+        with console.status("committing..."):
+            result = run_refusable(lambda: built.app.commit_lottery(run_id, admin_context(reason), replace=replace))
+        ended = result.ids.get("ended", "0")
+        console.print(f"committed run {run_id}: {result.ids['assignments']} seats, {ended} ended, at {result.position}")
+
+
+@lottery_cli.command("discard")
+def discard(run: str = typer.Argument(..., help="The run id."), reason: str = typer.Option("", "--reason")) -> None:
+    """Discard a run that was not committed."""
+    run_id = parse_uuid(run, "RUN")
+    with services(catch_up=False) as built:
+        run_refusable(lambda: built.app.discard_lottery(run_id, admin_context(reason)))
+        console.print(f"discarded run {run_id}")
+
+
+@lottery_cli.command("replay")
+def replay(run: str = typer.Argument(..., help="The run id.")) -> None:
+    """Recompute a run from its position, seed and parameters; exit 1 if it differs."""
+    run_id = parse_uuid(run, "RUN")
+    with services(catch_up=False) as built:
+        with console.status("replaying..."):
+            report = run_refusable(lambda: built.app.replay_lottery(run_id))
+        print_replay(report)
+        if not report.identical:
+            raise typer.Exit(1)
+
+
+@lottery_cli.command("compare")
+def compare(runs: Annotated[list[str], typer.Argument(help="Run ids, one column each.")]) -> None:
+    """Several runs' stats side by side."""
+    run_ids = [parse_uuid(r, "RUN") for r in runs]
+    with services(catch_up=False) as built:
+        comparison = run_refusable(lambda: built.app.compare_runs(run_ids))
+        headers = ["", *(str(r)[:8] for r in comparison.run_ids)]
+        console.print(table("Lottery runs compared", headers, [(label, *values) for label, values in comparison.rows]))
