@@ -388,6 +388,7 @@ def _apply(t: _Tables, position: int, seq: int, ch: Any) -> None:
             changes = {"is_open": ch.is_open, "is_cancelled": ch.is_cancelled}
             _update_section(t, ch.section_id, **{k: v for k, v in changes.items() if v is not None})
         case c.SeatTaken():
+            t.waitlist.pop((ch.section_id, ch.student_id), None)
             if (ch.section_id, ch.student_id) in t.seats:
                 raise ValueError("seat already taken")
             t.seats[(ch.section_id, ch.student_id)] = (ch.at, ch.cause)

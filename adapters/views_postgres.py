@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from regledger.adapters.views_sql import Cursor, Dialect, SqlViews
+from regledger.adapters.views_sql import BulkOp, Cursor, Dialect, SqlViews
 
 POSTGRES = Dialect(
     name="postgres",
@@ -49,6 +49,11 @@ class PostgresViews(SqlViews):
 
     def _pipeline(self) -> AbstractContextManager[Any]:
         return self._connection().pipeline()
+
+    def _bulk(self, cur: Cursor, op: BulkOp, rows: list[tuple[Any, ...]]) -> None:
+        """All rows in one statement: one array per column, joined with `unnest`."""
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        cast(psycopg.Cursor[Any], cur).execute(self.sql(op.set_sql), columns, prepare=True)
 
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._pool.connection() as conn:

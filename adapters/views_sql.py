@@ -25,6 +25,7 @@ from uuid import UUID
 from regledger.domain.values import ENROLLED, PRIORITY_PREFIX
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch, ViewChange
+from regledger.projections.netting import NetBatch, net
 from regledger.projections.views import (
     Demand,
     Interval,
@@ -142,6 +143,262 @@ TABLE_OF: dict[type[Any], str] = {
     c.TimeslotAdded: "timeslots",
 }
 WRITE_ORDER = ("students", "subjects", "sections", "timeslots", "seats", "waitlist", "stars", "intervals")
+
+
+@dataclass(frozen=True)
+class BulkOp:
+    """One set-based write: `row_sql` takes one row (`executemany`), `set_sql` takes every row at
+    once as one array per column (PostgreSQL `unnest`). `program_of` is the index of a
+    student_id column whose program the row statement looks up (its value is passed again)."""
+
+    row_sql: str
+    set_sql: str
+    program_of: int | None = None
+
+
+def _arrays(columns: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"?::{kind}[]" for _, kind in columns)
+
+
+def _names(columns: Sequence[tuple[str, str]], alias: str = "") -> str:
+    return ", ".join(alias + name for name, _ in columns)
+
+
+def insert_op(table: str, columns: Sequence[tuple[str, str]], *, with_program: bool = False) -> BulkOp:
+    """INSERT of whole rows; `with_program` adds program_id, the student's (students table)."""
+    names = _names(columns)
+    lookup = "(SELECT program_id FROM {p}students s WHERE s.student_id = %s)"
+    if not with_program:
+        return BulkOp(
+            f"INSERT INTO {{p}}{table} ({names}) VALUES ({', '.join('?' for _ in columns)})",  # noqa: S608 - fixed fragments
+            f"INSERT INTO {{p}}{table} ({names}) SELECT * FROM unnest({_arrays(columns)})",  # noqa: S608 - fixed fragments
+        )
+    student = [name for name, _ in columns].index("student_id")
+    return BulkOp(
+        f"INSERT INTO {{p}}{table} ({names}, program_id) VALUES ({', '.join('?' for _ in columns)}, "  # noqa: S608 - fixed fragments
+        f"{lookup % '?'})",
+        f"INSERT INTO {{p}}{table} ({names}, program_id) SELECT {_names(columns, 'v.')}, {lookup % 'v.student_id'} "  # noqa: S608 - fixed fragments
+        f"FROM unnest({_arrays(columns)}) AS v({names})",
+        program_of=student,
+    )
+
+
+def update_op(
+    table: str,
+    sets: Sequence[tuple[str, str]],
+    keys: Sequence[tuple[str, str]],
+    *,
+    merge: bool = False,
+    where: str = "",
+) -> BulkOp:
+    """UPDATE of rows by key; `merge`: a NULL value leaves the column unchanged."""
+
+    def value(name: str, source: str) -> str:
+        return f"COALESCE({source}, {name})" if merge else source
+
+    row_set = ", ".join(f"{name} = {value(name, '?')}" for name, _ in sets)
+    row_where = " AND ".join(f"{name} = ?" for name, _ in keys)
+    columns = [*sets, *keys]
+    set_set = ", ".join(f"{name} = {value('x.' + name, 'v.' + name)}" for name, _ in sets)
+    set_where = " AND ".join(f"x.{name} = v.{name}" for name, _ in keys)
+    return BulkOp(
+        f"UPDATE {{p}}{table} SET {row_set} WHERE {row_where}{where}",  # noqa: S608 - fixed fragments
+        f"UPDATE {{p}}{table} x SET {set_set} FROM unnest({_arrays(columns)}) AS v({_names(columns)}) "  # noqa: S608 - fixed fragments
+        f"WHERE {set_where}{where.replace(' AND ', ' AND x.')}",
+    )
+
+
+def delete_op(table: str, keys: Sequence[tuple[str, str]]) -> BulkOp:
+    return BulkOp(
+        f"DELETE FROM {{p}}{table} WHERE {' AND '.join(f'{name} = ?' for name, _ in keys)}",  # noqa: S608 - fixed fragments
+        f"DELETE FROM {{p}}{table} x USING unnest({_arrays(keys)}) AS v({_names(keys)}) "  # noqa: S608 - fixed fragments
+        f"WHERE {' AND '.join(f'x.{name} = v.{name}' for name, _ in keys)}",
+    )
+
+
+U, T, TS, TXT, INT, BIG, BOOL = "uuid", "timestamptz", "timestamptz", "text", "integer", "bigint", "boolean"
+PAIR = (("section_id", U), ("student_id", U))
+INTERVAL_END = (
+    ("valid_to", TS),
+    ("end_cause", TXT),
+    ("end_actor", TXT),
+    ("end_reason", TXT),
+    ("end_command_id", TXT),
+    ("end_position", BIG),
+)
+STAR_END = (("valid_to", TS), ("end_actor", TXT), ("end_command_id", TXT))
+
+# In the order they are applied (NetBatch's field order): removals before inserts per table.
+BULK: dict[str, BulkOp] = {
+    "students": insert_op(
+        "students", (("student_id", U), ("program_id", U), ("student_key", TXT), ("registered_at", TS))
+    ),
+    "subjects": insert_op(
+        "subjects",
+        (("subject_id", U), ("program_id", U), ("code", TXT), ("title", TXT), ("category", TXT), ("status", TXT)),
+    ),
+    "subject_status": update_op("subjects", (("status", TXT),), (("subject_id", U),)),
+    "sections": insert_op(
+        "sections",
+        (
+            ("section_id", U),
+            ("program_id", U),
+            ("subject_id", U),
+            ("idx", INT),
+            ("timeslot_ids", TXT),
+            ("capacity", INT),
+            ("is_open", BOOL),
+            ("is_cancelled", BOOL),
+        ),
+    ),
+    "section_patches": update_op(
+        "sections",
+        (("timeslot_ids", TXT), ("capacity", INT), ("is_open", BOOL), ("is_cancelled", BOOL)),
+        (("section_id", U),),
+        merge=True,
+    ),
+    "timeslots": insert_op(
+        "timeslots", (("timeslot_id", U), ("program_id", U), ("label", TXT), ("starts", TS), ("ends", TS))
+    ),
+    "seat_deletes": delete_op("seats", PAIR),
+    "seats": insert_op("seats", (*PAIR, ("since", TS), ("cause", TXT))),
+    "waitlist_deletes": delete_op("waitlist", PAIR),
+    "waitlist": insert_op("waitlist", (*PAIR, ("since", TS), ("position", BIG), ("seq", INT))),
+    "star_closes": update_op("stars", STAR_END, (("student_id", U), ("subject_id", U)), where=" AND valid_to IS NULL"),
+    "stars": insert_op(
+        "stars",
+        (
+            ("position", BIG),
+            ("seq", INT),
+            ("student_id", U),
+            ("subject_id", U),
+            ("valid_from", TS),
+            ("actor", TXT),
+            ("command_id", TXT),
+            *STAR_END,
+        ),
+        with_program=True,
+    ),
+    "interval_closes": update_op(
+        "intervals",
+        INTERVAL_END,
+        (("student_id", U), ("section_id", U), ("verb", TXT)),
+        where=" AND valid_to IS NULL",
+    ),
+    "intervals": insert_op(
+        "intervals",
+        (
+            ("position", BIG),
+            ("seq", INT),
+            ("student_id", U),
+            ("section_id", U),
+            ("subject_id", U),
+            ("verb", TXT),
+            ("valid_from", TS),
+            ("cause", TXT),
+            ("actor", TXT),
+            ("reason", TXT),
+            ("command_id", TXT),
+            ("lottery_run_id", U),
+            *INTERVAL_END,
+        ),
+        with_program=True,
+    ),
+}
+
+
+def net_rows(nb: NetBatch) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The rows of each BULK op for a netted batch (Python values), in BULK's order."""
+    rows: dict[str, list[tuple[Any, ...]]] = {
+        "students": [(x.student_id, x.program_id, x.student_key, x.at) for x in nb.students.values()],
+        "subjects": [(x.subject_id, x.program_id, x.code, x.title, x.category, x.status) for x in nb.subjects.values()],
+        "subject_status": [(status, key) for key, status in nb.subject_status.items()],
+        "sections": [
+            (
+                x.section_id,
+                x.program_id,
+                x.subject_id,
+                x.idx,
+                join_ids(x.timeslot_ids),
+                x.capacity,
+                x.is_open,
+                x.is_cancelled,
+            )
+            for x in nb.sections.values()
+        ],
+        "section_patches": [
+            (
+                None if x.timeslot_ids is None else join_ids(x.timeslot_ids),
+                x.capacity,
+                x.is_open,
+                x.is_cancelled,
+                x.section_id,
+            )
+            for x in nb.section_patches.values()
+        ],
+        "timeslots": [(x.timeslot_id, x.program_id, x.label, x.start, x.end) for x in nb.timeslots.values()],
+        "seat_deletes": sorted(nb.seat_deletes),
+        "seats": [(*key, at, cause) for key, (at, cause) in nb.seats.items()],
+        "waitlist_deletes": sorted(nb.waitlist_deletes),
+        "waitlist": [(*key, at, position, seq) for key, (at, position, seq) in nb.waitlist.items()],
+        "star_closes": [
+            (x.valid_to, x.end_actor, x.end_command_id, x.student_id, x.subject_id) for x in nb.star_closes.values()
+        ],
+        "stars": [
+            (
+                x.position,
+                x.seq,
+                x.student_id,
+                x.subject_id,
+                x.valid_from,
+                x.actor,
+                x.command_id,
+                x.valid_to,
+                x.end_actor,
+                x.end_command_id,
+            )
+            for x in nb.stars
+        ],
+        "interval_closes": [
+            (
+                x.valid_to,
+                x.end_cause,
+                x.end_actor,
+                x.end_reason,
+                x.end_command_id,
+                x.end_position,
+                x.student_id,
+                x.section_id,
+                x.verb,
+            )
+            for x in nb.interval_closes.values()
+        ],
+        "intervals": [
+            (
+                x.position,
+                x.seq,
+                x.student_id,
+                x.section_id,
+                x.subject_id,
+                x.verb,
+                x.valid_from,
+                x.cause,
+                x.actor,
+                x.reason,
+                x.command_id,
+                x.lottery_run_id,
+                x.valid_to,
+                x.end_cause,
+                x.end_actor,
+                x.end_reason,
+                x.end_command_id,
+                x.end_position,
+            )
+            for x in nb.intervals
+        ],
+    }
+    return [(name, rows[name]) for name in BULK if rows[name]]
+
 
 INTERVAL_COLUMNS = (
     "program_id, student_id, section_id, subject_id, verb, valid_from, valid_to, cause, actor, reason, "
@@ -292,6 +549,8 @@ class SqlViews(RegistrationViews):
 
     def __init__(self, dialect: Dialect, *, qualified_prefix: str, prefix: str) -> None:
         self.dialect = dialect
+        # False: the former change-by-change writer (kept as an oracle for tests and benchmarks).
+        self.set_based = True
         self.prefix = prefix
         self._q = {k: dialect.render(v, qualified_prefix, prefix) for k, v in WRITES.items()}
         self._sql_cache: dict[str, str] = {}
@@ -343,12 +602,34 @@ class SqlViews(RegistrationViews):
         return int(rows[0][0]) if rows else 0
 
     def apply(self, batch: Batch) -> None:
+        """Advance the tracking position (conditionally) and write the batch, in one transaction."""
+        netted = net(batch) if self.set_based else None  # outside the transaction: keep it short
         with self._transaction() as cur:
             cur.execute(self.sql(ADVANCE), (batch.position, TRACKING_NAME, batch.position))
             if cur.rowcount != 1:
                 raise PositionAlreadyApplied(batch.position, self._position_in(cur))
             with self._pipeline():
-                self._write(cur, batch)
+                if netted is None:
+                    self._write(cur, batch)
+                else:
+                    self._write_net(cur, netted)
+
+    def _write_net(self, cur: Cursor, netted: NetBatch) -> None:
+        """At most one statement per table and kind of write (see `projections.netting`)."""
+        for name, rows in net_rows(netted):
+            self._bulk(cur, BULK[name], rows)
+
+    def _bulk(self, cur: Cursor, op: BulkOp, rows: list[tuple[Any, ...]]) -> None:
+        """One op's rows; here one `executemany` (SQLite), PostgreSQL sends them as arrays."""
+        if op.program_of is not None:
+            index = op.program_of
+            rows = [(*row, row[index]) for row in rows]
+        params = [self._enc(row) for row in rows]
+        statement = self.sql(op.row_sql)
+        if len(params) == 1:
+            cur.execute(statement, params[0])
+        else:
+            cur.executemany(statement, params)
 
     def _position_in(self, cur: Cursor) -> int:
         cur.execute(self.sql(POSITION), (TRACKING_NAME,))
@@ -364,6 +645,9 @@ class SqlViews(RegistrationViews):
         (so they go first)."""
         per_table: dict[str, list[tuple[type[Any], tuple[Any, ...]]]] = {t: [] for t in WRITE_ORDER}
         for position, seq, change in batch.changes:
+            if isinstance(change, c.SeatTaken):  # a seat taken also leaves the waitlist
+                left = c.WaitlistLeft(change.section_id, change.student_id)
+                per_table["waitlist"].append((c.WaitlistLeft, self._enc(write_params(position, seq, left))))
             per_table[TABLE_OF[type(change)]].append((type(change), self._enc(write_params(position, seq, change))))
         for table in WRITE_ORDER:
             kind: type[Any] | None = None

@@ -132,6 +132,9 @@ class SectionStatusChanged:
 
 @dataclass(frozen=True)
 class SeatTaken:
+    """A seat is taken; the student also leaves the section's waitlist if on it (the aggregate's
+    `enroll` does both, and the event does not say whether the student was waitlisted)."""
+
     section_id: UUID
     student_id: UUID
     at: datetime
@@ -153,7 +156,7 @@ class WaitlistJoined:
 
 @dataclass(frozen=True)
 class WaitlistLeft:
-    """Also emitted (as a no-op when absent) when a seat is taken, as the aggregate does."""
+    """A no-op when the student is not on the waitlist."""
 
     section_id: UUID
     student_id: UUID
@@ -308,7 +311,7 @@ def _(e: Section.Cancelled) -> list[ViewChange]:
 
 @fold.register
 def _(e: Section.StudentEnrolled) -> list[ViewChange]:
-    return [WaitlistLeft(e.originator_id, e.student_id), SeatTaken(e.originator_id, e.student_id, e.timestamp, e.cause)]
+    return [SeatTaken(e.originator_id, e.student_id, e.timestamp, e.cause)]
 
 
 @fold.register

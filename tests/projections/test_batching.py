@@ -1,0 +1,140 @@
+"""Set-based batch writes: the batch size never changes the tables.
+
+The writers net each batch per table and key (`projections.netting`) and apply the final rows
+with one statement per table and kind. A random but valid stream of view changes, dense in the
+sequences netting must resolve (open then close in one batch, close then reopen, a seat released
+and taken again, a waitlist place left by taking a seat, a section created then changed), is cut
+into batches of 1, 7 and 1000 positions; every store and the former change-by-change SQL writer
+must give the same rows as the in-memory views applying one change at a time.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from regledger.adapters.views_sql import SqlViews
+from regledger.projections import changes as c
+from regledger.projections.changes import Batch, ViewChange
+
+
+def change_stream(seed: int, positions: int = 400) -> list[tuple[int, list[ViewChange]]]:
+    rng = random.Random(seed)
+    program = uuid4()
+    t0 = datetime(2027, 2, 13, 9, tzinfo=UTC)
+    slots = [uuid4() for _ in range(3)]
+    subjects = [uuid4() for _ in range(3)]
+    sections = [uuid4() for _ in range(3)]
+    students = [uuid4() for _ in range(3)]
+    verbs = ["Enrolled", "Priority/1"]
+    setup: list[ViewChange] = [
+        *(c.TimeslotAdded(program, t, f"T{i}", t0, t0 + timedelta(minutes=50)) for i, t in enumerate(slots)),
+        *(c.SubjectUpserted(s, program, f"C{i}", f"Class {i}", "General", "accepted") for i, s in enumerate(subjects)),
+    ]
+    stream: list[tuple[int, list[ViewChange]]] = [(1, setup)]
+    created: set[UUID] = set()
+    known: set[UUID] = set()
+    open_iv: set[tuple[UUID, UUID, str]] = set()
+    stars: set[tuple[UUID, UUID]] = set()
+    seats: set[tuple[UUID, UUID]] = set()
+    waitlist: set[tuple[UUID, UUID]] = set()
+    position = 1
+    for step in range(positions):
+        position += rng.choice([1, 1, 1, 2])  # gaps in ids are allowed
+        at = t0 + timedelta(seconds=step)
+        student, section = rng.choice(students), rng.choice(sections)
+        subject = subjects[sections.index(section) % len(subjects)]
+        audit = ("actor", "reason", f"cmd-{step}")
+        out: list[ViewChange] = []
+        if student not in known:
+            known.add(student)
+            out.append(c.StudentUpserted(student, program, f"k{step}", at))
+        if section not in created:
+            created.add(section)
+            out.append(c.SectionUpserted(section, program, subject, 1, (rng.choice(slots),), 3))
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.randrange(12)
+            key = (student, section, rng.choice(verbs))
+            pair = (section, student)
+            if kind in (0, 1):
+                if key in open_iv:
+                    out.append(c.IntervalClosed(*key, at, "drop", *audit))
+                    open_iv.discard(key)
+                out.append(c.IntervalOpened(*key[:2], subject, key[2], at, "fcfs", *audit, None))
+                open_iv.add(key)
+            elif kind in (2, 3):
+                out.append(c.IntervalClosed(*key, at, "drop", *audit))  # a no-op when not open
+                open_iv.discard(key)
+            elif kind == 4:
+                skey = (student, subject)
+                if skey in stars:
+                    out.append(c.StarClosed(*skey, at, "a", f"cmd-{step}"))
+                    stars.discard(skey)
+                else:
+                    out.append(c.StarOpened(*skey, at, "a", f"cmd-{step}"))
+                    stars.add(skey)
+            elif kind in (5, 6):
+                if pair in seats:
+                    out.append(c.SeatReleased(*pair))
+                    seats.discard(pair)
+                else:
+                    out.append(c.SeatTaken(*pair, at, "fcfs"))
+                    seats.add(pair)
+                    waitlist.discard(pair)
+            elif kind == 7:
+                if pair in waitlist:
+                    out.append(c.WaitlistLeft(*pair))
+                    waitlist.discard(pair)
+                elif pair not in seats:
+                    out.append(c.WaitlistJoined(*pair, at))
+                    waitlist.add(pair)
+            elif kind == 8:
+                out.append(c.WaitlistLeft(*pair))  # a no-op when absent
+                waitlist.discard(pair)
+            elif kind == 9:
+                out.append(c.SeatsChanged(section, rng.randint(0, 9)))
+            elif kind == 10:
+                out.append(c.SectionStatusChanged(section, is_open=rng.choice([True, False, None]), is_cancelled=None))
+                out.append(c.SectionTimeslotsChanged(section, tuple(rng.sample(slots, 2))))
+            else:
+                out.append(c.SubjectStatusChanged(subject, rng.choice(["accepted", "cancelled"])))
+                out.append(c.SectionStatusChanged(section, is_cancelled=rng.choice([True, False])))
+        stream.append((position, out))
+    return stream
+
+
+def batches(stream: list[tuple[int, list[ViewChange]]], size: int) -> list[Batch]:
+    out = []
+    for start in range(0, len(stream), size):
+        part = stream[start : start + size]
+        changes = [(position, seq, ch) for position, chs in part for seq, ch in enumerate(chs)]
+        out.append(Batch(part[-1][0], changes, len(part)))
+    return out
+
+
+def build(views: Any, stream: list[tuple[int, list[ViewChange]]], size: int) -> dict[str, Any]:
+    for batch in batches(stream, size):
+        views.apply(batch)
+    dump: dict[str, Any] = views.dump()
+    return dump
+
+
+def test_batch_sizes_give_identical_tables(store_settings: Any, memory_settings: Any, make_views: Any) -> None:
+    stream = change_stream(seed=7)
+    expected = build(make_views(memory_settings, prefix="m1_"), stream, 1)
+    assert len(expected["intervals"]) > 100
+    assert any(row[8] is not None for row in expected["intervals"])  # closed intervals
+    assert expected["seats"]
+    for size in (1, 7, 1000):
+        assert build(make_views(store_settings, prefix=f"b{size}_"), stream, size) == expected, size
+    sequential = make_views(store_settings, prefix="seq_")
+    if isinstance(sequential, SqlViews):
+        sequential.set_based = False
+        assert build(sequential, stream, 1000) == expected
+    for seed in range(3):
+        other = change_stream(seed, positions=150)
+        want = build(make_views(memory_settings, prefix=f"m{seed}_"), other, 1)
+        for size in (1, 7, 1000):
+            assert build(make_views(store_settings, prefix=f"r{seed}_{size}_"), other, size) == want, (seed, size)
