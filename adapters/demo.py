@@ -32,7 +32,12 @@ from regledger.domain.lottery.synthetic import SyntheticProgram, generate_progra
 from regledger.domain.lottery_seed import store_synthetic_program
 from regledger.domain.values import ENROLLED, CommandContext
 
-ADMIN = CommandContext(actor="admin:demo", reason="demo season")
+
+def admin() -> CommandContext:
+    """A fresh command (its own id) by the demo's admin."""
+    return CommandContext(actor="admin:demo", reason="demo season")
+
+
 # Splash is ~3000 students and ~700 sections; the demo keeps that ratio.
 SECTIONS_PER_STUDENT = 70 / 300
 CLASSES_PER_SECTION = 55 / 70
@@ -100,7 +105,7 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
         classes=max(4, round(sections * CLASSES_PER_SECTION)),
     )
     with console.status("loading the program, its classes and every student's stars and priorities..."):
-        stored = store_synthetic_program(app, program, ADMIN)
+        stored = store_synthetic_program(app, program, admin())
     pid = stored.program_id
     slug = f"synthetic-{program.seed}"
     labels = {sid: f"{code}/{index + 1}" for (code, index), sid in stored.section_ids.items()}
@@ -110,9 +115,9 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     )
 
     with console.status("computing the lottery..."):
-        started_run = app.start_lottery(pid, ADMIN, seed=options.seed)
+        started_run = app.start_lottery(pid, admin(), seed=options.seed)
     run_id = UUID(started_run.ids["run_id"])
-    committed = app.commit_lottery(run_id, ADMIN)
+    committed = app.commit_lottery(run_id, admin())
     console.print(
         f"2. lottery run {run_id} with recorded seed {started_run.ids['seed']}: "
         f"committed {committed.ids['assignments']} seats"
