@@ -131,7 +131,6 @@ def test_roster_schedule_and_history(run, small_program):
 
 
 def test_a_refusal_exits_2_with_the_rules_code_and_message(run, small_program):
-    slug, _ = small_program
     result = run("schedule", "no-such-program", "ada", code=2)
     assert "refused not_found:" in result.output
     result = run("roster", str(uuid4()), code=2)
