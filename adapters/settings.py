@@ -260,6 +260,8 @@ class Settings(BaseSettings):
             "SINGLE_ROW_TRACKING": "t",
             "ORIGINATOR_ID_TYPE": "uuid",
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+            # Large saves (a lottery commit) leave pipeline mode, which deadlocks above ~8 MB.
+            "APPLICATION_RECORDER_TOPIC": "regledger.adapters.recorders:LargeSavePostgresApplicationRecorder",
         }
 
     def postgres_conninfo(self) -> str:
