@@ -30,7 +30,7 @@ Selected by the ``APPLICATION_RECORDER_TOPIC`` key that ``Settings.eventsourcing
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -74,8 +74,8 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.datastore.enable_db_functions or not is_large(stored_events):
-            return super().insert_events(stored_events, **kwargs)
-        return self._insert_large(stored_events, **kwargs)
+            return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
+        return cast(Sequence[int], self._insert_large(stored_events, **kwargs))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert_large(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
