@@ -63,7 +63,8 @@ class _PostgresWakeup:
         self.channel = channel
         self._conn: psycopg.Connection[Any] | None = None
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        """Return on the first NOTIFY (or one already queued) or after `timeout`; no fixed sleep."""
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(self.conninfo, autocommit=True)
@@ -74,7 +75,7 @@ class _PostgresWakeup:
         except psycopg.OperationalError:
             logger.warning("LISTEN connection lost; polling until it is back", exc_info=True)
             self.close()
-            time.sleep(timeout)
+            stop.wait(timeout)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -104,6 +105,10 @@ class Projector:
         self._wakeup = _PostgresWakeup(listen_conninfo, channel) if listen_conninfo and channel else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The views' position as this projector last committed it (None: read it from the views).
+        # Only this projector moves it while it runs: a second one is refused by the tracking row.
+        self._position: int | None = None
+        self._advanced = threading.Condition()
         self.error: BaseException | None = None
 
     @classmethod
@@ -115,13 +120,24 @@ class Projector:
 
     def step(self) -> int:
         """Apply the next batch after the view's position; returns the number of events read."""
-        start = self.views.position()
+        start = self._position
+        if start is None:
+            start = self.views.position()
         notifications = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
         if not notifications:
+            self._position = start
             return 0
         to_domain_event = self.app.mapper.to_domain_event
         events: list[tuple[int, DomainEventProtocol[UUID]]] = [(n.id, to_domain_event(n)) for n in notifications]
-        self.views.apply(fold_batch(events))
+        batch = fold_batch(events)
+        try:
+            self.views.apply(batch)
+        except BaseException:
+            self._position = None  # e.g. PositionAlreadyApplied: read it again next time
+            raise
+        with self._advanced:
+            self._position = batch.position
+            self._advanced.notify_all()
         return len(events)
 
     def catch_up(self, progress: Progress | None = None) -> int:
@@ -131,7 +147,7 @@ class Projector:
         while not self._stop.is_set():
             n = self.step()
             applied += n
-            position = self.views.position()
+            position = self._position if self._position is not None else self.views.position()
             if progress is not None:
                 progress(position, max(head, position))
             if n == 0 or position >= head:
@@ -142,13 +158,14 @@ class Projector:
         """Drop the view tables and tracking, recreate them and replay the log from zero."""
         self.views.drop_tables()
         self.views.create_tables()
+        self._position = None
         return self.catch_up(progress)
 
     # -- following ------------------------------------------------------------------------
 
     def _idle(self) -> None:
         if self._wakeup is not None:
-            self._wakeup.wait(self.idle_timeout)
+            self._wakeup.wait(self.idle_timeout, self._stop)
         else:
             self._stop.wait(self.poll_interval)
 
@@ -191,14 +208,29 @@ class Projector:
         self.stop()
 
     def wait(self, position: int, timeout: float = 5.0) -> None:
-        """Block until the views reached `position` (read-your-writes), polling every ~1 ms."""
+        """Block until the views reached `position` (read-your-writes), bounded by `timeout`.
+
+        While this projector follows in-process, a commit wakes the waiters at once (a condition
+        variable); otherwise (another process projects) the views' position is polled every 1 ms.
+        """
         deadline = time.monotonic() + timeout
-        while self.views.position() < position:
+        while not self._reached(position):
             if self.error is not None:
                 raise RuntimeError("the projector stopped on an error") from self.error
-            if time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise TimeoutError(f"views at {self.views.position()}, not yet at {position} after {timeout}s")
-            time.sleep(0.001)
+            with self._advanced:
+                if not self._reached_here(position):
+                    self._advanced.wait(min(left, 0.001))
+
+    def _reached_here(self, position: int) -> bool:
+        return self._thread is not None and self._position is not None and self._position >= position
+
+    def _reached(self, position: int) -> bool:
+        if self._reached_here(position):
+            return True
+        return self._thread is None and self.views.position() >= position
 
 
 def main(argv: list[str] | None = None) -> int:

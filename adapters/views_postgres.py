@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, cast
 
 import psycopg
@@ -20,20 +21,29 @@ POSTGRES = Dialect(
 
 
 class PostgresViews(SqlViews):
-    """One writer connection (the projector's) and a small pool for queries.
+    """One writer connection (the projector's); queries on one connection per thread.
 
     The writer sets synchronous_commit=off: a crash may lose the last view commits, but the
     tracking position is lost with them, so they are simply applied again (still exactly once).
+    A write transaction is one pipeline: BEGIN and the conditional tracking update go in one
+    round trip, the batch's statements and COMMIT in a second.
+
+    Queries: each of the first `pool_size` threads that reads keeps its own autocommit
+    connection, so its prepared statements (`prepare=True`) stay prepared; further threads
+    borrow from a small shared pool.
     """
 
     def __init__(self, conninfo: str, schema: str, *, prefix: str = "rv_", pool_size: int = 4) -> None:
         super().__init__(POSTGRES, qualified_prefix=f'"{schema}".{prefix}', prefix=prefix)
         self.conninfo = conninfo
         self.schema = schema
+        self.pool_size = pool_size
         self._writer: psycopg.Connection[Any] | None = None
-        self._pool = ConnectionPool(
-            conninfo, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True, name="regledger-views"
-        )
+        self._pipe: psycopg.Pipeline | None = None
+        self._local = threading.local()
+        self._readers: list[psycopg.Connection[Any]] = []
+        self._readers_lock = threading.Lock()
+        self._pool: ConnectionPool | None = None
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._writer is None or self._writer.closed:
@@ -44,22 +54,66 @@ class PostgresViews(SqlViews):
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
         conn = self._connection()
-        with conn.transaction(), conn.cursor() as cur:
-            yield cur
+        with conn.pipeline() as pipe, conn.transaction(), conn.cursor() as cur:
+            self._pipe = pipe
+            try:
+                yield cur
+            finally:
+                self._pipe = None
+
+    def _sync(self) -> None:
+        if self._pipe is not None:
+            self._pipe.sync()
 
     def _pipeline(self) -> AbstractContextManager[Any]:
-        return self._connection().pipeline()
+        return nullcontext()  # the whole transaction already is one
 
     def _bulk(self, cur: Cursor, op: BulkOp, rows: list[tuple[Any, ...]]) -> None:
         """All rows in one statement: one array per column, joined with `unnest`."""
         columns = [list(column) for column in zip(*rows, strict=True)]
         cast(psycopg.Cursor[Any], cur).execute(self.sql(op.set_sql), columns, prepare=True)
 
+    # -- reads ----------------------------------------------------------------------------
+
+    def _reader(self) -> psycopg.Connection[Any] | None:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is not None and not conn.closed:
+            return conn
+        with self._readers_lock:
+            self._readers = [c for c in self._readers if not c.closed]
+            if len(self._readers) >= self.pool_size:
+                return None
+            conn = psycopg.connect(self.conninfo, autocommit=True)
+            self._readers.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def _shared_pool(self) -> ConnectionPool:
+        with self._readers_lock:
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self.conninfo, min_size=0, max_size=self.pool_size, kwargs={"autocommit": True}, open=True
+                )
+            return self._pool
+
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._pool.connection() as conn:
+        conn = self._reader()
+        if conn is None:
+            with self._shared_pool().connection() as pooled:
+                return pooled.execute(statement, params, prepare=True).fetchall()
+        try:
             return conn.execute(statement, params, prepare=True).fetchall()
+        except psycopg.OperationalError:
+            conn.close()  # reconnect on the next query
+            raise
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-        self._pool.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None

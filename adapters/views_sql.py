@@ -569,6 +569,9 @@ class SqlViews(RegistrationViews):
     def _transaction(self) -> AbstractContextManager[Cursor]:
         """A cursor inside one write transaction: committed on exit, rolled back on error."""
 
+    def _sync(self) -> None:
+        """Where `_transaction` pipelines, wait for the replies so far (the tracking update's)."""
+
     def _pipeline(self) -> AbstractContextManager[Any]:
         """Where the driver can, send the batch's statements without waiting for each reply."""
         return nullcontext()
@@ -606,6 +609,7 @@ class SqlViews(RegistrationViews):
         netted = net(batch) if self.set_based else None  # outside the transaction: keep it short
         with self._transaction() as cur:
             cur.execute(self.sql(ADVANCE), (batch.position, TRACKING_NAME, batch.position))
+            self._sync()
             if cur.rowcount != 1:
                 raise PositionAlreadyApplied(batch.position, self._position_in(cur))
             with self._pipeline():
