@@ -262,6 +262,8 @@ class Settings(BaseSettings):
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             # Large saves (a lottery commit) leave pipeline mode, which deadlocks above ~8 MB.
             "APPLICATION_RECORDER_TOPIC": "regledger.adapters.recorders:LargeSavePostgresApplicationRecorder",
+            # One round trip refreshes every aggregate a command reads (adapters/event_reader.py).
+            "REGLEDGER_EVENT_READER_TOPIC": "regledger.adapters.event_reader:PostgresEventReader",
         }
 
     def postgres_conninfo(self) -> str:

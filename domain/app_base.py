@@ -9,14 +9,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import EnvType
+from eventsourcing.utils import EnvType, resolve_topic
 
+from regledger.domain.aggregate_cache import AggregateCache, EventReader, StoreEventReader
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.errors import ConflictError, NotFoundError, RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, registration_types_id
@@ -35,13 +36,6 @@ def utc_now() -> datetime:
     return datetime.now(tz=UTC)
 
 
-def _project(aggregate: Any, events: Iterable[Any]) -> Any:
-    # The library's default projector asserts a runtime Protocol per event; that dominates replay.
-    for domain_event in events:
-        aggregate = domain_event.mutate(aggregate)
-    return aggregate
-
-
 @dataclass(frozen=True)
 class CommandResult:
     """What a command did. `position` is the log position a reader must reach to see it."""
@@ -55,12 +49,20 @@ class CommandResult:
 
 class RegistrationBase(Application[UUID]):
     name = "Registration"
-    snapshotting_intervals = {Section: 100, Program: 200}
 
     def __init__(self, env: EnvType | None = None, *, clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
         self.max_attempts = int(self.env.get("REGLEDGER_MAX_ATTEMPTS") or 50)
+        # Our own cache (not the library's repository cache): one log read refreshes every
+        # aggregate a command needs, instead of one query each.
+        self.cache = AggregateCache(int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0))
+        # Like the library's *_TOPIC settings: the infrastructure names its faster reader.
+        reader_topic = self.env.get("REGLEDGER_EVENT_READER_TOPIC")
+        self.event_reader: EventReader = (
+            resolve_topic(reader_topic)(self) if reader_topic else StoreEventReader(self.events)
+        )
+        self._scope = threading.local()
         self.retries = 0  # conflicts retried since start: a cheap gauge for operators
         self._retries_lock = threading.Lock()
 
@@ -70,21 +72,36 @@ class RegistrationBase(Application[UUID]):
 
     # -- loading --------------------------------------------------------------------------
 
-    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
-        try:
-            aggregate = self.repository.get(aggregate_id, projector_func=_project)
-        except AggregateNotFoundError:
-            raise NotFoundError(f"No such {what}", **{f"{what}_id": str(aggregate_id)}) from None
-        if not isinstance(aggregate, cls):
-            raise NotFoundError(f"No such {what}", **{f"{what}_id": str(aggregate_id)})
-        return aggregate
+    def prefetch(self, *ids: UUID | None) -> None:
+        """Bring every aggregate this attempt will read up to date in one read of the log."""
+        scope = self._attempt()
+        wanted = [i for i in ids if i is not None and (scope is None or i not in scope)]
+        if wanted and scope is not None:
+            scope.update(self.cache.fetch(wanted, self.event_reader))
+
+    def subject_hint(self, section_id: UUID) -> UUID | None:
+        """A section's subject never changes, so a cached (even stale) section names it."""
+        cached = self.cache.peek(section_id)
+        return cast(UUID, cached.subject_id) if isinstance(cached, Section) else None
+
+    def _attempt(self) -> dict[UUID, Aggregate | None] | None:
+        """What this command attempt has read; None outside a command (every read is fresh)."""
+        return cast(dict[UUID, Aggregate | None] | None, getattr(self._scope, "fetched", None))
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            aggregate = self.repository.get(aggregate_id, projector_func=_project)
-        except AggregateNotFoundError:
-            return None
+        scope = self._attempt()
+        if scope is None:
+            aggregate = self.cache.fetch([aggregate_id], self.event_reader)[aggregate_id]
+        else:
+            self.prefetch(aggregate_id)
+            aggregate = scope[aggregate_id]
         return aggregate if isinstance(aggregate, cls) else None
+
+    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        aggregate = self.find(cls, aggregate_id)
+        if aggregate is None:
+            raise NotFoundError(f"No such {what}", **{f"{what}_id": str(aggregate_id)})
+        return aggregate
 
     def load_program(self, program_id: ProgramId) -> Program:
         return self.load(Program, program_id, "program")
@@ -109,6 +126,7 @@ class RegistrationBase(Application[UUID]):
     def execute(self, name: str, ctx: CommandContext, attempt: Callable[[], CommandResult]) -> CommandResult:
         """Run one command attempt after another until it saves, refuses, or retries run out."""
         for tries in range(1, self.max_attempts + 1):
+            self._scope.fetched = {}  # every attempt reads fresh states
             try:
                 result = attempt()
             except IntegrityError:
@@ -130,6 +148,8 @@ class RegistrationBase(Application[UUID]):
                     extra={"command": name, "command_id": ctx.command_id, "code": refusal.code},
                 )
                 raise
+            finally:
+                self._scope.fetched = None
             logger.debug("applied %s", name, extra={"command": name, "command_id": ctx.command_id})
             return result
         logger.warning(
@@ -157,6 +177,8 @@ class RegistrationBase(Application[UUID]):
         if not pending:
             return CommandResult(ctx.command_id, outcome, self.position(), ids=ids or {})
         recordings = self.save(*pending)
+        for aggregate in pending:
+            self.cache.put(aggregate)  # committed now, and the command is done with it
         notification = recordings[-1].notification if recordings else None
         position = notification.id if notification is not None else self.position()
         return CommandResult(ctx.command_id, outcome, position, ids=ids or {})

@@ -15,7 +15,8 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from regledger.domain.app_base import CommandResult, _project
+from regledger.domain.aggregate_cache import project as _project
+from regledger.domain.app_base import CommandResult
 from regledger.domain.errors import (
     EnrollmentsExist,
     InvalidInputError,

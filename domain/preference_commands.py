@@ -13,7 +13,7 @@ from regledger.domain.errors import (
     PriorityLimit,
     TooFewStars,
 )
-from regledger.domain.ids import ProgramId, SubjectId, TimeslotId
+from regledger.domain.ids import ProgramId, SubjectId, TimeslotId, student_id
 from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
@@ -29,6 +29,7 @@ class PreferenceCommands(StudentCommands):
         """Star a class (reference 3.1): unreviewed classes may be starred, grade range applies."""
 
         def attempt() -> CommandResult:
+            self.prefetch(program_id, subject_id, student_id(program_id, student_key))
             program = self.load_program(program_id)
             subject = self.load_subject(subject_id, program)
             student = self.student_for(program, student_key, ctx)
@@ -47,6 +48,7 @@ class PreferenceCommands(StudentCommands):
         self, program_id: ProgramId, student_key: str, subject_id: SubjectId, ctx: CommandContext
     ) -> CommandResult:
         def attempt() -> CommandResult:
+            self.prefetch(program_id, student_id(program_id, student_key))
             program = self.load_program(program_id)
             student = self.student_for(program, student_key, ctx)
             if student.has_applied(ctx.command_id):
@@ -69,6 +71,7 @@ class PreferenceCommands(StudentCommands):
         """Replace the student's Priority/1..N choices for one timeslot (a new event, never a rewrite)."""
 
         def attempt() -> CommandResult:
+            self.prefetch(program_id, student_id(program_id, student_key))
             program = self.load_program(program_id)
             program.timeslot(timeslot_id)
             student = self.student_for(program, student_key, ctx)
@@ -130,6 +133,7 @@ class PreferenceCommands(StudentCommands):
 
     def confirm_preferences(self, program_id: ProgramId, student_key: str, ctx: CommandContext) -> CommandResult:
         def attempt() -> CommandResult:
+            self.prefetch(program_id, student_id(program_id, student_key))
             program = self.load_program(program_id)
             student = self.student_for(program, student_key, ctx)
             if student.has_applied(ctx.command_id):

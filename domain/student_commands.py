@@ -164,6 +164,7 @@ class StudentCommands(RegistrationBase):
         ctx: CommandContext,
     ) -> CommandResult:
         def attempt() -> CommandResult:
+            self.prefetch(program_id, student_id(program_id, student_key))
             program = self.load_program(program_id)
             student = self.student_for(program, student_key, ctx)
             if student.has_applied(ctx.command_id):
@@ -184,6 +185,7 @@ class StudentCommands(RegistrationBase):
             return self.join_waitlist(program_id, student_key, section_id, ctx)
 
         def attempt() -> CommandResult:
+            self.prefetch(program_id, section_id, self.subject_hint(section_id), student_id(program_id, student_key))
             program = self.load_program(program_id)
             section = self.load_section(section_id, program)
             subject = self.load_subject(section.subject_id, program)
@@ -259,6 +261,7 @@ class StudentCommands(RegistrationBase):
         """End the visible verbs (default: the program's, i.e. Enrolled); preferences survive."""
 
         def attempt() -> CommandResult:
+            self.prefetch(program_id, section_id, self.subject_hint(section_id), student_id(program_id, student_key))
             program = self.load_program(program_id)
             section = self.load_section(section_id, program)
             student = self.student_for(program, student_key, ctx)
@@ -336,6 +339,14 @@ class StudentCommands(RegistrationBase):
         were already given up, and both changes are saved atomically."""
 
         def attempt() -> CommandResult:
+            self.prefetch(
+                program_id,
+                from_section_id,
+                self.subject_hint(from_section_id),
+                to_section_id,
+                self.subject_hint(to_section_id),
+                student_id(program_id, student_key),
+            )
             program = self.load_program(program_id)
             old = self.load_section(from_section_id, program)
             new = self.load_section(to_section_id, program)
@@ -375,6 +386,7 @@ class StudentCommands(RegistrationBase):
         self, program_id: ProgramId, student_key: str, section_id: SectionId, ctx: CommandContext
     ) -> CommandResult:
         def attempt() -> CommandResult:
+            self.prefetch(program_id, section_id, self.subject_hint(section_id), student_id(program_id, student_key))
             program = self.load_program(program_id)
             section = self.load_section(section_id, program)
             subject = self.load_subject(section.subject_id, program)

@@ -381,7 +381,7 @@ def test_concurrent_adds_drops_switches_never_overbook(make_postgres_settings, m
     assert len(records) == len(names) * OPS_PER_THREAD
     assert len({r["command_id"] for r in records}) == len(records)
     errors = [r for r in records if r["status"] == "error"]
-    assert not errors, errors[:5]
+    assert not errors, [r.get("error") for r in errors[:5]]
     accepted = {r["command_id"]: r for r in records if r["status"] == "accepted"}
     refused = {r["command_id"]: r for r in records if r["status"] == "refused"}
     codes = Counter(r["code"] for r in refused.values())
