@@ -8,6 +8,7 @@ a refused command exits 2 with `refused <code>: <message>`. Sub-commands live in
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -81,11 +82,15 @@ def project(
         applied = _caught_up(services.projector, "catching up")
         console.print(f"views at position {services.views.position()} ({applied} events applied)")
         if not catch_up:
-            err_console.print("following the log (Ctrl-C to stop)")
-            try:
-                projector.run_forever()
-            except KeyboardInterrupt:
-                err_console.print(f"stopped at position {services.views.position()}")
+            err_console.print("following the log (Ctrl-C or SIGTERM to stop)")
+
+            def stop(signum: int, _frame: object) -> None:
+                projector.stop()  # run_forever returns after the batch or wait in progress
+
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, stop)
+            projector.run_forever()
+            err_console.print(f"stopped at position {services.views.position()}")
     finally:
         services.close()
 
