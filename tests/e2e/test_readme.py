@@ -31,7 +31,7 @@ def test_the_first_two_readme_commands_are_make_demo_and_make_test():
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 @pytest.mark.parametrize("target", ["demo", "test"])
 def test_make_targets_resolve(target):
-    result = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["make", "-n", target], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     if target == "demo":
         assert ".venv/bin/regledger demo" in result.stdout

@@ -53,7 +53,7 @@ def _stop(process: subprocess.Popen[bytes]) -> str:
 
 @pytest.fixture
 def server(postgres_settings, tmp_path):
-    """(base url, env): `serve --no-follow` plus a `project` process, stopped (SIGTERM, exit 0) before the schema goes."""
+    """(base url, env): `serve --no-follow` plus `project`, stopped (SIGTERM) before the schema goes."""
     env = _env(postgres_settings)
     port = _free_port()
     processes = [
