@@ -47,11 +47,12 @@ from _baseline import (
     run_threads,
     sqlite_raw,
 )
-from eventsourcing.application import Application, Repository
+from eventsourcing.application import Application
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from regledger.adapters.settings import Settings
+from regledger.domain.aggregate_cache import AggregateCache
 from regledger.domain.app_base import RegistrationBase
 from regledger.domain.application import Registration
 from regledger.domain.ids import ProgramId, SectionId, program_id
@@ -251,24 +252,18 @@ def profile_sequential(app: Registration, scenario: Scenario, commands: int) -> 
     warm(app, scenario.program, [*sorted({s for _, s in work}), warm_up[1]])
     enroll_all(app, scenario.program, [warm_up])
     counter = CallCounter()
-    counter.wrap(app.recorder, "select_events", "events select (aggregate read)")
-    assert app.snapshots is not None
-    counter.wrap(app.snapshots.recorder, "select_events", "snapshot select (cache miss)")
+    counter.wrap(app.event_reader, "events_after", "events read (all aggregates of the command, 1 round trip)")
     counter.wrap(app.recorder, "max_notification_id", "SELECT max(notification_id) (position)")
     counter.wrap(app.recorder, "insert_events", "insert_events transaction (2 round trips)")
     gets = Counter[str]()
-    original_get = app.repository.get
+    original_find = app.find
 
-    def get(aggregate_id: UUID, **kwargs: Any) -> Any:
-        try:
-            aggregate = original_get(aggregate_id, **kwargs)
-        except Exception:
-            gets["not found (new Student)"] += 1
-            raise
-        gets[type(aggregate).__name__] += 1
+    def find(cls: Any, aggregate_id: UUID) -> Any:
+        aggregate = original_find(cls, aggregate_id)
+        gets[type(aggregate).__name__ if aggregate is not None else "not found (new Student)"] += 1
         return aggregate
 
-    app.repository.get = get  # type: ignore[method-assign]
+    app.find = find  # type: ignore[method-assign]
 
     # First half: timed without cProfile, only the database calls are timed (cheap wrappers).
     half = len(work) // 2
@@ -294,7 +289,7 @@ def profile_sequential(app: Registration, scenario: Scenario, commands: int) -> 
     stats = pstats.Stats(profiler)
     timings = {
         "execute (whole command)": cumulative(stats, RegistrationBase.execute),
-        "repository.get": cumulative(stats, Repository.get),
+        "AggregateCache.fetch": cumulative(stats, AggregateCache.fetch),
         "  deepcopy from cache": cumulative_named(stats, "copy.py", "deepcopy"),
         "Application.save": cumulative(stats, Application.save),
         "RegistrationBase.position": cumulative(stats, RegistrationBase.position),
