@@ -57,14 +57,14 @@ class RushTally:
     """What the first-come-first-served threads did, by operation and outcome."""
 
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
-    accepted_students: set[str] = field(default_factory=set)
+    accepted: dict[str, set[str]] = field(default_factory=dict)  # operation -> students
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, op: str, outcome: str, key: str) -> None:
         with self.lock:
             self.outcomes[(op, outcome)] += 1
             if outcome == "accepted":
-                self.accepted_students.add(key)
+                self.accepted.setdefault(op, set()).add(key)
 
 
 def fresh_database(path: Path) -> list[Path]:
@@ -205,8 +205,11 @@ def _one_operation(
     op = "add"
     try:
         if roll < 0.25 and held:
-            op = "drop"
-            app.drop_section(pid, key, rng.choice(held).section_id, ctx)
+            op = "drop"  # mostly a hot seat, so that others race for it
+            hot_held = [r for r in held if r.section_id in hot]
+            app.drop_section(
+                pid, key, rng.choice(hot_held if hot_held and rng.random() < 0.8 else held).section_id, ctx
+            )
         elif roll < 0.5 and held:
             movable = [(r, [s for s in siblings.get(r.subject_id, []) if s != r.section_id]) for r in held]
             movable = [(r, others) for r, others in movable if others]
@@ -240,9 +243,13 @@ def _fullest_rosters(
 
 
 def _interesting_student(tally: RushTally, program: SyntheticProgram) -> str:
-    """A student who was seated by the lottery and then changed something in the rush."""
-    accepted = sorted(tally.accepted_students)
-    return accepted[0] if accepted else program.students[0].key
+    """A student seated by the lottery who then switched (else added, else dropped) in the rush."""
+    for op in ("switch", "add", "drop"):
+        both = tally.accepted.get(op, set()) & tally.accepted.get("drop" if op != "drop" else "add", set())
+        for keys in (both, tally.accepted.get(op, set())):
+            if keys:
+                return min(keys)
+    return program.students[0].key
 
 
 def _student_history(
@@ -252,9 +259,7 @@ def _student_history(
     for n, i in enumerate(services.views.history(student_id=student_id(pid, key)), start=1):
         ended = "" if i.end_cause is None else f"{i.end_cause} by {i.end_actor}"
         label = labels.get(SectionId(i.section_id), str(i.section_id)[:8])
-        rows.append(
-            (n, i.valid_from.strftime("%H:%M:%S.%f")[:-3], label, i.verb, i.cause, i.actor, ended or "(current)")
-        )
+        rows.append((n, i.valid_from.strftime("%H:%M:%S"), label, i.verb, i.cause, i.actor, ended or "(current)"))
     out = table(
         f"History of student {key} (from the views, in order)",
         ["#", "at", "section", "verb", "cause", "actor", "ended"],
