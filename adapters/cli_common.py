@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -17,6 +17,7 @@ from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.settings import Settings
 from regledger.domain.errors import RegistrationError
 from regledger.domain.values import CommandContext
+from regledger.projections.views import PositionAlreadyApplied
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,7 +43,9 @@ def services(*, catch_up: bool = True) -> Iterator[Services]:
     built = build(Settings(), follow=False)
     try:
         if catch_up and built.settings.store != "postgres":
-            built.projector.catch_up()
+            # A running `serve` may project the same file: its batch wins, ours is refused.
+            with suppress(PositionAlreadyApplied):
+                built.projector.catch_up()
         yield built
     finally:
         built.close()
