@@ -21,11 +21,15 @@ What the fold reproduces (reference §4.2, with regledger's decisions):
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, cast
 from uuid import UUID
 
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
 from regledger.domain.app_base import RegistrationBase
@@ -39,6 +43,8 @@ from regledger.domain.subject import ACCEPTED_STATUSES, Subject
 from regledger.domain.values import ENROLLED, INTERESTED, priority_level_of, priority_verb
 
 PAGE = 1000
+# Programs whose fold is kept in process (one Splash-scale fold is a few MB).
+CACHED_FOLDS = 4
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,29 @@ class _StudentState:
         self.rankings: dict[UUID, tuple[UUID | None, ...]] = {}
 
 
+def _uuid(value: dict[str, Any], known: dict[str, UUID]) -> UUID:
+    """A UUID as the library's JSON transcoder writes it ({"_type_": "uuid_hex", ...}); the
+    same few thousand ids recur, so each is built once per fold."""
+    if value["_type_"] != "uuid_hex":
+        raise ValueError(f"not a uuid_hex: {value!r}")
+    hex_ = value["_data_"]
+    found = known.get(hex_)
+    if found is None:
+        found = known[hex_] = UUID(hex_)
+    return found
+
+
+def _section_ref_id(value: dict[str, Any], known: dict[str, UUID]) -> UUID:
+    """The section id of a SectionRef as `SectionRefAsDict` writes it."""
+    if value["_type_"] != "section_ref":
+        raise ValueError(f"not a section_ref: {value!r}")
+    hex_ = value["_data_"]["section_id"]
+    found = known.get(hex_)
+    if found is None:
+        found = known[hex_] = UUID(hex_)
+    return found
+
+
 class _Fold:
     """Applies one program's events, in log order, to plain per-aggregate state."""
 
@@ -119,14 +148,32 @@ class _Fold:
             get_topic(Student.SubjectUnstarred): (False, self._unstarred),
             get_topic(Student.PrioritiesRanked): (False, self._ranked),
         }
-        self.owners: tuple[dict[UUID, Any], ...] = (self.subjects, self.sections, self.students)
+        # The hot topics (stars are ~80% of a Splash log, rankings ~15%), read from their JSON
+        # state directly: the same fields the domain event would carry, without the transcoder's
+        # per-dict hook or event objects. Used only when the state is plain JSON (see `raw_ok`).
+        self.raw_handlers: dict[str, Callable[[UUID, dict[str, Any]], None]] = {
+            get_topic(Student.SubjectStarred): self._raw_starred,
+            get_topic(Student.SubjectUnstarred): self._raw_unstarred,
+            get_topic(Student.PrioritiesRanked): self._raw_ranked,
+        }
+        # The log position folded so far (inclusive).
+        self.position = 0
+        self.known_ids: dict[str, UUID] = {}
+        # The last snapshot, while no event has changed the fold since (a later run, what-if
+        # or replay at a newer position with nothing new for this program reuses it).
+        self.memo: InputSnapshot | None = None
 
     @property
     def topics(self) -> list[str]:
         return sorted(self.handlers)
 
     def is_ours(self, originator_id: UUID | str) -> bool:
-        return originator_id == self.program_id or any(originator_id in owner for owner in self.owners)
+        return (
+            originator_id in self.students
+            or originator_id in self.sections
+            or originator_id in self.subjects
+            or originator_id == self.program_id
+        )
 
     # -- program --------------------------------------------------------------------------
 
@@ -207,9 +254,33 @@ class _Fold:
                 student.registrations.add((new, priority_verb(level)))
         student.rankings[e.timeslot_id] = ranked
 
+    def _raw_starred(self, originator_id: UUID, state: dict[str, Any]) -> None:
+        self.students[originator_id].stars.add(_uuid(state["subject_id"], self.known_ids))
+
+    def _raw_unstarred(self, originator_id: UUID, state: dict[str, Any]) -> None:
+        self.students[originator_id].stars.discard(_uuid(state["subject_id"], self.known_ids))
+
+    def _raw_ranked(self, originator_id: UUID, state: dict[str, Any]) -> None:
+        student = self.students[originator_id]
+        timeslot_id = _uuid(state["timeslot_id"], self.known_ids)
+        for level, old in enumerate(student.rankings.get(timeslot_id, ()), start=1):
+            if old is not None:
+                student.registrations.discard((old, priority_verb(level)))
+        known = self.known_ids
+        ranked = tuple(None if ref is None else _section_ref_id(ref, known) for ref in state["ranked"])
+        for level, new in enumerate(ranked, start=1):
+            if new is not None:
+                student.registrations.add((new, priority_verb(level)))
+        student.rankings[timeslot_id] = ranked
+
     # -- the input ------------------------------------------------------------------------
 
     def snapshot(self, position: int) -> InputSnapshot:
+        if self.memo is None:
+            self.memo = self._snapshot(position)
+        return self.memo if self.memo.position == position else replace(self.memo, position=position)
+
+    def _snapshot(self, position: int) -> InputSnapshot:
         if self.settings is None:
             raise NotFoundError("No such program at this log position", program_id=str(self.program_id))
         limit = self.settings.priority_limit
@@ -279,27 +350,81 @@ class _Fold:
 
 
 class LotteryInputs(RegistrationBase):
-    """Reads a program's lottery input straight from the event log."""
+    """Reads a program's lottery input straight from the event log.
+
+    The fold of the most recent programs is kept in process and moved forward from the last
+    position it read, so a run started after an earlier run or what-if reads only the new
+    events. The log is append-only and, on every store, a position once read has no gaps that
+    fill later (PostgreSQL's insert lock, SQLite's single writer), so a fold continued from
+    position p to q equals a fold from zero to q. A position older than the cached fold's is
+    folded from zero (and never moves the cache back)."""
 
     def lottery_snapshot(self, program_id: ProgramId, position: int) -> InputSnapshot:
         """The input as of `position` (inclusive); independent of every projection."""
         if position < 0:
             raise InvalidInputError("A log position is not negative", position=position)
+        with _FOLDS_LOCK:
+            cached = self._folds.get(program_id)
+            if cached is not None and cached.position <= position:
+                self._fold_up_to(cached, position)
+                self._folds.move_to_end(program_id)
+                return cached.snapshot(position)
         fold = _Fold(program_id)
-        handlers = fold.handlers
-        to_domain_event = self.mapper.to_domain_event
-        topics: Sequence[str] = fold.topics
-        start = 1
-        while position >= start:
-            page = self.recorder.select_notifications(start, PAGE, stop=position, topics=topics)
-            for notification in page:
-                is_created, handle = handlers[notification.topic]
-                if is_created or fold.is_ours(notification.originator_id):
-                    handle(to_domain_event(notification))
-            if len(page) < PAGE:
-                break
-            start = page[-1].id + 1
+        self._fold_up_to(fold, position)
+        snapshot = fold.snapshot(position)  # before the fold is shared: it raises if no program
+        with _FOLDS_LOCK:
+            cached = self._folds.get(program_id)
+            if cached is None or cached.position < fold.position:
+                self._folds[program_id] = fold
+                self._folds.move_to_end(program_id)
+                while len(self._folds) > CACHED_FOLDS:
+                    self._folds.popitem(last=False)
+        return snapshot
+
+    def lottery_snapshot_from_zero(self, program_id: ProgramId, position: int) -> InputSnapshot:
+        """The same input, folded from the start of the log without the cache (for checks)."""
+        fold = _Fold(program_id)
+        self._fold_up_to(fold, position)
         return fold.snapshot(position)
 
     def lottery_input(self, program_id: ProgramId, position: int) -> LotteryInput:
         return self.lottery_snapshot(program_id, position).input
+
+    @property
+    def _folds(self) -> OrderedDict[ProgramId, _Fold]:
+        folds = self.__dict__.setdefault("_lottery_folds", OrderedDict())
+        return cast(OrderedDict[ProgramId, _Fold], folds)
+
+    def _fold_up_to(self, fold: _Fold, position: int) -> None:
+        """Apply the program's events with fold.position < notification id <= position.
+
+        The fold is marked as read up to min(position, the log's head before reading): ids up
+        to the head are all committed, a position beyond it may still be filled later."""
+        head = self.recorder.max_notification_id() or 0
+        handlers = fold.handlers
+        mapper = self.mapper
+        raw_ok = mapper.cipher is None and mapper.compressor is None and isinstance(mapper.transcoder, JSONTranscoder)
+        raw_handlers = fold.raw_handlers if raw_ok else {}
+        to_domain_event = mapper.to_domain_event
+        loads = json.loads
+        topics: Sequence[str] = fold.topics
+        start = fold.position + 1
+        while position >= start:
+            page = self.recorder.select_notifications(start, PAGE, stop=position, topics=topics)
+            for notification in page:
+                topic = notification.topic
+                is_created, handle = handlers[topic]
+                if is_created or fold.is_ours(notification.originator_id):
+                    fold.memo = None
+                    raw = raw_handlers.get(topic)
+                    if raw is not None:
+                        raw(cast(UUID, notification.originator_id), loads(notification.state))
+                    else:
+                        handle(to_domain_event(notification))
+            if len(page) < PAGE:
+                break
+            start = page[-1].id + 1
+        fold.position = max(fold.position, min(position, head))
+
+
+_FOLDS_LOCK = threading.Lock()

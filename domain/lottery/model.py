@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from regledger.domain.errors import InvalidInputError
 
@@ -120,14 +120,25 @@ class LotteryInput:
             _check_student(student, section_ids)
 
     def digest(self) -> str:
-        """Order-independent fingerprint of the logical input."""
-        return _sha256_json(self._canonical())
+        """Order-independent fingerprint of the logical input (computed once per instance)."""
+        cached = self.__dict__.get("_digest")
+        if cached is None:
+            cached = _sha256_json(self._canonical())
+            object.__setattr__(self, "_digest", cached)  # a cache, not a field: eq/repr unchanged
+        return cast(str, cached)
 
     def _canonical(self) -> dict[str, Any]:
+        # str(UUID) is the cost here (hundreds of thousands of interest ids): each section's
+        # text is made once; the text itself, so the digest, is unchanged.
+        names = {s.id: str(s.id) for s in self.sections}
+
+        def ids(values: Iterable[UUID]) -> list[str]:
+            return sorted([names.get(value) or str(value) for value in values])
+
         timeslots = sorted([str(t.id), t.start.isoformat(), t.end.isoformat()] for t in self.timeslots)
         sections = sorted(
             [
-                str(s.id),
+                names[s.id],
                 str(s.subject_id),
                 _ids(s.timeslot_ids),
                 s.capacity,
@@ -138,7 +149,7 @@ class LotteryInput:
             for s in self.sections
         )
         students = sorted(
-            [str(s.id), s.grade, [_ids(level) for level in s.priorities], _ids(s.interested)] for s in self.students
+            [str(s.id), s.grade, [ids(level) for level in s.priorities], ids(s.interested)] for s in self.students
         )
         return {
             "timeslots": timeslots,

@@ -140,6 +140,68 @@ def test_the_input_leaves_out_closed_sections_and_counts_the_priorities_on_them(
     assert section_id in {s.id for s in app.lottery_input(program_id, before).sections}
 
 
+def _restar(app: Registration, w: Stored, count: int, offset: int = 0) -> None:
+    """`count` preference changes in the program (star or unstar a class)."""
+    program, program_id = w.program, w.program_id
+    ctx = CommandContext(actor="admin", override=True, reason="cache test")
+    for n in range(offset, offset + count):
+        key = program.students[n % len(program.students)].key
+        subject = program.class_id(program.classes[n % 7].code)
+        if subject in app.get_student(program_id, key).stars:
+            app.unstar(program_id, key, subject, ctx)
+        else:
+            app.star(program_id, key, subject, ctx)
+
+
+def test_the_cached_fold_moved_forward_equals_a_fold_from_zero(app):
+    w = Stored(app)
+    program_id = w.program_id
+    first = app.position()
+    assert (
+        app.lottery_input(program_id, first).digest()
+        == app.lottery_snapshot_from_zero(program_id, first).input.digest()
+    )
+    _restar(app, w, 12)
+    later = app.position()
+    warm = app.lottery_snapshot(program_id, later)  # continues from `first`
+    cold = app.lottery_snapshot_from_zero(program_id, later)
+    assert warm == cold
+    assert (
+        warm.input.digest() == cold.input.digest() != app.lottery_snapshot_from_zero(program_id, first).input.digest()
+    )
+    # An older position than the cache's is folded from zero, and leaves the cache where it was.
+    older = app.lottery_snapshot(program_id, first)
+    assert older == app.lottery_snapshot_from_zero(program_id, first)
+    _restar(app, w, 5, offset=12)
+    now = app.position()
+    assert app.lottery_snapshot(program_id, now) == app.lottery_snapshot_from_zero(program_id, now)
+
+
+def test_a_position_beyond_the_log_does_not_hide_later_events_from_the_cache(app):
+    w = Stored(app)
+    program_id = w.program_id
+    ahead = app.position() + 1000
+    app.lottery_snapshot(program_id, ahead)
+    _restar(app, w, 3)
+    now = app.position()
+    assert app.lottery_snapshot(program_id, now) == app.lottery_snapshot_from_zero(program_id, now)
+
+
+def test_runs_started_on_a_warm_cache_replay_identically_from_zero(app):
+    w = Stored(app)
+    program_id = w.program_id
+    first = run_of(app, program_id, seed=3)
+    _restar(app, w, 6)
+    second = run_of(app, program_id, seed=3)  # warm: folded only the six new events
+    third = run_of(app, program_id, seed=4)  # warm, nothing new for the program: reuses the input
+    assert third.input_digest == second.input_digest != first.input_digest
+    app._folds.clear()  # as in a new process: every replay folds from zero
+    for run in (first, second, third):
+        report = app.replay_lottery(run.id)
+        assert report.identical
+        assert report.replayed_input_digest == run.input_digest
+
+
 # -- start, retrieve, replay -------------------------------------------------------------
 
 
