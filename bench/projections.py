@@ -30,7 +30,7 @@ from psycopg import sql
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
-from regledger.domain.values import CommandContext
+from regledger.domain.values import ENROLLED, CommandContext
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,9 +55,62 @@ def figure(name: str, value: float, unit: str, baseline: float | None, ratio: fl
     return row
 
 
+def raw_rate(app: Registration, decode: bool) -> float:
+    """Notifications read per second, paging 1,000 at a time (best of 2)."""
+    best = 0.0
+    for _ in range(2):
+        t = time.perf_counter()
+        start, n = 0, 0
+        while page := app.recorder.select_notifications(start, 1000, inclusive_of_start=False):
+            if decode:
+                for notification in page:
+                    app.mapper.to_domain_event(notification)
+            n += len(page)
+            start = page[-1].id
+        best = max(best, n / (time.perf_counter() - t))
+    return best
+
+
+def rebuild_rate(app: Registration, views: Any, set_based: bool, upto: int | None = None) -> float:
+    """Drop the views and replay from zero (up to position `upto`), batches of 1,000 events."""
+    views.set_based = set_based
+    projector = Projector(app, views, batch_size=1000)
+    views.drop_tables()
+    views.create_tables()
+    t = time.perf_counter()
+    n = 0
+    while (step := projector.step()) and (upto is None or views.position() < upto):
+        n += step
+    if upto is None:
+        n += projector.catch_up()
+    return n / (time.perf_counter() - t)
+
+
+PLAN_QUERIES = {
+    "roster": "SELECT DISTINCT student_id FROM {p}intervals WHERE section_id = %s AND verb IN (%s) "
+    "AND valid_to IS NULL",
+    "schedule": "SELECT i.section_id, i.subject_id, i.verb, i.valid_from, s.timeslot_ids FROM {p}intervals i "
+    "LEFT JOIN {p}sections s ON s.section_id = i.section_id WHERE i.student_id = %s AND i.program_id = %s "
+    "AND i.valid_to IS NULL",
+    "roster_as_of": "SELECT DISTINCT student_id FROM {p}intervals WHERE section_id = %s AND verb IN (%s) "
+    "AND valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)",
+}
+
+
+def explain(views: Any, name: str, params: tuple[Any, ...]) -> str:
+    plan = views.read("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + PLAN_QUERIES[name].replace("%s", "?"), *params)
+    text = "\n".join(r[0] for r in plan)
+    print(f"# plan {name}:\n{text}", file=sys.stderr)
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--students", type=int, default=3000)
+    parser.add_argument("--attempts", type=int, default=18, help="registration attempts per student")
+    parser.add_argument(
+        "--compare-events", type=int, default=15000, help="events replayed by both writers (before/after)"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not append to docs/benchmarks.md")
     args = parser.parse_args()
     host = os.environ.get("REGLEDGER_BENCH_POSTGRES_HOST", "127.0.0.1")
@@ -76,34 +129,49 @@ def main() -> None:
     app = Registration(env=settings.eventsourcing_env(names=[Registration.name]))
     views = build_views(settings)
     rows: list[dict[str, Any]] = []
+    began = time.perf_counter()
     try:
         t0 = time.perf_counter()
         info = load_history().seed_history(
-            app, students=args.students, subjects=350, sections_per_subject=2, attempts=12, stars=6, chunk=50
+            app,
+            students=args.students,
+            subjects=350,
+            sections_per_subject=2,
+            attempts=args.attempts,
+            stars=6,
+            chunk=100,
         )
         events = app.recorder.max_notification_id() or 0
         print(f"# seeded {events} events in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
 
-        # raw read rate over the same notifications (best of 2)
-        raw = 0.0
-        for _ in range(2):
-            t = time.perf_counter()
-            start, n = 0, 0
-            while page := app.recorder.select_notifications(start, 1000, inclusive_of_start=False):
-                n += len(page)
-                start = page[-1].id
-            raw = max(raw, n / (time.perf_counter() - t))
-        projector = Projector.for_settings(settings, app, views=views)
-        t = time.perf_counter()
-        projector.rebuild()
-        rebuild = events / (time.perf_counter() - t)
+        raw = raw_rate(app, decode=False)
+        decoded = raw_rate(app, decode=True)
+        # before/after in the same run: the former change-by-change writer vs the set-based one
+        before = rebuild_rate(app, views, set_based=False, upto=args.compare_events)
+        after_part = rebuild_rate(app, views, set_based=True, upto=args.compare_events)
+        rebuild = rebuild_rate(app, views, set_based=True)
+        assert views.position() == events
         rows.append(
             figure("projections.rebuild_rate_postgres", rebuild, "events/s", round(raw), round(rebuild / raw, 3))
         )
         rows.append(figure("projections.raw_select_notifications_rate", raw, "events/s", None, None))
+        rows.append(figure("projections.raw_select_and_decode_rate", decoded, "events/s", None, None))
+        rows.append(
+            figure(
+                f"projections.rebuild_first_{args.compare_events}_set_based",
+                after_part,
+                "events/s",
+                round(before),
+                round(after_part / before, 2),
+            )
+        )
+        rows.append(
+            figure(f"projections.rebuild_first_{args.compare_events}_per_change", before, "events/s", None, None)
+        )
 
-        # live lag: command returns -> its position visible in the views
+        # live lag: command returns -> its position visible in the views (read-your-writes wait)
         pid, sections = info["program_id"], info["section_ids"]
+        projector = Projector.for_settings(settings, app, views=views)
         lags: list[float] = []
         with projector:
             for i in range(300):
@@ -113,8 +181,7 @@ def main() -> None:
                     pid, key, sections[i % len(sections)], CommandContext(actor="bench"), "Applied"
                 )
                 returned = time.perf_counter()
-                while views.position() < result.position:
-                    time.sleep(0.0002)
+                projector.wait(result.position, timeout=5)
                 lags.append((time.perf_counter() - returned) * 1000)
         rows.append(figure("projections.live_lag_median", statistics.median(lags), "ms", 10.0, None))
         rows.append(figure("projections.live_lag_p99", pct(lags, 0.99), "ms", None, None))
@@ -122,6 +189,10 @@ def main() -> None:
         # query latency at this size
         students = [app.get_student(pid, k).id for k in info["student_keys"][:500]]
         at = datetime.now(tz=UTC)
+        admin.execute(sql.SQL("ANALYZE {}.rv_intervals").format(sql.Identifier(schema)))
+        explain(views, "roster", (sections[0], ENROLLED))
+        explain(views, "schedule", (students[0], pid))
+        explain(views, "roster_as_of", (sections[0], ENROLLED, at, at))
         queries = {
             "roster": lambda i: views.students(sections[i % len(sections)]),
             "schedule": lambda i: views.sections(students[i % len(students)], pid),
@@ -129,7 +200,7 @@ def main() -> None:
         }
         for name, query in queries.items():
             samples = []
-            for i in range(2000):
+            for i in range(3000):
                 t = time.perf_counter()
                 query(i)
                 samples.append((time.perf_counter() - t) * 1000)
@@ -140,6 +211,7 @@ def main() -> None:
         app.close()
         admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
         admin.close()
+    print(f"# total {time.perf_counter() - began:.0f}s", file=sys.stderr)
     if not args.no_write:
         write_markdown(rows, events, args)
 
