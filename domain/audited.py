@@ -18,13 +18,13 @@ class AuditedAggregate(Aggregate):
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
             # Replayed with the event, so idempotency survives restarts and cache misses.
-            first = aggregate.applied_commands.get(self.command_id, (None, self.originator_version))[1]
-            aggregate.applied_commands[self.command_id] = (type(self).__name__, first)
+            first = aggregate.applied_commands.get(self.command_id, (None, self.originator_version, None))[1]
+            aggregate.applied_commands[self.command_id] = (type(self).__name__, first, self)
 
     class Created(Event, Aggregate.Created):
         pass
 
-    applied_commands: dict[str, tuple[str, int]]
+    applied_commands: dict[str, tuple[str, int, Any]]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         obj = super().__new__(cls)
@@ -39,3 +39,7 @@ class AuditedAggregate(Aggregate):
     def outcome_of(self, command_id: str) -> str:
         """The command's outcome: the name of the last event it recorded here."""
         return self.applied_commands[command_id][0]
+
+    def last_event_of(self, command_id: str) -> Any:
+        """The last event the command recorded here, to rebuild its first answer on a repeat."""
+        return self.applied_commands[command_id][2]

@@ -191,7 +191,14 @@ class StudentCommands(RegistrationBase):
             subject = self.load_subject(section.subject_id, program)
             student = self.student_for(program, student_key, ctx)
             if student.has_applied(ctx.command_id):
-                return self.replay(ctx, student)
+                return self.replay(
+                    ctx,
+                    student,
+                    ids={
+                        "student_id": str(student.id),
+                        "verb": getattr(student.last_event_of(ctx.command_id), "verb", ""),
+                    },
+                )
             admitted = self.entry_checks(program, student, ctx, "classes")
             recorded = self.checked_verb(program, subject, section, student, ctx, verb)
             self.check_subject(program, subject, student, ctx)

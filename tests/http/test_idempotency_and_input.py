@@ -27,10 +27,6 @@ def test_an_idempotency_key_becomes_the_command_id_and_a_replay_returns_the_firs
     assert replay["position"] >= first.json()["position"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain gap: student commands replay with ids={} (student_commands.py: self.replay(ctx, student))",
-)
 def test_a_replayed_student_command_returns_the_first_ids(api, world, profile):
     profile("s1")
     me = {**api.student("s1"), "Idempotency-Key": "add-once"}
