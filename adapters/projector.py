@@ -33,7 +33,7 @@ from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
 from regledger.adapters.views_postgres import PostgresViews
 from regledger.adapters.views_sqlite import SqliteViews, views_path
-from regledger.projections.changes import fold_batch
+from regledger.projections.changes import Batch, fold_batch
 from regledger.projections.views import RegistrationViews
 
 logger = logging.getLogger("regledger.projector")
@@ -123,13 +123,23 @@ class Projector:
         start = self._position
         if start is None:
             start = self.views.position()
-        notifications = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
-        if not notifications:
+        batch = self._read(start)
+        if batch is None:
             self._position = start
             return 0
+        self._apply(batch)
+        return batch.events
+
+    def _read(self, start: int) -> Batch | None:
+        """The next batch after `start`, folded (None: nothing new)."""
+        notifications = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
+        if not notifications:
+            return None
         to_domain_event = self.app.mapper.to_domain_event
         events: list[tuple[int, DomainEventProtocol[UUID]]] = [(n.id, to_domain_event(n)) for n in notifications]
-        batch = fold_batch(events)
+        return fold_batch(events)
+
+    def _apply(self, batch: Batch) -> None:
         try:
             self.views.apply(batch)
         except BaseException:
@@ -138,7 +148,6 @@ class Projector:
         with self._advanced:
             self._position = batch.position
             self._advanced.notify_all()
-        return len(events)
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Apply batches until the head (as read when called) is reached; returns events applied."""
@@ -159,7 +168,9 @@ class Projector:
         self.views.drop_tables()
         self.views.create_tables()
         self._position = None
-        return self.catch_up(progress)
+        applied = self.catch_up(progress)
+        self.views.optimize()
+        return applied
 
     # -- following ------------------------------------------------------------------------
 

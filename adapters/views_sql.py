@@ -1,7 +1,8 @@
 """The registration views in SQL: one set of statements for SQLite and PostgreSQL.
 
 Statements use `?` placeholders and `{p}` for a qualified table prefix, `{n}` for an unqualified
-one (index names) and `{uuid}`/`{ts}`/`{bool}` for column types; `Dialect.render` adapts them.
+one (index names being created), `{q}` for a qualified one (index names being dropped) and
+`{uuid}`/`{ts}`/`{bool}` for column types; `Dialect.render` adapts them.
 PostgreSQL stores uuid/timestamptz/boolean; SQLite stores TEXT (UUID as str, time as a fixed
 width UTC ISO string, so text order is time order) and 0/1.
 
@@ -52,10 +53,20 @@ DDL = (
     # Current registrations: one open interval per key (also the close statement's lookup).
     "CREATE UNIQUE INDEX IF NOT EXISTS {n}intervals_open ON {p}intervals (student_id, section_id, verb) "
     "WHERE valid_to IS NULL",
-    "CREATE INDEX IF NOT EXISTS {n}intervals_open_section ON {p}intervals (section_id, verb) WHERE valid_to IS NULL",
+    # Rosters now (index-only): students(section, verbs).
+    "CREATE INDEX IF NOT EXISTS {n}intervals_roster ON {p}intervals (section_id, verb, student_id) "
+    "WHERE valid_to IS NULL",
     "CREATE INDEX IF NOT EXISTS {n}intervals_student ON {p}intervals (student_id, valid_from)",
-    "CREATE INDEX IF NOT EXISTS {n}intervals_section ON {p}intervals (section_id, valid_from)",
-    "CREATE INDEX IF NOT EXISTS {n}intervals_program ON {p}intervals (program_id, student_id)",
+    # Rosters as of T (index-only) and a section's history.
+    "CREATE INDEX IF NOT EXISTS {n}intervals_section_verb ON {p}intervals "
+    "(section_id, verb, valid_from, valid_to, student_id)",
+    # Program-wide scans only: with student_id in it, the planner preferred it to intervals_open
+    # for a student's schedule and read the student's whole history.
+    "CREATE INDEX IF NOT EXISTS {n}intervals_by_program ON {p}intervals (program_id)",
+    # Superseded indexes (tables created by earlier versions).
+    "DROP INDEX IF EXISTS {q}intervals_open_section",
+    "DROP INDEX IF EXISTS {q}intervals_section",
+    "DROP INDEX IF EXISTS {q}intervals_program",
     """CREATE TABLE IF NOT EXISTS {p}stars (
         position BIGINT NOT NULL, seq INTEGER NOT NULL,
         program_id {uuid} NOT NULL, student_id {uuid} NOT NULL, subject_id {uuid} NOT NULL,
@@ -527,7 +538,7 @@ class Dialect:
     encode: Callable[[Any], Any]
 
     def render(self, statement: str, qualified: str, prefix: str) -> str:
-        text = statement.replace("{p}", qualified).replace("{n}", prefix)
+        text = statement.replace("{p}", qualified).replace("{q}", qualified).replace("{n}", prefix)
         for key, value in self.types.items():
             text = text.replace("{" + key + "}", value)
         return text.replace("?", self.placeholder) if self.placeholder != "?" else text
@@ -599,6 +610,12 @@ class SqlViews(RegistrationViews):
         with self._transaction() as cur:
             for table in TABLES:
                 cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table}"))
+
+    def optimize(self) -> None:
+        """Refresh the planner's statistics after a bulk load (a rebuild)."""
+        with self._transaction() as cur:
+            for table in TABLES:
+                cur.execute(self.sql(f"ANALYZE {{p}}{table}"))
 
     def position(self) -> int:
         rows = self._query(self.sql(POSITION), (TRACKING_NAME,))

@@ -129,6 +129,9 @@ class RegistrationViews(ABC):
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every table's rows in a canonical, store-independent form (tests, rebuild checks)."""
 
+    def optimize(self) -> None:  # noqa: B027 - optional hook
+        """After a bulk load (a rebuild): refresh what the store's planner needs (no-op here)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
