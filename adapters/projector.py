@@ -167,6 +167,7 @@ class Projector:
         """Drop the view tables and tracking, recreate them and replay the log from zero."""
         self.views.drop_tables()
         self.views.create_tables()
+        self.views.defer_indexes()  # created again by optimize() (or by create_tables() on a restart)
         self._position = None
         applied = self.catch_up(progress)
         self.views.optimize()

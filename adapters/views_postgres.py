@@ -81,8 +81,9 @@ class PostgresViews(SqlViews):
         cast(psycopg.Cursor[Any], cur).execute(statement, columns, prepare=True)
 
     def optimize(self) -> None:
-        """VACUUM ANALYZE every view table: statistics for the planner and a visibility map, so
-        the covering indexes give index-only scans right after a rebuild."""
+        """Create the deferred indexes, then VACUUM ANALYZE every view table: statistics for the
+        planner and a visibility map, so the covering indexes give index-only scans at once."""
+        self.create_tables()  # the deferred indexes
         conn = self._connection()
         for table in TABLES:
             conn.execute(self.sql(f"VACUUM (ANALYZE) {{p}}{table}"))

@@ -15,6 +15,7 @@ rebuild reproduces the live tables row for row.
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -100,6 +101,11 @@ DDL = (
         starts {ts} NOT NULL, ends {ts} NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS {p}tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
 )
+
+# Indexes only queries need (not the writes' lookups, not a uniqueness rule): a rebuild drops
+# them before replaying and creates them after (`defer_indexes`, `optimize`), which is cheaper
+# than maintaining them row by row. `create_tables` always creates them.
+DEFERRABLE_INDEXES = tuple(re.findall(r"CREATE INDEX IF NOT EXISTS \{n\}(\w+) ON", "\n".join(DDL)))
 
 INSERT_TRACKING = "INSERT INTO {p}tracking (name, position) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM {p}tracking)"
 # Conditional: a duplicate or lower position updates no row, and the transaction is rolled back.
@@ -611,8 +617,14 @@ class SqlViews(RegistrationViews):
             for table in TABLES:
                 cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table}"))
 
+    def defer_indexes(self) -> None:
+        with self._transaction() as cur:
+            for index in DEFERRABLE_INDEXES:
+                cur.execute(self.sql(f"DROP INDEX IF EXISTS {{q}}{index}"))
+
     def optimize(self) -> None:
-        """Refresh the planner's statistics after a bulk load (a rebuild)."""
+        """After a bulk load: create the deferred indexes and refresh the planner's statistics."""
+        self.create_tables()
         with self._transaction() as cur:
             for table in TABLES:
                 cur.execute(self.sql(f"ANALYZE {{p}}{table}"))
@@ -760,8 +772,9 @@ class SqlViews(RegistrationViews):
         when, when_params = self._when(as_of, "i.")
         program_sql, program_params = ("", []) if program_id is None else (" AND i.program_id = ?", [program_id])
         rows = self.read(
-            "SELECT i.section_id, i.subject_id, i.verb, i.valid_from, s.timeslot_ids FROM {p}intervals i "  # noqa: S608 - fixed fragments, values are parameters
-            "LEFT JOIN {p}sections s ON s.section_id = i.section_id "
+            # A lookup per row (the student has a handful), not a join the planner may hash.
+            "SELECT i.section_id, i.subject_id, i.verb, i.valid_from, "  # noqa: S608 - fixed fragments, values are parameters
+            "(SELECT s.timeslot_ids FROM {p}sections s WHERE s.section_id = i.section_id) FROM {p}intervals i "
             f"WHERE i.student_id = ?{program_sql}{verb_sql}{when}",
             student_id,
             *program_params,

@@ -129,8 +129,12 @@ class RegistrationViews(ABC):
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every table's rows in a canonical, store-independent form (tests, rebuild checks)."""
 
+    def defer_indexes(self) -> None:  # noqa: B027 - optional hook
+        """Before a bulk load into empty tables: drop the indexes only queries need (no-op here).
+        `optimize` (or `create_tables`) creates them again."""
+
     def optimize(self) -> None:  # noqa: B027 - optional hook
-        """After a bulk load (a rebuild): refresh what the store's planner needs (no-op here)."""
+        """After a bulk load (a rebuild): create deferred indexes, refresh planner statistics."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
