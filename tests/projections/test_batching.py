@@ -15,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from regledger.adapters.views_sql import SqlViews
+from regledger.adapters.projector import Projector
+from regledger.adapters.views_sql import DEFERRABLE_INDEXES, SqlViews
+from regledger.domain.application import Registration
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch, ViewChange
 
@@ -138,3 +140,16 @@ def test_batch_sizes_give_identical_tables(store_settings: Any, memory_settings:
         want = build(make_views(memory_settings, prefix=f"m{seed}_"), other, 1)
         for size in (1, 7, 1000):
             assert build(make_views(store_settings, prefix=f"r{seed}_{size}_"), other, size) == want, (seed, size)
+
+
+def test_a_rebuild_recreates_the_deferred_indexes(sqlite_settings: Any, make_app: Any, make_views: Any) -> None:
+    app = make_app(sqlite_settings, Registration)
+    views = make_views(sqlite_settings)
+    views.defer_indexes()
+    assert not {f"rv_{i}" for i in DEFERRABLE_INDEXES} & _index_names(views)
+    Projector(app, views).rebuild()
+    assert {f"rv_{i}" for i in DEFERRABLE_INDEXES} <= _index_names(views)
+
+
+def _index_names(views: Any) -> set[str]:
+    return {r[0] for r in views.read("SELECT name FROM sqlite_master WHERE type = 'index'")}
