@@ -670,8 +670,9 @@ class SqlViews(RegistrationViews):
         return int(rows[0][0]) if rows else 0
 
     def _write(self, cur: Cursor, batch: Batch) -> None:
-        """Run the changes table by table, in order within each table, grouping consecutive
-        changes of one kind in one executemany.
+        """The former writer (`set_based = False`, kept as the oracle of the set-based one): run
+        the changes table by table, in order within each table, grouping consecutive changes of
+        one kind in one executemany.
 
         Reordering across tables is safe: a table's rows depend only on its own changes, except
         that intervals and stars read the student's program, and students are only inserted

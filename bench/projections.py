@@ -1,6 +1,6 @@
 """Benchmarks of the registration views on PostgreSQL (not tests).
 
-    .venv/bin/python bench/projections.py [--students 3000] [--no-write]
+    .venv/bin/python bench/projections.py [--students 3000] [--attempts 18] [--compare-events 15000] [--no-write]
 
 Builds a Splash-sized history in a throwaway schema, then measures: the rebuild rate against
 the raw `select_notifications` rate over the same notifications in the same run; the live lag
