@@ -131,6 +131,12 @@ def main() -> None:
         stored, load = timed(lambda: store_synthetic_program(app, program, ctx))
         notes.update(events=stored.events, load_s=round(load, 1))
         lines.append(fig("lottery.load_events_rate", stored.events / load, "events/s", digits=0))
+        # This cluster runs with autovacuum off: without statistics the planner reads each page of
+        # `select_notifications(..., topics=...)` by a bitmap scan of the whole rest of the log
+        # (~100 ms a page) until psycopg's prepared generic plan takes over. A production cluster
+        # analyzes the table by itself (the library sets its analyze thresholds), so do it here.
+        with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+            conn.execute("ANALYZE registration_events")
         views = build_views(settings)
         projector = Projector(app, views, batch_size=1000)
         _, catch_up_load = timed(projector.catch_up)
