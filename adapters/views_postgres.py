@@ -26,12 +26,15 @@ class PostgresViews(SqlViews):
     The writer sets synchronous_commit=off: a crash may lose the last view commits, but the
     tracking position is lost with them, so they are simply applied again (still exactly once).
     A write transaction is one pipeline: BEGIN and the conditional tracking update go in one
-    round trip, the batch's statements and COMMIT in a second.
+    round trip, the batch's statements and COMMIT in a second (up to `pipeline_max_changes`;
+    larger batches, a dozen statements of many rows each, are sent one statement at a time).
 
     Queries: each of the first `pool_size` threads that reads keeps its own autocommit
     connection, so its prepared statements (`prepare=True`) stay prepared; further threads
     borrow from a small shared pool.
     """
+
+    pipeline_max_changes = 1000  # above this, a batch's statements are not pipelined (~250 B each)
 
     def __init__(self, conninfo: str, schema: str, *, prefix: str = "rv_", pool_size: int = 4) -> None:
         super().__init__(POSTGRES, qualified_prefix=f'"{schema}".{prefix}', prefix=prefix)
@@ -56,8 +59,14 @@ class PostgresViews(SqlViews):
         return self._writer
 
     @contextmanager
-    def _transaction(self) -> Iterator[Cursor]:
+    def _transaction(self, changes: int = 0) -> Iterator[Cursor]:
         conn = self._connection()
+        if changes > self.pipeline_max_changes:
+            # A large batch's few statements carry megabytes: send them one by one (psycopg
+            # 3.3.9's pipeline can deadlock above ~8 MB of unflushed data; see recorders.py).
+            with conn.transaction(), conn.cursor() as cur:
+                yield cur
+            return
         with conn.pipeline() as pipe, conn.transaction(), conn.cursor() as cur:
             self._pipe = pipe
             try:

@@ -583,7 +583,7 @@ class SqlViews(RegistrationViews):
     # -- connections (subclasses) ---------------------------------------------------------
 
     @abstractmethod
-    def _transaction(self) -> AbstractContextManager[Cursor]:
+    def _transaction(self, changes: int = 0) -> AbstractContextManager[Cursor]:
         """A cursor inside one write transaction: committed on exit, rolled back on error."""
 
     def _sync(self) -> None:
@@ -636,7 +636,7 @@ class SqlViews(RegistrationViews):
     def apply(self, batch: Batch) -> None:
         """Advance the tracking position (conditionally) and write the batch, in one transaction."""
         netted = net(batch) if self.set_based else None  # outside the transaction: keep it short
-        with self._transaction() as cur:
+        with self._transaction(len(batch.changes)) as cur:
             cur.execute(self.sql(ADVANCE), (batch.position, TRACKING_NAME, batch.position))
             self._sync()
             if cur.rowcount != 1:

@@ -62,7 +62,7 @@ class SqliteViews(SqlViews):
         return conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[Cursor]:
+    def _transaction(self, changes: int = 0) -> Iterator[Cursor]:
         with self._write_lock:
             cur = self._writer.cursor()
             cur.execute("BEGIN IMMEDIATE")

@@ -15,11 +15,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
+
 from regledger.adapters.projector import Projector
 from regledger.adapters.views_sql import DEFERRABLE_INDEXES, SqlViews
 from regledger.domain.application import Registration
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch, ViewChange
+from regledger.projections.views import PositionAlreadyApplied
 
 
 def change_stream(seed: int, positions: int = 400) -> list[tuple[int, list[ViewChange]]]:
@@ -131,6 +134,9 @@ def test_batch_sizes_give_identical_tables(store_settings: Any, memory_settings:
     assert expected["seats"]
     for size in (1, 7, 1000):
         assert build(make_views(store_settings, prefix=f"b{size}_"), stream, size) == expected, size
+    # (on PostgreSQL, the 1000-position batch has more changes than `pipeline_max_changes`: it
+    # takes the unpipelined path, the smaller ones the pipelined one)
+    assert len(batches(stream, 1000)[0].changes) > 1000
     sequential = make_views(store_settings, prefix="seq_")
     if isinstance(sequential, SqlViews):
         sequential.set_based = False
@@ -153,3 +159,15 @@ def test_a_rebuild_recreates_the_deferred_indexes(sqlite_settings: Any, make_app
 
 def _index_names(views: Any) -> set[str]:
     return {r[0] for r in views.read("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_a_large_batch_is_applied_exactly_once(store_settings: Any, make_views: Any) -> None:
+    stream = change_stream(seed=3)
+    (batch,) = batches(stream, 1000)
+    assert len(batch.changes) > 1000
+    views = make_views(store_settings)
+    views.apply(batch)
+    before = views.dump()
+    with pytest.raises(PositionAlreadyApplied):
+        views.apply(batch)
+    assert views.dump() == before
