@@ -7,6 +7,16 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 
+def _copy_containers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy_containers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy_containers(item) for item in value]
+    if isinstance(value, set):
+        return set(value)
+    return value
+
+
 class AuditedAggregate(Aggregate):
     """Records each event's command id so a repeated command is recognised durably."""
 
@@ -30,6 +40,17 @@ class AuditedAggregate(Aggregate):
         obj = super().__new__(cls)
         obj.applied_commands = {}
         return obj
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        """Copy the containers of the state and share its values.
+
+        Aggregate state is built from dicts, lists and sets of immutable values (UUIDs, strings,
+        frozen dataclasses, recorded events), so copying only the containers gives an independent
+        aggregate at a fraction of `copy.deepcopy`'s cost, which dominated every command.
+        """
+        copied = object.__new__(type(self))
+        copied.__dict__.update({name: _copy_containers(value) for name, value in self.__dict__.items()})
+        return copied
 
     def has_applied(self, command_id: str) -> bool:
         """True once an event of this command is stored (events still pending do not count)."""
