@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import MutableMapping
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
 
+def _layer(commands: MutableMapping[str, Any]) -> ChainMap[str, Any]:
+    """A copy of the command index in O(1): new entries go to a fresh front layer.
+
+    The index only ever grows (one entry per command), and a hot section's holds thousands,
+    so copying it for every command would cost more than the command itself."""
+    if not isinstance(commands, ChainMap):
+        return ChainMap({}, commands)
+    if len(commands.maps) <= _MAX_LAYERS:
+        return commands.new_child()
+    merged: dict[str, Any] = {}
+    for layer in reversed(commands.maps[:-1]):  # the bottom layer, often the largest, stays shared
+        merged.update(layer)
+    return ChainMap({}, merged, commands.maps[-1])
+
+
+_MAX_LAYERS = 16
+
+
 def _copy_containers(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _copy_containers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy_containers(item) for item in value]
-    if isinstance(value, set):
-        return set(value)
+    # One level is enough: recorders replace nested values, they never mutate them in place.
+    if isinstance(value, dict | list | set):
+        return value.copy()
     return value
 
 
@@ -34,7 +51,7 @@ class AuditedAggregate(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
-    applied_commands: dict[str, tuple[str, int, Any]]
+    applied_commands: MutableMapping[str, tuple[str, int, Any]]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         obj = super().__new__(cls)
@@ -45,11 +62,15 @@ class AuditedAggregate(Aggregate):
         """Copy the containers of the state and share its values.
 
         Aggregate state is built from dicts, lists and sets of immutable values (UUIDs, strings,
-        frozen dataclasses, recorded events), so copying only the containers gives an independent
-        aggregate at a fraction of `copy.deepcopy`'s cost, which dominated every command.
+        frozen dataclasses, recorded events) that the recorders add, remove or replace but never
+        mutate in place, so copying the top-level containers gives an independent aggregate at a
+        fraction of `copy.deepcopy`'s cost, which dominated every command.
         """
         copied = object.__new__(type(self))
-        copied.__dict__.update({name: _copy_containers(value) for name, value in self.__dict__.items()})
+        copied.__dict__.update(
+            {name: _copy_containers(value) for name, value in self.__dict__.items() if name != "applied_commands"}
+        )
+        copied.applied_commands = _layer(self.applied_commands)
         return copied
 
     def has_applied(self, command_id: str) -> bool:
