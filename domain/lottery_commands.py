@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.utils import get_topic
-
-from regledger.domain.aggregate_cache import project as _project
 from regledger.domain.app_base import CommandResult
 from regledger.domain.errors import (
     EnrollmentsExist,
@@ -44,7 +41,6 @@ LOTTERY_CAUSE = "lottery"
 REPLACED_CAUSE = "lottery_replaced"
 SEED_LIMIT = 2**63
 CACHED_RESULTS = 4
-PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -377,46 +373,23 @@ class LotteryCommands(LotteryInputs):
     def _program_aggregates(
         self, program: Program, student_ids: set[StudentId]
     ) -> tuple[dict[SectionId, Section], dict[StudentId, Student], dict[SubjectId, Subject]]:
-        """Every section of the program now, their classes and the given students, in ONE pass
-        over the log.
+        """Every section of the program now, their classes and the given students, read fresh
+        in one read of the log through the aggregate cache.
 
-        Thousands of `repository.get` calls (one query each) dominate a commit at Splash
-        scale; reading the log once and replaying each wanted aggregate's events (the same
-        mutation `repository.get` applies) does not. Events of unwanted aggregates are not
-        decoded. Optimistic concurrency at save time still catches anything newer."""
-        created_topics = {get_topic(Section.Scheduled), get_topic(Subject.Created)}
-        wanted: set[UUID | str] = set(student_ids)
-        streams: dict[UUID | str, list[Any]] = {}
-        to_domain_event = self.mapper.to_domain_event
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start, PAGE)
-            for notification in page:
-                originator = notification.originator_id
-                if notification.topic in created_topics:
-                    created = to_domain_event(notification)
-                    if isinstance(created, Section.Scheduled | Subject.Created) and created.program_id == program.id:
-                        wanted.add(originator)
-                        streams[originator] = [created]
-                elif originator in wanted:
-                    streams.setdefault(originator, []).append(to_domain_event(notification))
-            if len(page) < PAGE:
-                break
-            start = page[-1].id + 1
-        sections: dict[SectionId, Section] = {}
+        The program's lottery fold (brought to the head first) names its sections and classes.
+        A running server has these aggregates cached, so the read returns only their newer
+        events; a cold process gets their whole streams, still in one read. Optimistic
+        concurrency at save time catches anything written after the read."""
+        section_ids, subject_ids = self.program_members(program.program_id)
+        self.prefetch(*section_ids, *subject_ids, *student_ids)
+        sections = {SectionId(i): self.load(Section, i, "section") for i in section_ids}
+        subjects = {SubjectId(i): self.load(Subject, i, "subject") for i in subject_ids}
         students: dict[StudentId, Student] = {}
-        subjects: dict[SubjectId, Subject] = {}
-        for events in streams.values():
-            aggregate = _project(None, events)
-            if isinstance(aggregate, Section):
-                sections[SectionId(aggregate.id)] = aggregate
-            elif isinstance(aggregate, Student) and aggregate.program_id == program.id:
-                students[StudentId(aggregate.id)] = aggregate
-            elif isinstance(aggregate, Subject):
-                subjects[SubjectId(aggregate.id)] = aggregate
-        missing = student_ids - set(students)
-        if missing:
-            raise NotFoundError("No such student", student_id=str(min(missing)))
+        for student_id in student_ids:
+            student = self.load(Student, student_id, "student")
+            if student.program_id != program.id:
+                raise NotFoundError("No such student", student_id=str(student_id))
+            students[student_id] = student
         return sections, students, subjects
 
 

@@ -381,6 +381,13 @@ class LotteryInputs(RegistrationBase):
                     self._folds.popitem(last=False)
         return snapshot
 
+    def program_members(self, program_id: ProgramId) -> tuple[list[UUID], list[UUID]]:
+        """Ids of every section and class of the program, as of the log's head."""
+        self.lottery_snapshot(program_id, self.recorder.max_notification_id() or 0)
+        with _FOLDS_LOCK:
+            fold = self._folds[program_id]
+            return list(fold.sections), list(fold.subjects)
+
     def lottery_snapshot_from_zero(self, program_id: ProgramId, position: int) -> InputSnapshot:
         """The same input, folded from the start of the log without the cache (for checks)."""
         fold = _Fold(program_id)

@@ -64,6 +64,8 @@ def store_synthetic_program(
         nonlocal pending_events, saved
         if pending:
             app.save(*pending)
+            for aggregate in pending:  # as the commands' own saves do: a running server is warm
+                app.cache.put(aggregate)
             saved += pending_events
             pending.clear()
             pending_events = 0
