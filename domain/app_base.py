@@ -125,6 +125,9 @@ class RegistrationBase(Application[UUID]):
 
     def execute(self, name: str, ctx: CommandContext, attempt: Callable[[], CommandResult]) -> CommandResult:
         """Run one command attempt after another until it saves, refuses, or retries run out."""
+        if self._attempt() is not None:
+            # One command is one save; a command inside another would save apart from it.
+            raise RuntimeError(f"command {name} started inside another command")
         for tries in range(1, self.max_attempts + 1):
             self._scope.fetched = {}  # every attempt reads fresh states
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from uuid import UUID, uuid4
 
 import pytest
@@ -264,7 +265,8 @@ def test_domain_input_errors_are_422_with_their_code(api, world):
 
 
 def test_a_conflict_after_retries_is_409_with_a_retry_hint(api, world, profile):
-    """The injected clock writes to the same student inside every attempt, so each save conflicts."""
+    """The injected clock has another writer (a thread) change the same student inside every
+    attempt, so each save conflicts."""
     profile("s1")
     app = api.services.app
     real_clock, app.max_attempts = app.clock, 3
@@ -273,7 +275,9 @@ def test_a_conflict_after_retries_is_409_with_a_retry_hint(api, world, profile):
     def clock():
         interfering.append(1)
         ctx = CommandContext(actor="test:interference", command_id=f"interfere-{len(interfering)}")
-        app.submit_profile(program_id("splash"), "s1", "S", 2029, {}, ctx)
+        writer = threading.Thread(target=app.submit_profile, args=(program_id("splash"), "s1", "S", 2029, {}, ctx))
+        writer.start()
+        writer.join()
         return real_clock()
 
     app.clock = clock
