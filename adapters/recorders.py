@@ -24,17 +24,25 @@ the same retry policy on interface/operational errors. Smaller saves, i.e. nearl
 go through the library's pipelined path unchanged. Database functions
 (POSTGRES_ENABLE_DB_FUNCTIONS) stay off; if they were on, the library's path is used as is.
 
+Table creation is serialised too: the library runs ``CREATE TABLE/INDEX IF NOT EXISTS`` on every
+start, and two processes starting at once (two API workers, a worker and the projector) can make
+PostgreSQL fail one of them with ``tuple concurrently updated``. ``create_table`` here takes a
+transaction-level advisory lock keyed on the table before doing the same statements.
+
 Selected by the ``APPLICATION_RECORDER_TOPIC`` key that ``Settings.eventsourcing_env`` emits.
 """
 
 from __future__ import annotations
 
+import contextlib
+import zlib
 from collections.abc import Sequence
 from typing import Any, cast
 
 from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier
 
 # Above either limit a save leaves pipeline mode; both are far below the ~8 MB where it hangs.
@@ -71,6 +79,20 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
             table=Identifier(self.events_table_name),
             stored_event_type=Identifier(self.stored_event_type_name),
         )
+
+    def create_table(self) -> None:
+        """The library's statements, in one transaction behind an advisory lock (see module doc)."""
+        key = zlib.crc32(f"regledger.create_table:{self.datastore.schema}.{self.events_table_name}".encode())
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            for statement in self.sql_create_statements:
+                if "CREATE TYPE" in statement.as_string():
+                    # No IF NOT EXISTS for types: a savepoint keeps the transaction usable.
+                    with contextlib.suppress(DuplicateObject), curs.connection.transaction():
+                        curs.execute(statement, prepare=False)
+                else:
+                    curs.execute(statement, prepare=False)
+        self.datastore.register_type_adapters()
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if self.datastore.enable_db_functions or not is_large(stored_events):
