@@ -249,7 +249,9 @@ class PostgresTokenStore(TokenStore):
         self._pool = ConnectionPool(
             conninfo, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True, name="regledger-tokens"
         )
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
+            # Concurrent CREATE ... IF NOT EXISTS can fail with "tuple concurrently updated".
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"regledger.{TABLE}",))
             conn.execute(_DDL)
 
     def list(self) -> list[TokenRecord]:

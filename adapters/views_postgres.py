@@ -74,6 +74,10 @@ class PostgresViews(SqlViews):
             finally:
                 self._pipe = None
 
+    def _lock_ddl(self, cur: Cursor) -> None:
+        # Concurrent CREATE ... IF NOT EXISTS can fail with "tuple concurrently updated".
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"regledger.views:{self.schema}.{self.prefix}",))
+
     def _sync(self) -> None:
         if self._pipe is not None:
             self._pipe.sync()

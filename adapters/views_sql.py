@@ -606,8 +606,12 @@ class SqlViews(RegistrationViews):
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def _lock_ddl(self, cur: Cursor) -> None:
+        """Serialise table creation with other processes starting at once (no-op by default)."""
+
     def create_tables(self) -> None:
         with self._transaction() as cur:
+            self._lock_ddl(cur)
             for statement in DDL:
                 cur.execute(self.sql(statement))
             cur.execute(self.sql(INSERT_TRACKING), (TRACKING_NAME,))

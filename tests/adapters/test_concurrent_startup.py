@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from regledger.adapters.bootstrap import build
 from regledger.domain.application import Registration
 
 pytestmark = [pytest.mark.postgres]
@@ -21,8 +22,8 @@ STARTERS = 6
 ROUNDS = 5
 
 
-def start_together(settings: Any, make_app: Any) -> tuple[list[Any], list[BaseException]]:
-    """Build STARTERS apps on `settings` from threads released at the same instant."""
+def start_together(settings: Any, make: Any) -> tuple[list[Any], list[BaseException]]:
+    """Call make(settings) STARTERS times from threads released at the same instant."""
     barrier = threading.Barrier(STARTERS)
     failures: list[BaseException] = []
     apps: list[Any] = []
@@ -30,7 +31,7 @@ def start_together(settings: Any, make_app: Any) -> tuple[list[Any], list[BaseEx
     def start() -> None:
         barrier.wait()
         try:
-            apps.append(make_app(settings, Registration))
+            apps.append(make(settings))
         except BaseException as error:
             failures.append(error)
 
@@ -44,8 +45,21 @@ def start_together(settings: Any, make_app: Any) -> tuple[list[Any], list[BaseEx
 
 def test_apps_starting_together_on_an_empty_schema_all_come_up(make_postgres_settings, make_app):
     for _ in range(ROUNDS):
-        apps, failures = start_together(make_postgres_settings(), make_app)
+        apps, failures = start_together(make_postgres_settings(), lambda s: make_app(s, Registration))
         assert not failures, [repr(f) for f in failures]
         assert len(apps) == STARTERS
         # The table they all created once is usable by every one of them.
         assert all(app.recorder.max_notification_id() in (None, 0) for app in apps)
+
+
+def test_whole_services_starting_together_all_come_up(make_postgres_settings):
+    """Events table, views and token table: an API server's workers and the projector at once."""
+    for _ in range(ROUNDS):
+        services, failures = start_together(make_postgres_settings(), lambda s: build(s, follow=False))
+        try:
+            assert not failures, [repr(f) for f in failures]
+            assert all(s.views.position() == 0 for s in services)
+            assert all(s.tokens.list() == [] for s in services)
+        finally:
+            for s in services:
+                s.close()
