@@ -25,6 +25,7 @@ from regledger.domain.program import Program
 from regledger.domain.registration_types import RegistrationTypes
 from regledger.domain.section import Section
 from regledger.domain.subject import Subject
+from regledger.domain.transcodings import SharedUUIDAsHex
 from regledger.domain.values import CommandContext, SectionRefAsDict
 
 logger = logging.getLogger("regledger.commands")
@@ -68,6 +69,7 @@ class RegistrationBase(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
+        transcoder.register(SharedUUIDAsHex())  # same name and format as the library's
         transcoder.register(SectionRefAsDict())
 
     # -- loading --------------------------------------------------------------------------

@@ -6,12 +6,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from eventsourcing.persistence import Transcoding
 
 from regledger.domain.errors import InvalidInputError, OverrideNeedsReason
 from regledger.domain.ids import SectionId, SubjectId, TimeslotId
+from regledger.domain.transcodings import uuid_from_hex
 
 ENROLLED = "Enrolled"
 WAITLISTED = "Waitlisted"
@@ -103,8 +104,8 @@ class SectionRefAsDict(Transcoding):
 
     def decode(self, data: dict[str, Any]) -> SectionRef:
         return SectionRef(
-            section_id=SectionId(UUID(data["section_id"])),
-            subject_id=SubjectId(UUID(data["subject_id"])),
+            section_id=SectionId(uuid_from_hex(data["section_id"])),
+            subject_id=SubjectId(uuid_from_hex(data["subject_id"])),
             category=data["category"],
-            timeslot_ids=tuple(TimeslotId(UUID(t)) for t in data["timeslot_ids"]),
+            timeslot_ids=tuple(TimeslotId(uuid_from_hex(t)) for t in data["timeslot_ids"]),
         )
