@@ -14,15 +14,19 @@ lottery commit at Splash scale (about 34k events, 20+ MB) hit it every time.
 
 What: saves above a modest size (events or bytes) are written WITHOUT pipeline mode, in one
 transaction: ``SET LOCAL lock_timeout``, ``LOCK TABLE ... IN EXCLUSIVE MODE``, ``NOTIFY``, then
-the library's insert statement (array sent in binary) once per chunk of events (in order, so notification ids
-follow the events' order), then COMMIT. Non-pipelined ``execute`` flushes until libpq's buffer
-is empty, so no size can deadlock it. Everything the library guarantees is kept: all or
-nothing (one transaction), insert order = commit order (the table lock is taken before the
-first insert and held until commit), the NOTIFY, the ``_insert_events`` hook, psycopg errors
-translated by the datastore (a duplicate version is ``eventsourcing`` ``IntegrityError``), and
-the same retry policy on interface/operational errors. Smaller saves, i.e. nearly all of them,
-go through the library's pipelined path unchanged. Database functions
-(POSTGRES_ENABLE_DB_FUNCTIONS) stay off; if they were on, the library's path is used as is.
+one binary ``COPY`` of every event, in order, then COMMIT. COPY streams and flushes as it goes,
+so no size can deadlock it, and it is the cheapest way in (35k events: about half the time of
+the library's ``unnest`` insert sent as binary chunks, and a third of its text form). COPY has
+no ``RETURNING``, so the notification ids are read back: under the EXCLUSIVE lock no other
+transaction can insert, and every earlier one has committed, so the rows above the maximum id
+read just before the COPY are exactly ours, and COPY numbers its rows in input order.
+Everything the library guarantees is kept: all or nothing (one transaction), insert order =
+commit order (the table lock is taken before the first row and held until commit), the NOTIFY,
+the ``_insert_events`` hook, psycopg errors translated by the datastore (a duplicate version is
+``eventsourcing`` ``IntegrityError``), and the same retry policy on interface/operational
+errors. Smaller saves, i.e. nearly all of them, go through the library's pipelined path
+unchanged. Database functions (POSTGRES_ENABLE_DB_FUNCTIONS) stay off; if they were on, the
+library's path is used as is.
 
 Table creation is serialised too: the library runs ``CREATE TABLE/INDEX IF NOT EXISTS`` on every
 start, and two processes starting at once (two API workers, a worker and the projector) can make
@@ -48,8 +52,6 @@ from psycopg.sql import SQL, Identifier
 # Above either limit a save leaves pipeline mode; both are far below the ~8 MB where it hangs.
 PIPELINE_MAX_EVENTS = 1000
 PIPELINE_MAX_BYTES = 1 << 20
-# Events per INSERT statement in the unpipelined path.
-CHUNK_EVENTS = 2000
 
 
 def is_large(stored_events: Sequence[StoredEvent]) -> bool:
@@ -68,17 +70,16 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        # The library's insert statement with the array sent in binary (`%b`): about 3x faster
-        # than text for bytea-heavy rows (35k x 600 B: 0.8 s instead of 2.6 s, loaded machine).
-        self.insert_large_statement = SQL(
-            "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
-            "SELECT originator_id, originator_version, topic, state "
-            "FROM unnest(%b::{schema}.{stored_event_type}[]) RETURNING notification_id"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
-            stored_event_type=Identifier(self.stored_event_type_name),
+        table = SQL("{schema}.{table}").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
         )
+        self.copy_statement = SQL(
+            "COPY {table} (originator_id, originator_version, topic, state) FROM STDIN (FORMAT BINARY)"
+        ).format(table=table)
+        self.copy_types = [self.datastore.originator_id_type, "int8", "text", "bytea"]
+        self.ids_after_statement = SQL(
+            "SELECT notification_id FROM {table} WHERE notification_id > %s ORDER BY notification_id"
+        ).format(table=table)
 
     def create_table(self) -> None:
         """The library's statements, in one transaction behind an advisory lock (see module doc)."""
@@ -101,25 +102,21 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert_large(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
-        # Built before the lock is taken: the critical section is only the server's work.
-        chunks = [
-            [
-                self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-                for e in stored_events[start : start + CHUNK_EVENTS]
-            ]
-            for start in range(0, len(stored_events), CHUNK_EVENTS)
-        ]
-        notification_ids: list[int] = []
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)  # the library's hook, first as there
             self._lock_table(curs)
             self._notify_channel(curs)
-            for chunk in chunks:
-                curs.execute(self.insert_large_statement, (chunk,))
-                notification_ids += [row["notification_id"] for row in curs.fetchall()]
-        if len(notification_ids) != len(stored_events):  # pragma: no cover - as the library checks
-            msg = f"Couldn't get all notification IDs (got {len(notification_ids)}, expected {len(stored_events)})"
-            raise ProgrammingError(msg)  # after COMMIT: not retried
+            curs.execute(self.max_notification_id_statement)
+            head = cast(dict[str, Any], curs.fetchone())["max"] or 0
+            with curs.copy(self.copy_statement) as copy:
+                copy.set_types(self.copy_types)
+                for e in stored_events:
+                    copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
+            curs.execute(self.ids_after_statement, (head,))
+            notification_ids = [row["notification_id"] for row in curs.fetchall()]
+            if len(notification_ids) != len(stored_events):  # pragma: no cover - the lock rules it out
+                msg = f"Couldn't get all notification IDs (got {len(notification_ids)}, expected {len(stored_events)})"
+                raise ProgrammingError(msg)  # inside the transaction: nothing is written
         return notification_ids
 
 
