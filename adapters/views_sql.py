@@ -215,21 +215,33 @@ def update_op(
 
     row_set = ", ".join(f"{name} = {value(name, '?')}" for name, _ in sets)
     row_where = " AND ".join(f"{name} = ?" for name, _ in keys)
-    columns = [*sets, *keys]
     set_set = ", ".join(f"{name} = {value('x.' + name, 'v.' + name)}" for name, _ in sets)
-    set_where = " AND ".join(f"x.{name} = v.{name}" for name, _ in keys)
     return BulkOp(
         f"UPDATE {{p}}{table} SET {row_set} WHERE {row_where}{where}",  # noqa: S608 - fixed fragments
-        f"UPDATE {{p}}{table} x SET {set_set} FROM unnest({_arrays(columns)}) AS v({_names(columns)}) "  # noqa: S608 - fixed fragments
-        f"WHERE {set_where}{where.replace(' AND ', ' AND x.')}",
+        f"UPDATE {{p}}{table} x SET {set_set} FROM {_located(table, [*sets, *keys], keys, where)} "
+        "WHERE x.ctid = v.row_id",
     )
 
 
 def delete_op(table: str, keys: Sequence[tuple[str, str]]) -> BulkOp:
     return BulkOp(
         f"DELETE FROM {{p}}{table} WHERE {' AND '.join(f'{name} = ?' for name, _ in keys)}",  # noqa: S608 - fixed fragments
-        f"DELETE FROM {{p}}{table} x USING unnest({_arrays(keys)}) AS v({_names(keys)}) "  # noqa: S608 - fixed fragments
-        f"WHERE {' AND '.join(f'x.{name} = v.{name}' for name, _ in keys)}",
+        f"DELETE FROM {{p}}{table} x USING {_located(table, keys, keys)} WHERE x.ctid = v.row_id",  # noqa: S608 - fixed fragments
+    )
+
+
+def _located(
+    table: str, columns: Sequence[tuple[str, str]], keys: Sequence[tuple[str, str]], where: str = ""
+) -> str:
+    """The batch's rows `v`, each with `row_id`, the ctid of the (unique) row its key names.
+
+    A subquery per row finds that row through the key's index. Joined to the table as two sets
+    instead, the rows were hashed: without statistics (a rebuild's new tables) the planner
+    estimated few open intervals and read all of them once per batch, ever more as they grew."""
+    lookup = " AND ".join(f"t.{name} = v.{name}" for name, _ in keys) + where.replace(" AND ", " AND t.")
+    return (
+        f"(SELECT v.*, (SELECT t.ctid FROM {{p}}{table} t WHERE {lookup}) AS row_id "  # noqa: S608 - fixed fragments
+        f"FROM unnest({_arrays(columns)}) AS v({_names(columns)})) v"
     )
 
 
