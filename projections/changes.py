@@ -29,7 +29,7 @@ from regledger.domain.subject import Subject
 from regledger.domain.values import ENROLLED, SectionRef, priority_verb
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StudentUpserted:
     student_id: UUID
     program_id: UUID
@@ -37,7 +37,7 @@ class StudentUpserted:
     at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IntervalOpened:
     """A registration begins. The program is the student's (resolved by the view)."""
 
@@ -53,7 +53,7 @@ class IntervalOpened:
     lottery_run_id: UUID | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IntervalClosed:
     student_id: UUID
     section_id: UUID
@@ -65,7 +65,7 @@ class IntervalClosed:
     command_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StarOpened:
     student_id: UUID
     subject_id: UUID
@@ -74,7 +74,7 @@ class StarOpened:
     command_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StarClosed:
     student_id: UUID
     subject_id: UUID
@@ -83,7 +83,7 @@ class StarClosed:
     command_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubjectUpserted:
     subject_id: UUID
     program_id: UUID
@@ -93,13 +93,13 @@ class SubjectUpserted:
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubjectStatusChanged:
     subject_id: UUID
     status: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SectionUpserted:
     section_id: UUID
     program_id: UUID
@@ -109,13 +109,13 @@ class SectionUpserted:
     capacity: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SectionTimeslotsChanged:
     section_id: UUID
     timeslot_ids: tuple[UUID, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SeatsChanged:
     """The section's capacity (seats taken are counted from the seat rows)."""
 
@@ -123,14 +123,14 @@ class SeatsChanged:
     capacity: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SectionStatusChanged:
     section_id: UUID
     is_open: bool | None = None
     is_cancelled: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SeatTaken:
     """A seat is taken; the student also leaves the section's waitlist if on it (the aggregate's
     `enroll` does both, and the event does not say whether the student was waitlisted)."""
@@ -141,20 +141,20 @@ class SeatTaken:
     cause: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SeatReleased:
     section_id: UUID
     student_id: UUID
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WaitlistJoined:
     section_id: UUID
     student_id: UUID
     at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WaitlistLeft:
     """A no-op when the student is not on the waitlist."""
 
@@ -162,7 +162,7 @@ class WaitlistLeft:
     student_id: UUID
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimeslotAdded:
     program_id: UUID
     timeslot_id: UUID

@@ -34,7 +34,7 @@ StarKey = tuple[UUID, UUID]  # student, subject
 PairKey = tuple[UUID, UUID]  # section, student
 
 
-@dataclass
+@dataclass(slots=True)
 class IntervalRow:
     position: int
     seq: int
@@ -56,7 +56,7 @@ class IntervalRow:
     end_position: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IntervalClose:
     """Close the interval of `key` that was open before the batch (if any)."""
 
@@ -71,7 +71,7 @@ class IntervalClose:
     end_position: int
 
 
-@dataclass
+@dataclass(slots=True)
 class StarRow:
     position: int
     seq: int
@@ -85,7 +85,7 @@ class StarRow:
     end_command_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StarClose:
     student_id: UUID
     subject_id: UUID
@@ -94,7 +94,7 @@ class StarClose:
     end_command_id: str
 
 
-@dataclass
+@dataclass(slots=True)
 class SectionRow:
     section_id: UUID
     program_id: UUID
@@ -106,7 +106,7 @@ class SectionRow:
     is_cancelled: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class SectionPatch:
     """New values for a section created before the batch (None: unchanged)."""
 
@@ -117,7 +117,7 @@ class SectionPatch:
     is_cancelled: bool | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NetBatch:
     """The final writes of a batch, in the order they must be applied (one set per field)."""
 
