@@ -21,13 +21,12 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.domain import DomainEventProtocol
 
 from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
@@ -136,8 +135,9 @@ class Projector:
         if not notifications:
             return None
         to_domain_event = self.app.mapper.to_domain_event
-        events: list[tuple[int, DomainEventProtocol[UUID]]] = [(n.id, to_domain_event(n)) for n in notifications]
-        return fold_batch(events)
+        # Decoded one at a time and folded at once: the events die young, which keeps the garbage
+        # collector's older generations (and their full scans) small.
+        return fold_batch(((n.id, to_domain_event(n)) for n in notifications), after=start)
 
     def _apply(self, batch: Batch) -> None:
         try:
@@ -145,23 +145,40 @@ class Projector:
         except BaseException:
             self._position = None  # e.g. PositionAlreadyApplied: read it again next time
             raise
+        self._advanced_to(batch.position)
+
+    def _advanced_to(self, position: int) -> None:
         with self._advanced:
-            self._position = batch.position
+            self._position = position
             self._advanced.notify_all()
 
     def catch_up(self, progress: Progress | None = None) -> int:
-        """Apply batches until the head (as read when called) is reached; returns events applied."""
+        """Apply batches until the head (as read when called) is reached; returns events applied.
+
+        The views may write a batch while the next one is read and folded (`apply_all`)."""
         head = self.app.recorder.max_notification_id() or 0
+        start = self._position if self._position is not None else self.views.position()
         applied = 0
-        while not self._stop.is_set():
-            n = self.step()
-            applied += n
-            position = self._position if self._position is not None else self.views.position()
-            if progress is not None:
-                progress(position, max(head, position))
-            if n == 0 or position >= head:
-                break
+        if progress is not None:
+            progress(start, max(head, start))
+        try:
+            for batch in self.views.apply_all(self._batches(start, head)):
+                self._advanced_to(batch.position)
+                applied += batch.events
+                if progress is not None:
+                    progress(batch.position, max(head, batch.position))
+        except BaseException:
+            self._position = None  # e.g. PositionAlreadyApplied: read it again next time
+            raise
         return applied
+
+    def _batches(self, start: int, head: int) -> Iterator[Batch]:
+        while start < head and not self._stop.is_set():
+            batch = self._read(start)
+            if batch is None:
+                return
+            yield batch
+            start = batch.position
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop the view tables and tracking, recreate them and replay the log from zero."""
@@ -187,6 +204,8 @@ class Projector:
             while not self._stop.is_set():
                 if self.step() < self.batch_size:
                     self._idle()
+                else:
+                    self.catch_up()  # a backlog (a start behind, a burst): overlap its batches
         except BaseException as exc:
             self.error = exc
             logger.exception("projector stopped on an error")

@@ -98,7 +98,7 @@ class MemoryViews(RegistrationViews):
     def apply(self, batch: Batch) -> None:
         with self._lock:
             current = self.t
-            if batch.position <= current.position:
+            if batch.position <= current.position or batch.after not in (None, current.position):
                 raise PositionAlreadyApplied(batch.position, current.position)
             new = _Tables(current.position, *(dict(getattr(current, f.name)) for f in fields(_Tables)[1:]))
             for position, seq, change in batch.changes:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from typing import Any, cast
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from regledger.adapters.views_sql import TABLES, BulkOp, Cursor, Dialect, SqlViews
+from regledger.adapters.views_sql import ADVANCE, TABLES, BulkOp, Cursor, Dialect, SqlViews, advance_params
+from regledger.projections.changes import Batch
+from regledger.projections.netting import net
+from regledger.projections.views import PositionAlreadyApplied
+
+# The conditional advance, failing (division by zero) when it moved nothing: the transaction is
+# then aborted in the server, so the batch's writes follow it in the same round trip instead of
+# waiting for its row count.
+CHECKED_ADVANCE = f"WITH advanced AS ({ADVANCE} RETURNING 1) SELECT 1 / COUNT(*) FROM advanced"  # noqa: S608 - fixed
 
 POSTGRES = Dialect(
     name="postgres",
@@ -25,16 +33,18 @@ class PostgresViews(SqlViews):
 
     The writer sets synchronous_commit=off: a crash may lose the last view commits, but the
     tracking position is lost with them, so they are simply applied again (still exactly once).
-    A write transaction is one pipeline: BEGIN and the conditional tracking update go in one
-    round trip, the batch's statements and COMMIT in a second (up to `pipeline_max_changes`;
-    larger batches, a dozen statements of many rows each, are sent one statement at a time).
+    A write transaction is one pipeline, one round trip: BEGIN, the checked tracking update, the
+    batch's statements and COMMIT (up to `pipeline_max_changes`; larger batches, a dozen
+    statements of many rows each, are sent one statement at a time).
 
     Queries: each of the first `pool_size` threads that reads keeps its own autocommit
     connection, so its prepared statements (`prepare=True`) stay prepared; further threads
     borrow from a small shared pool.
     """
 
-    pipeline_max_changes = 1000  # above this, a batch's statements are not pipelined (~250 B each)
+    # Above this, a batch's statements are not pipelined: ~250 B a change, so at most ~1 MB, the
+    # bound recorders.py keeps for saves too (psycopg 3.3.9's pipeline hangs from ~8 MB).
+    pipeline_max_changes = 4000
 
     def __init__(self, conninfo: str, schema: str, *, prefix: str = "rv_", pool_size: int = 4) -> None:
         super().__init__(POSTGRES, qualified_prefix=f'"{schema}".{prefix}', prefix=prefix)
@@ -42,7 +52,6 @@ class PostgresViews(SqlViews):
         self.schema = schema
         self.pool_size = pool_size
         self._writer: psycopg.Connection[Any] | None = None
-        self._pipe: psycopg.Pipeline | None = None
         self._local = threading.local()
         self._readers: list[psycopg.Connection[Any]] = []
         self._readers_lock = threading.Lock()
@@ -67,20 +76,71 @@ class PostgresViews(SqlViews):
             with conn.transaction(), conn.cursor() as cur:
                 yield cur
             return
-        with conn.pipeline() as pipe, conn.transaction(), conn.cursor() as cur:
-            self._pipe = pipe
-            try:
-                yield cur
-            finally:
-                self._pipe = None
+        with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+            yield cur
 
     def _lock_ddl(self, cur: Cursor) -> None:
         # Concurrent CREATE ... IF NOT EXISTS can fail with "tuple concurrently updated".
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"regledger.views:{self.schema}.{self.prefix}",))
 
-    def _sync(self) -> None:
-        if self._pipe is not None:
-            self._pipe.sync()
+    def apply(self, batch: Batch) -> None:
+        with self._refusals(batch):
+            super().apply(batch)
+
+    @contextmanager
+    def _refusals(self, batch: Batch) -> Iterator[None]:
+        try:
+            yield
+        except psycopg.errors.DivisionByZero:  # CHECKED_ADVANCE refused the batch
+            raise PositionAlreadyApplied(batch.position, self.position()) from None
+
+    def _advance(self, cur: Cursor, batch: Batch) -> None:
+        cur.execute(self.sql(CHECKED_ADVANCE), advance_params(batch))
+
+    def apply_all(self, batches: Iterable[Batch]) -> Iterator[Batch]:
+        """Write-behind by one batch: a batch's statements are sent (pipelined, in its open
+        transaction) before the next batch is taken, and COMMIT and the replies are awaited
+        after. So PostgreSQL executes the writes while the caller reads and folds the next
+        batch, on one thread (a writer thread would wait for the GIL at every reply). Exactly
+        once holds as in `apply`: one transaction per batch with its checked tracking update,
+        committed in order, and a refusal raised before the next batch is sent."""
+        sent: tuple[Batch, ExitStack] | None = None
+        try:
+            for batch in batches:
+                if sent is not None:
+                    done, sent = self._confirm(*sent), None
+                    yield done
+                if len(batch.changes) > self.pipeline_max_changes:
+                    self.apply(batch)
+                    yield batch
+                else:
+                    sent = (batch, self._send(batch))
+            if sent is not None:
+                done, sent = self._confirm(*sent), None
+                yield done
+        finally:
+            if sent is not None:  # taking the next batch failed: the sent one is whole, commit it
+                sent[1].close()
+
+    def _send(self, batch: Batch) -> ExitStack:
+        netted = net(batch)
+        stack = ExitStack()
+        try:
+            stack.enter_context(self._refusals(batch))  # outermost: after the rollback
+            conn = self._connection()
+            stack.enter_context(conn.pipeline())
+            stack.enter_context(conn.transaction())
+            cur = stack.enter_context(conn.cursor())
+            self._advance(cur, batch)
+            self._write_net(cur, netted)
+        except BaseException as exc:
+            stack.__exit__(type(exc), exc, exc.__traceback__)  # rolls the transaction back
+            raise
+        return stack
+
+    def _confirm(self, batch: Batch, stack: ExitStack) -> Batch:
+        stack.close()  # COMMIT, then wait for every reply
+        return batch
 
     def _pipeline(self) -> AbstractContextManager[Any]:
         return nullcontext()  # the whole transaction already is one

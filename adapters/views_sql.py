@@ -108,9 +108,15 @@ DDL = (
 DEFERRABLE_INDEXES = tuple(re.findall(r"CREATE INDEX IF NOT EXISTS \{n\}(\w+) ON", "\n".join(DDL)))
 
 INSERT_TRACKING = "INSERT INTO {p}tracking (name, position) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM {p}tracking)"
-# Conditional: a duplicate or lower position updates no row, and the transaction is rolled back.
-ADVANCE = "UPDATE {p}tracking SET position = ? WHERE name = ? AND position < ?"
+# Conditional: a duplicate or lower position, or a batch read after another position, updates
+# no row, and the transaction is rolled back.
+ADVANCE = "UPDATE {p}tracking SET position = ? WHERE name = ? AND position < ? AND position = COALESCE(?, position)"
 POSITION = "SELECT position FROM {p}tracking WHERE name = ?"
+
+
+def advance_params(batch: Batch) -> tuple[Any, ...]:
+    return (batch.position, TRACKING_NAME, batch.position, batch.after)
+
 
 WRITES: dict[type[Any], str] = {
     c.StudentUpserted: "INSERT INTO {p}students (student_id, program_id, student_key, registered_at) "
@@ -218,7 +224,7 @@ def update_op(
     set_set = ", ".join(f"{name} = {value('x.' + name, 'v.' + name)}" for name, _ in sets)
     return BulkOp(
         f"UPDATE {{p}}{table} SET {row_set} WHERE {row_where}{where}",  # noqa: S608 - fixed fragments
-        f"UPDATE {{p}}{table} x SET {set_set} FROM {_located(table, [*sets, *keys], keys, where)} "
+        f"UPDATE {{p}}{table} x SET {set_set} FROM {_located(table, [*sets, *keys], keys, where)} "  # noqa: S608 - fixed fragments
         "WHERE x.ctid = v.row_id",
     )
 
@@ -230,9 +236,7 @@ def delete_op(table: str, keys: Sequence[tuple[str, str]]) -> BulkOp:
     )
 
 
-def _located(
-    table: str, columns: Sequence[tuple[str, str]], keys: Sequence[tuple[str, str]], where: str = ""
-) -> str:
+def _located(table: str, columns: Sequence[tuple[str, str]], keys: Sequence[tuple[str, str]], where: str = "") -> str:
     """The batch's rows `v`, each with `row_id`, the ctid of the (unique) row its key names.
 
     A subquery per row finds that row through the key's index. Joined to the table as two sets
@@ -598,9 +602,6 @@ class SqlViews(RegistrationViews):
     def _transaction(self, changes: int = 0) -> AbstractContextManager[Cursor]:
         """A cursor inside one write transaction: committed on exit, rolled back on error."""
 
-    def _sync(self) -> None:
-        """Where `_transaction` pipelines, wait for the replies so far (the tracking update's)."""
-
     def _pipeline(self) -> AbstractContextManager[Any]:
         """Where the driver can, send the batch's statements without waiting for each reply."""
         return nullcontext()
@@ -653,15 +654,18 @@ class SqlViews(RegistrationViews):
         """Advance the tracking position (conditionally) and write the batch, in one transaction."""
         netted = net(batch) if self.set_based else None  # outside the transaction: keep it short
         with self._transaction(len(batch.changes)) as cur:
-            cur.execute(self.sql(ADVANCE), (batch.position, TRACKING_NAME, batch.position))
-            self._sync()
-            if cur.rowcount != 1:
-                raise PositionAlreadyApplied(batch.position, self._position_in(cur))
+            self._advance(cur, batch)
             with self._pipeline():
                 if netted is None:
                     self._write(cur, batch)
                 else:
                     self._write_net(cur, netted)
+
+    def _advance(self, cur: Cursor, batch: Batch) -> None:
+        """Move the tracking position to the batch's or raise PositionAlreadyApplied."""
+        cur.execute(self.sql(ADVANCE), advance_params(batch))
+        if cur.rowcount != 1:
+            raise PositionAlreadyApplied(batch.position, self._position_in(cur))
 
     def _write_net(self, cur: Cursor, netted: NetBatch) -> None:
         """At most one statement per table and kind of write (see `projections.netting`)."""

@@ -15,6 +15,7 @@ section at T and no longer in the old one. (ESP's ``end_date`` was inclusive; th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import singledispatch
@@ -334,18 +335,26 @@ def _(e: Program.TimeslotAdded) -> list[ViewChange]:
     return [TimeslotAdded(e.originator_id, e.timeslot_id, e.label, e.start, e.end)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Batch:
-    """The changes of consecutive notifications, applied with `position` in one transaction."""
+    """The changes of consecutive notifications, applied with `position` in one transaction.
+
+    `after` is the position the notifications were read after: the views apply the batch only
+    at exactly that position, so a batch can neither repeat events nor skip any (None: only a
+    lower or equal position is refused)."""
 
     position: int
     changes: list[tuple[int, int, ViewChange]]  # (notification id, index in its event, change)
     events: int
+    after: int | None = None
 
 
-def fold_batch(events: list[tuple[int, DomainEventProtocol[UUID]]]) -> Batch:
+def fold_batch(events: Iterable[tuple[int, DomainEventProtocol[UUID]]], after: int | None = None) -> Batch:
+    """The batch of `events` (lazily: each event can be dropped as soon as it is folded)."""
     changes: list[tuple[int, int, ViewChange]] = []
+    position, count = 0, 0
     for position, event in events:
+        count += 1
         for seq, change in enumerate(fold(event)):
             changes.append((position, seq, change))
-    return Batch(events[-1][0] if events else 0, changes, len(events))
+    return Batch(position, changes, count, after)

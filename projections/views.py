@@ -9,7 +9,7 @@ tracking position: the last notification id whose changes are applied. Time argu
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -21,10 +21,11 @@ APPLIED_VERBS = (ENROLLED, APPLIED)  # plus every Priority/N
 
 
 class PositionAlreadyApplied(Exception):
-    """A batch at or below the view's tracking position: rejected, nothing written."""
+    """A batch at or below the view's tracking position, or read after another position than
+    the view's: rejected, nothing written."""
 
     def __init__(self, position: int, current: int) -> None:
-        super().__init__(f"batch position {position} is not after the view's position {current}")
+        super().__init__(f"batch position {position} does not follow the view's position {current}")
         self.position = position
         self.current = current
 
@@ -123,7 +124,17 @@ class RegistrationViews(ABC):
     def apply(self, batch: Batch) -> None:
         """Apply a whole batch and move the position to `batch.position`, atomically.
 
-        Raises PositionAlreadyApplied (and writes nothing) unless batch.position > position()."""
+        Raises PositionAlreadyApplied (and writes nothing) unless batch.position > position() and
+        batch.after (when given) == position()."""
+
+    def apply_all(self, batches: Iterable[Batch]) -> Iterator[Batch]:
+        """`apply` each batch in order, yielding it once committed; stops at the first refusal.
+
+        A store may start writing a batch before it takes the next one from `batches` (so the
+        caller's reading and folding overlaps the writes) and confirm it after."""
+        for batch in batches:
+            self.apply(batch)
+            yield batch
 
     @abstractmethod
     def dump(self) -> dict[str, list[tuple[object, ...]]]:

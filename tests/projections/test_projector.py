@@ -56,6 +56,41 @@ def test_a_batch_is_applied_exactly_once(
     assert views.position() == app.recorder.max_notification_id()
 
 
+def read_batches(app: Registration, size: int) -> list[Batch]:
+    batches, start = [], 0
+    while events := read_events(app, start, size):
+        batches.append(fold_batch(events, after=start))
+        start = batches[-1].position
+    return batches
+
+
+def test_batches_apply_only_in_log_order_and_each_once(
+    store_settings: Settings, make_app: Any, make_views: Any, history: Any
+) -> None:
+    app = make_app(store_settings, Registration)
+    history.seed_history(app, students=5, subjects=3, chunk=5)
+    b = read_batches(app, 15)
+    assert len(b) >= 4
+    views = make_views(store_settings)
+    applied: list[int] = []
+    twice = views.apply_all([b[0], b[1], b[1], b[2]])
+    with pytest.raises(PositionAlreadyApplied):  # the second batch twice
+        applied.extend(batch.position for batch in twice)
+    assert applied == [b[0].position, b[1].position]
+    assert views.position() == b[1].position
+    with pytest.raises(PositionAlreadyApplied):  # the fourth batch before the third
+        list(views.apply_all([b[3], b[2]]))
+    with pytest.raises(PositionAlreadyApplied):  # read after a position never applied
+        views.apply(fold_batch(read_events(app, b[2].position + 1, 5), after=b[2].position + 1))
+    assert views.position() == b[1].position
+    # The refusals wrote nothing: the rest in order gives the tables of a one-by-one replay.
+    assert [x.position for x in views.apply_all(b[2:])] == [x.position for x in b[2:]]
+    replay = make_views(store_settings, prefix="rv_replay_")
+    for batch in b:
+        replay.apply(batch)
+    assert views.dump() == replay.dump()
+
+
 def test_read_your_writes(store_settings: Settings, make_app: Any, make_views: Any, history: Any) -> None:
     app = make_app(store_settings, Registration)
     info = history.seed_history(app, students=3, subjects=2, chunk=3)
