@@ -2,10 +2,12 @@
 
 It reads the application's notification log after the view's tracking position
 (`select_notifications(position, limit, inclusive_of_start=False)`), folds a whole batch into
-view changes and applies them together with the new position in one transaction; a duplicate
-or lower position is refused by the view, so nothing is ever applied twice. It never skips: the
-library's table lock makes commit order equal id order on PostgreSQL (so keep
-POSTGRES_ENABLE_DB_FUNCTIONS off), and gaps in ids are harmless because it reads by `> last`.
+view changes and applies them together with the new position in one transaction; the view
+refuses a batch unless its position is the one the batch was read after (`Batch.after`), so
+nothing is ever applied twice or out of order. It never skips: the library's table lock makes
+commit order equal id order on PostgreSQL (so keep POSTGRES_ENABLE_DB_FUNCTIONS off), and gaps
+in ids are harmless because it reads by `> last`. Catching up (and rebuilding), PostgreSQL
+writes each batch while the next is read and folded (`RegistrationViews.apply_all`).
 
 Followers: on PostgreSQL it LISTENs on the events table's channel (the library NOTIFYs inside
 every insert transaction) and falls back to a poll every `idle_timeout`; on SQLite and memory
