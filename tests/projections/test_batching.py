@@ -161,6 +161,21 @@ def _index_names(views: Any) -> set[str]:
     return {r[0] for r in views.read("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
+@pytest.mark.postgres
+def test_a_postgres_rebuild_recreates_the_deferred_indexes_and_vacuums(
+    postgres_settings: Any, make_app: Any, make_views: Any, history: Any
+) -> None:
+    app = make_app(postgres_settings, Registration)
+    history.seed_history(app, students=3, subjects=2, chunk=3)
+    views = make_views(postgres_settings)
+    Projector(app, views).rebuild()
+    schema = postgres_settings.postgres_schema
+    indexes = {r[0] for r in views.read("SELECT indexname FROM pg_indexes WHERE schemaname = ?", schema)}
+    assert {f"rv_{i}" for i in DEFERRABLE_INDEXES} <= indexes
+    stats = views.read("SELECT relname FROM pg_stat_user_tables WHERE schemaname = ? AND last_vacuum IS NULL", schema)
+    assert not [r[0] for r in stats if r[0].startswith("rv_")]
+
+
 def test_a_large_batch_is_applied_exactly_once(store_settings: Any, make_views: Any) -> None:
     stream = change_stream(seed=3)
     (batch,) = batches(stream, 1000)
