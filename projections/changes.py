@@ -15,7 +15,7 @@ section at T and no longer in the old one. (ESP's ``end_date`` was inclusive; th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import singledispatch
@@ -355,6 +355,13 @@ def fold_batch(events: Iterable[tuple[int, DomainEventProtocol[UUID]]], after: i
     position, count = 0, 0
     for position, event in events:
         count += 1
-        for seq, change in enumerate(fold(event)):
+        cls = event.__class__
+        handler = _handlers.get(cls) or _handlers.setdefault(cls, fold.dispatch(cls))
+        for seq, change in enumerate(handler(event)):
             changes.append((position, seq, change))
     return Batch(position, changes, count, after)
+
+
+# `fold`'s handler per event class, looked up once: singledispatch's own lookup (a weak-keyed
+# cache behind a wrapper) was a tenth of the fold's time in a rebuild.
+_handlers: dict[type[object], Callable[[DomainEventProtocol[UUID]], list[ViewChange]]] = {}
