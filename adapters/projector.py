@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -54,6 +55,21 @@ def build_views(settings: Settings, *, prefix: str = "rv_") -> RegistrationViews
         views = MemoryViews()
     views.create_tables()
     return views
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cycle collector (reference counting still frees everything else): a replay
+    makes millions of short-lived objects and no cycles, and the collector's passes over them
+    took a tenth of a rebuild (100k events: 786 passes, 0.23-0.28 s, nothing collected)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class _PostgresWakeup:
@@ -188,7 +204,8 @@ class Projector:
         self.views.create_tables()
         self.views.defer_indexes()  # created again by optimize() (or by create_tables() on a restart)
         self._position = None
-        applied = self.catch_up(progress)
+        with _cyclic_gc_paused():
+            applied = self.catch_up(progress)
         self.views.optimize()
         return applied
 
