@@ -24,12 +24,14 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
@@ -149,7 +151,12 @@ class Projector:
 
     def _read(self, start: int) -> Batch | None:
         """The next batch after `start`, folded (None: nothing new)."""
-        notifications = self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
+        return self._fold(start, self._select(start))
+
+    def _select(self, start: int) -> Sequence[Notification]:
+        return self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
+
+    def _fold(self, start: int, notifications: Sequence[Notification]) -> Batch | None:
         if not notifications:
             return None
         to_domain_event = self.app.mapper.to_domain_event
@@ -191,12 +198,27 @@ class Projector:
         return applied
 
     def _batches(self, start: int, head: int) -> Iterator[Batch]:
-        while start < head and not self._stop.is_set():
-            batch = self._read(start)
-            if batch is None:
-                return
-            yield batch
-            start = batch.position
+        """The batches after `start` up to `head`, in order. Each page of notifications is selected
+        on a thread (a pooled connection) while the page before it is decoded and folded: the
+        server's part of the read overlaps them."""
+        if start >= head:
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="regledger-read-ahead") as reader:
+            page = reader.submit(self._select, start)
+            while not self._stop.is_set():
+                notifications = page.result()
+                if not notifications:
+                    return
+                end = notifications[-1].id
+                if end < head:
+                    page = reader.submit(self._select, end)
+                batch = self._fold(start, notifications)
+                del notifications  # not kept alive while the batch is written
+                if batch is not None:
+                    yield batch
+                if end >= head:
+                    return
+                start = end
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop the view tables and tracking, recreate them and replay the log from zero."""
