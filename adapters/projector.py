@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
@@ -37,6 +36,7 @@ from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
 from regledger.adapters.views_postgres import PostgresViews
 from regledger.adapters.views_sqlite import SqliteViews, views_path
+from regledger.adapters.wakeup import PostgresWakeup
 from regledger.projections.changes import Batch, fold_batch
 from regledger.projections.views import RegistrationViews
 
@@ -74,34 +74,6 @@ def _cyclic_gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-class _PostgresWakeup:
-    """LISTEN on the events table's channel; `wait` returns on a NOTIFY or after `timeout`."""
-
-    def __init__(self, conninfo: str, channel: str) -> None:
-        self.conninfo = conninfo
-        self.channel = channel
-        self._conn: psycopg.Connection[Any] | None = None
-
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        """Return on the first NOTIFY (or one already queued) or after `timeout`; no fixed sleep."""
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = psycopg.connect(self.conninfo, autocommit=True)
-                self._conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(self.channel)))
-                return  # a NOTIFY may have been missed while connecting: read once more first
-            for _ in self._conn.notifies(timeout=timeout, stop_after=1):
-                pass
-        except psycopg.OperationalError:
-            logger.warning("LISTEN connection lost; polling until it is back", exc_info=True)
-            self.close()
-            stop.wait(timeout)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
 class Projector:
     """Applies the Registration app's log to the views; one per views (one tracking row)."""
 
@@ -121,7 +93,7 @@ class Projector:
         self.poll_interval = poll_interval
         self.idle_timeout = idle_timeout
         channel = getattr(app.recorder, "channel_name", None)
-        self._wakeup = _PostgresWakeup(listen_conninfo, channel) if listen_conninfo and channel else None
+        self._wakeup = PostgresWakeup(listen_conninfo, channel) if listen_conninfo and channel else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # The views' position as this projector last committed it (None: read it from the views).
