@@ -15,8 +15,12 @@ from psycopg.sql import SQL, Identifier
 class PostgresEventReader:
     """Events after each given version, for many aggregates in one indexed query.
 
-    The join walks the events table's primary key (originator_id, originator_version) once per
-    requested aggregate, so it costs what the per-aggregate reads cost minus their round trips.
+    Each requested aggregate is one walk of the events table's primary key (originator_id,
+    originator_version), so the read costs what the per-aggregate reads cost minus their round
+    trips. The walks are a LATERAL subquery behind ``OFFSET 0`` so the planner cannot turn them
+    into a join: for a few thousand ids (a lottery commit reads ~4,300) it would otherwise sort
+    the whole table for a merge join (0.18 s on a 200k-event log, and growing with the log,
+    against 0.02 s for the walks).
     """
 
     def __init__(self, app: Application[UUID]) -> None:
@@ -28,7 +32,8 @@ class PostgresEventReader:
         self.statement = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS r(id, v) "
-            "JOIN {schema}.{table} e ON e.originator_id = r.id AND e.originator_version > r.v "
+            "CROSS JOIN LATERAL (SELECT * FROM {schema}.{table} x "
+            "WHERE x.originator_id = r.id AND x.originator_version > r.v OFFSET 0) e "
             "ORDER BY e.originator_id, e.originator_version"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(recorder.events_table_name))
 
