@@ -14,6 +14,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from regledger.domain.app_base import CommandResult
+from regledger.domain.bulk import collector_paused
 from regledger.domain.errors import (
     EnrollmentsExist,
     InvalidInputError,
@@ -349,7 +350,8 @@ class LotteryCommands(LotteryInputs):
             ids = {**self._run_ids(run), "ended": str(len(held)), "replaced_run_id": str(previous or "")}
             return self.commit(ctx, run, program, *touched, ids=ids)
 
-        return self.execute("commit_lottery", ctx, attempt)
+        with collector_paused():
+            return self.execute("commit_lottery", ctx, attempt)
 
     @staticmethod
     def _seat(program: Program, run: LotteryRun, section: Section, student: Student, audit: dict[str, str]) -> None:
