@@ -12,7 +12,7 @@ from eventsourcing.persistence import Transcoding
 
 from regledger.domain.errors import InvalidInputError, OverrideNeedsReason
 from regledger.domain.ids import SectionId, SubjectId, TimeslotId
-from regledger.domain.transcodings import uuid_from_hex
+from regledger.domain.transcodings import MAX_CACHED_IDS, uuid_from_hex
 
 ENROLLED = "Enrolled"
 WAITLISTED = "Waitlisted"
@@ -102,10 +102,22 @@ class SectionRefAsDict(Transcoding):
             "timeslot_ids": [t.hex for t in obj.timeslot_ids],
         }
 
+    def __init__(self) -> None:
+        # A section's reference is repeated in every registration for it; SectionRef is frozen,
+        # so one decoded object per distinct content can be shared (bounded like the ids).
+        self._decoded: dict[tuple[str, str, str, tuple[str, ...]], SectionRef] = {}
+
     def decode(self, data: dict[str, Any]) -> SectionRef:
-        return SectionRef(
-            section_id=SectionId(uuid_from_hex(data["section_id"])),
-            subject_id=SubjectId(uuid_from_hex(data["subject_id"])),
-            category=data["category"],
-            timeslot_ids=tuple(TimeslotId(uuid_from_hex(t)) for t in data["timeslot_ids"]),
-        )
+        key = (data["section_id"], data["subject_id"], data["category"], tuple(data["timeslot_ids"]))
+        found = self._decoded.get(key)
+        if found is None:
+            found = SectionRef(
+                section_id=SectionId(uuid_from_hex(key[0])),
+                subject_id=SubjectId(uuid_from_hex(key[1])),
+                category=key[2],
+                timeslot_ids=tuple(TimeslotId(uuid_from_hex(t)) for t in key[3]),
+            )
+            if len(self._decoded) >= MAX_CACHED_IDS:
+                self._decoded.clear()
+            self._decoded[key] = found
+        return found

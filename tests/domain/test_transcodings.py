@@ -61,3 +61,13 @@ def test_the_cache_is_bounded() -> None:
     for _ in range(MAX_CACHED_IDS + 10):
         uuid_from_hex(uuid4().hex)
     assert len(transcodings._uuids) <= MAX_CACHED_IDS
+
+
+def test_a_section_reference_is_shared_per_distinct_content() -> None:
+    transcoding = SectionRefAsDict()
+    ref = SectionRef(SectionId(uuid4()), SubjectId(uuid4()), "Math", (TimeslotId(uuid4()),))
+    moved = SectionRef(ref.section_id, ref.subject_id, ref.category, (TimeslotId(uuid4()),))
+    first, again = transcoding.decode(transcoding.encode(ref)), transcoding.decode(transcoding.encode(ref))
+    assert first == ref
+    assert first is again
+    assert transcoding.decode(transcoding.encode(moved)) == moved  # same section, other timeslots
