@@ -36,7 +36,7 @@ from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.student_commands import section_ref
 from regledger.domain.subject import Subject
-from regledger.domain.values import ENROLLED, CommandContext
+from regledger.domain.values import ENROLLED, CommandContext, SectionRef
 
 LOTTERY_CAUSE = "lottery"
 REPLACED_CAUSE = "lottery_replaced"
@@ -329,21 +329,7 @@ class LotteryCommands(LotteryInputs):
             for section_id, student_id in held:
                 sections[section_id].unenroll(student_id, cause=REPLACED_CAUSE, audit=audit)
                 students[student_id].end(section_id, [ENROLLED], cause=REPLACED_CAUSE, audit=audit)
-            for assignment in result.assignments:
-                section = sections.get(SectionId(assignment.section_id))
-                student = students[StudentId(assignment.student_id)]
-                if section is None:
-                    raise LotterySeatUnavailable(
-                        "An assigned section is no longer in this program.", section_id=str(assignment.section_id)
-                    )
-                self._seat(program, run, section, student, audit)
-                student.register(
-                    section_ref(section, subjects[section.subject_id]),
-                    ENROLLED,
-                    cause=LOTTERY_CAUSE,
-                    audit=audit,
-                    lottery_run_id=run.id,
-                )
+            self._enroll_assigned(program, run, result, sections, students, subjects, audit)
             program.record_lottery_commit(run.id, audit)
             run.commit(len(result.assignments), previous, audit)
             touched = [*sections.values(), *students.values()]
@@ -352,6 +338,32 @@ class LotteryCommands(LotteryInputs):
 
         with collector_paused():
             return self.execute("commit_lottery", ctx, attempt)
+
+    @classmethod
+    def _enroll_assigned(
+        cls,
+        program: Program,
+        run: LotteryRun,
+        result: LotteryResult,
+        sections: dict[SectionId, Section],
+        students: dict[StudentId, Student],
+        subjects: dict[SubjectId, Subject],
+        audit: dict[str, str],
+    ) -> None:
+        refs: dict[SectionId, SectionRef] = {}  # frozen, so a section's students share one
+        for assignment in result.assignments:
+            section_id = SectionId(assignment.section_id)
+            section = sections.get(section_id)
+            student = students[StudentId(assignment.student_id)]
+            if section is None:
+                raise LotterySeatUnavailable(
+                    "An assigned section is no longer in this program.", section_id=str(assignment.section_id)
+                )
+            cls._seat(program, run, section, student, audit)
+            ref = refs.get(section_id)
+            if ref is None:
+                ref = refs[section_id] = section_ref(section, subjects[section.subject_id])
+            student.register(ref, ENROLLED, cause=LOTTERY_CAUSE, audit=audit, lottery_run_id=run.id)
 
     @staticmethod
     def _seat(program: Program, run: LotteryRun, section: Section, student: Student, audit: dict[str, str]) -> None:
