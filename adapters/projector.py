@@ -1,7 +1,8 @@
 """The projector: keeps the registration views current, exactly once, batch by batch.
 
 It reads the application's notification log after the view's tracking position
-(`select_notifications(position, limit, inclusive_of_start=False)`), folds a whole batch into
+(`select_notifications(position, limit, inclusive_of_start=False)`, on PostgreSQL the same
+rows read in binary: `notification_reader.py`), folds a whole batch into
 view changes and applies them together with the new position in one transaction; the view
 refuses a batch unless its position is the one the batch was read after (`Batch.after`), so
 nothing is ever applied twice or out of order. It never skips: the library's table lock makes
@@ -32,6 +33,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
+from regledger.adapters.notification_reader import page_reader
 from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
 from regledger.adapters.views_postgres import PostgresViews
@@ -92,6 +94,7 @@ class Projector:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.idle_timeout = idle_timeout
+        self._pages = page_reader(app)
         channel = getattr(app.recorder, "channel_name", None)
         self._wakeup = PostgresWakeup(listen_conninfo, channel) if listen_conninfo and channel else None
         self._stop = threading.Event()
@@ -126,7 +129,7 @@ class Projector:
         return self._fold(start, self._select(start))
 
     def _select(self, start: int) -> Sequence[Notification]:
-        return self.app.recorder.select_notifications(start, self.batch_size, inclusive_of_start=False)
+        return self._pages(start, self.batch_size)
 
     def _fold(self, start: int, notifications: Sequence[Notification]) -> Batch | None:
         if not notifications:
