@@ -264,6 +264,8 @@ class Settings(BaseSettings):
             "APPLICATION_RECORDER_TOPIC": "regledger.adapters.recorders:LargeSavePostgresApplicationRecorder",
             # One round trip refreshes every aggregate a command reads (adapters/event_reader.py).
             "REGLEDGER_EVENT_READER_TOPIC": "regledger.adapters.event_reader:PostgresEventReader",
+            # Log pages read in binary (the lottery's fold; adapters/notification_reader.py).
+            "REGLEDGER_LOG_PAGES_TOPIC": "regledger.adapters.notification_reader:PostgresNotificationPages",
         }
 
     def postgres_conninfo(self) -> str:

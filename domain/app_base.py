@@ -21,6 +21,7 @@ from regledger.domain.aggregate_cache import AggregateCache, EventReader, StoreE
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.errors import ConflictError, NotFoundError, RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, registration_types_id
+from regledger.domain.log_pages import LogPages, RecorderLogPages
 from regledger.domain.program import Program
 from regledger.domain.registration_types import RegistrationTypes
 from regledger.domain.section import Section
@@ -63,6 +64,8 @@ class RegistrationBase(Application[UUID]):
         self.event_reader: EventReader = (
             resolve_topic(reader_topic)(self) if reader_topic else StoreEventReader(self.events)
         )
+        pages_topic = self.env.get("REGLEDGER_LOG_PAGES_TOPIC")
+        self.log_pages: LogPages = resolve_topic(pages_topic)(self) if pages_topic else RecorderLogPages(self)
         self._scope = threading.local()
         self.retries = 0  # conflicts retried since start: a cheap gauge for operators
         self._retries_lock = threading.Lock()

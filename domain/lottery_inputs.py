@@ -417,7 +417,7 @@ class LotteryInputs(RegistrationBase):
         topics: Sequence[str] = fold.topics
         start = fold.position + 1
         while position >= start:
-            page = self.recorder.select_notifications(start, PAGE, stop=position, topics=topics)
+            page = self.log_pages(start - 1, PAGE, stop=position, topics=topics)
             for notification in page:
                 topic = notification.topic
                 is_created, handle = handlers[topic]
@@ -425,7 +425,8 @@ class LotteryInputs(RegistrationBase):
                     fold.memo = None
                     raw = raw_handlers.get(topic)
                     if raw is not None:
-                        raw(cast(UUID, notification.originator_id), loads(notification.state))
+                        # str, not bytes: json.loads(bytes) first guesses the encoding in Python
+                        raw(cast(UUID, notification.originator_id), loads(notification.state.decode()))
                     else:
                         handle(to_domain_event(notification))
             if len(page) < PAGE:

@@ -1,4 +1,4 @@
-"""The projector's lean page reader returns exactly the library's pages."""
+"""The lean log page reader returns exactly the library's pages."""
 
 from __future__ import annotations
 
@@ -9,26 +9,41 @@ from eventsourcing.persistence import StoredEvent
 
 from regledger.adapters.notification_reader import PostgresNotificationPages, page_reader
 from regledger.domain.application import Registration
+from regledger.domain.log_pages import RecorderLogPages
+
+STATES = [b"", b"\x00\xff'\\", b'{"a":1}' * 300]
+TOPICS = ["t:Topic0", "t:Topic1", "t:Topic2"]
+
+
+def write(app, count: int = 57) -> int:
+    app.recorder.insert_events([StoredEvent(uuid4(), 1, TOPICS[i % 3], STATES[i % 3]) for i in range(count)])
+    return int(app.recorder.max_notification_id())
 
 
 @pytest.mark.postgres
 def test_binary_pages_equal_the_librarys_pages(make_postgres_settings, make_app):
     app = make_app(make_postgres_settings(), Registration)
-    states = [b"", b"\x00\xff'\\", b'{"a":1}' * 300]
-    app.recorder.insert_events([StoredEvent(uuid4(), 1, f"t:Topic{i % 3}", states[i % 3]) for i in range(57)])
+    head = write(app)
     reader = page_reader(app)
     assert isinstance(reader, PostgresNotificationPages)
-    head = app.recorder.max_notification_id()
-    for start in (0, 1, 5, head - 1, head, head + 10):
+    assert isinstance(app.log_pages, PostgresNotificationPages)  # what the lottery's fold reads with
+    for after in (0, 1, 5, head - 1, head, head + 10):
         for limit in (1, 7, 100):
-            ours = reader(start, limit)
-            assert ours == app.recorder.select_notifications(start, limit, inclusive_of_start=False)
-            assert all(type(n.state) is bytes for n in ours)
+            for stop in (None, after + 3, head - 2):
+                for topics in ((), TOPICS[1:2], TOPICS[:2]):
+                    ours = reader(after, limit, stop=stop, topics=topics)
+                    theirs = app.recorder.select_notifications(
+                        after, limit, stop=stop, topics=topics, inclusive_of_start=False
+                    )
+                    assert ours == theirs, (after, limit, stop, topics)
+                    assert all(type(n.state) is bytes for n in ours)
 
 
 def test_other_stores_use_the_librarys_method(make_app, sqlite_settings):
     app = make_app(sqlite_settings, Registration)
-    app.recorder.insert_events([StoredEvent(uuid4(), 1, "t:Topic", b"x")])
-    reader = page_reader(app)
-    assert not isinstance(reader, PostgresNotificationPages)
-    assert reader(0, 10) == app.recorder.select_notifications(0, 10, inclusive_of_start=False)
+    head = write(app, 10)
+    assert isinstance(page_reader(app), RecorderLogPages)
+    assert isinstance(app.log_pages, RecorderLogPages)
+    assert app.log_pages(2, 10, stop=head - 1, topics=TOPICS[:1]) == app.recorder.select_notifications(
+        3, 10, stop=head - 1, topics=TOPICS[:1]
+    )
