@@ -22,6 +22,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg import pq
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -29,6 +32,24 @@ from regledger.domain.log_pages import LogPages, RecorderLogPages
 
 # Above any id: one prepared statement serves bounded and unbounded reads alike.
 NO_STOP = 2**63 - 1
+# A log names a few thousand aggregates over and over; bounded like the domain's id cache.
+MAX_CACHED_IDS = 200_000
+_ids: dict[bytes, UUID] = {}
+
+
+class SharedUUIDLoader(Loader):
+    """Binary uuid -> UUID, one object per distinct id (psycopg's loader builds each anew)."""
+
+    format = pq.Format.BINARY
+
+    def load(self, data: Buffer) -> UUID:
+        key = bytes(data)
+        found = _ids.get(key)
+        if found is None:
+            if len(_ids) >= MAX_CACHED_IDS:
+                _ids.clear()
+            found = _ids[key] = UUID(bytes=key)
+        return found
 
 
 class PostgresNotificationPages:
@@ -58,6 +79,7 @@ class PostgresNotificationPages:
             else (self.all_topics, (after, upto, limit))
         )
         with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as cur:
+            cur.adapters.register_loader("uuid", SharedUUIDLoader)
             cur.execute(statement, params, prepare=True)
             rows: list[tuple[Any, ...]] = cur.fetchall()
         return [
@@ -73,4 +95,4 @@ def page_reader(app: Application[UUID]) -> LogPages:
     return RecorderLogPages(app)
 
 
-__all__ = ["NO_STOP", "PostgresNotificationPages", "page_reader"]
+__all__ = ["NO_STOP", "PostgresNotificationPages", "SharedUUIDLoader", "page_reader"]

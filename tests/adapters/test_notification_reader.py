@@ -47,3 +47,13 @@ def test_other_stores_use_the_librarys_method(make_app, sqlite_settings):
     assert app.log_pages(2, 10, stop=head - 1, topics=TOPICS[:1]) == app.recorder.select_notifications(
         3, 10, stop=head - 1, topics=TOPICS[:1]
     )
+
+
+@pytest.mark.postgres
+def test_one_aggregates_events_share_one_id_object(make_postgres_settings, make_app):
+    app = make_app(make_postgres_settings(), Registration)
+    originator = uuid4()
+    app.recorder.insert_events([StoredEvent(originator, v, TOPICS[0], b"{}") for v in range(1, 4)])
+    page = page_reader(app)(0, 10)
+    assert [n.originator_id for n in page] == [originator] * 3
+    assert page[0].originator_id is page[2].originator_id
