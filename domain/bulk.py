@@ -1,4 +1,4 @@
-"""Pausing Python's cyclic garbage collector around a bulk command (a lottery commit)."""
+"""Pausing Python's cyclic garbage collector around bulk work (a lottery commit, a rebuild)."""
 
 from __future__ import annotations
 
