@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from regledger.domain.admin_commands import AdminCommands
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.ids import ProgramId, registration_types_id, student_id
-from regledger.domain.lottery_commands import LotteryCommands
+from regledger.domain.lottery_commit import LotteryCommit
 from regledger.domain.preference_commands import PreferenceCommands
 from regledger.domain.registration_types import RegistrationType, RegistrationTypes, default_labels
 from regledger.domain.student import Student
@@ -16,7 +16,7 @@ from regledger.domain.values import CommandContext
 SYSTEM = CommandContext(actor="system", command_id="system")
 
 
-class Registration(AdminCommands, PreferenceCommands, LotteryCommands):
+class Registration(AdminCommands, PreferenceCommands, LotteryCommit):
     """Commands load aggregates, check rules in the aggregates, and save them in one transaction."""
 
     def get_student(self, program_id: ProgramId, student_key: str) -> Student:

@@ -1,8 +1,8 @@
-"""Lottery runs: start (compute and record), retrieve, replay, what-if, compare, discard, commit.
+"""Lottery runs: start (compute and record), retrieve, replay, what-if, compare, discard.
 
 A run is computed from the event log as of a recorded position with a recorded seed, so its
 assignment is never stored: it is recomputed on demand and checked against the recorded
-digest. Committing turns the assignment into seats, all in one save, at most once per program.
+digest. Committing it is in `lottery_commit.py`.
 """
 
 from __future__ import annotations
@@ -14,32 +14,19 @@ from typing import Any, cast
 from uuid import UUID
 
 from regledger.domain.app_base import CommandResult
-from regledger.domain.bulk import collector_paused
 from regledger.domain.errors import (
-    EnrollmentsExist,
     InvalidInputError,
-    LotteryAlreadyCommitted,
     LotteryDigestMismatch,
     LotteryNotComputed,
-    LotterySeatUnavailable,
-    NotFoundError,
-    RegistrationError,
 )
-from regledger.domain.ids import ProgramId, SectionId, StudentId, SubjectId
+from regledger.domain.ids import ProgramId
 from regledger.domain.lottery.algorithm import compute_assignment
 from regledger.domain.lottery.model import LotteryParameters, LotteryResult
 from regledger.domain.lottery.stats import LotteryStats, compute_stats
 from regledger.domain.lottery_inputs import LotteryInputs
 from regledger.domain.lottery_run import LotteryRun
-from regledger.domain.program import Program
-from regledger.domain.section import Section
-from regledger.domain.student import Student
-from regledger.domain.student_commands import section_ref
-from regledger.domain.subject import Subject
-from regledger.domain.values import ENROLLED, CommandContext, SectionRef
+from regledger.domain.values import CommandContext
 
-LOTTERY_CAUSE = "lottery"
-REPLACED_CAUSE = "lottery_replaced"
 SEED_LIMIT = 2**63
 CACHED_RESULTS = 4
 
@@ -278,133 +265,6 @@ class LotteryCommands(LotteryInputs):
             return self.commit(ctx, run, ids=self._run_ids(run))
 
         return self.execute("discard_lottery", ctx, attempt)
-
-    def commit_lottery(self, run_id: UUID, ctx: CommandContext, replace: bool = False) -> CommandResult:
-        """Turn a computed run into seats: one Enrolled per assignment, on Student and Section,
-        with cause "lottery" and the run id, all in ONE save (all or nothing), at most once.
-
-        Refused (nothing written):
-        * `lottery_discarded` / `lottery_already_committed` / `lottery_not_computed` for this run;
-        * `lottery_already_committed` if the program has a committed run (this or another one),
-          unless `replace=True`;
-        * `enrollments_exist` if any student holds a seat in the program (FCFS, override,
-          switch, waitlist), unless `replace=True`;
-        * `lottery_seat_unavailable` if a section changed since the run's position so that an
-          assigned seat no longer exists (capacity lowered, closed, cancelled, unscheduled):
-          capacity is never overridden.
-
-        With `replace=True` every seat currently held in the program — the previous run's
-        lottery enrolments AND any first-come-first-served enrolments — ends with events on
-        both Student and Section (cause "lottery_replaced") in the same save, before the new
-        run's enrolments are written (DESIGN.md decision 6; the reference expires every
-        Enrolled registration of the program the same way). Lottery preferences survive.
-        """
-
-        def attempt() -> CommandResult:
-            run = self.load_run(run_id)
-            # Only a repeated *commit* is answered from the record (the start's id may be reused).
-            if run.has_applied(ctx.command_id) and run.outcome_of(ctx.command_id) == "Committed":
-                return self.replay(ctx, run, ids=self._run_ids(run))
-            run.check_committable()
-            program = self.load_program(run.program_id)
-            previous = program.committed_lottery_run_id
-            if previous is not None and not replace:
-                raise LotteryAlreadyCommitted(
-                    "A lottery run is already committed for this program; pass replace to replace it.",
-                    committed_run_id=str(previous),
-                )
-            result = self._results.get(run.id) or self.lottery_assignment(run.id)
-            assigned = {StudentId(a.student_id) for a in result.assignments}
-            sections, students, subjects = self._program_aggregates(program, assigned)
-            held = sorted((s.section_id, student) for s in sections.values() for student in s.enrolled)
-            if held and not replace:
-                raise EnrollmentsExist(
-                    f"{len(held)} seats are already held in this program; pass replace to end them.",
-                    seats=len(held),
-                )
-            for _, student_id in held:
-                if student_id not in students:
-                    students[student_id] = self.load(Student, student_id, "student")
-            audit = ctx.audit()
-            for section_id, student_id in held:
-                sections[section_id].unenroll(student_id, cause=REPLACED_CAUSE, audit=audit)
-                students[student_id].end(section_id, [ENROLLED], cause=REPLACED_CAUSE, audit=audit)
-            self._enroll_assigned(program, run, result, sections, students, subjects, audit)
-            program.record_lottery_commit(run.id, audit)
-            run.commit(len(result.assignments), previous, audit)
-            touched = [*sections.values(), *students.values()]
-            ids = {**self._run_ids(run), "ended": str(len(held)), "replaced_run_id": str(previous or "")}
-            return self.commit(ctx, run, program, *touched, ids=ids)
-
-        with collector_paused():
-            return self.execute("commit_lottery", ctx, attempt)
-
-    @classmethod
-    def _enroll_assigned(
-        cls,
-        program: Program,
-        run: LotteryRun,
-        result: LotteryResult,
-        sections: dict[SectionId, Section],
-        students: dict[StudentId, Student],
-        subjects: dict[SubjectId, Subject],
-        audit: dict[str, str],
-    ) -> None:
-        refs: dict[SectionId, SectionRef] = {}  # frozen, so a section's students share one
-        for assignment in result.assignments:
-            section_id = SectionId(assignment.section_id)
-            section = sections.get(section_id)
-            student = students[StudentId(assignment.student_id)]
-            if section is None:
-                raise LotterySeatUnavailable(
-                    "An assigned section is no longer in this program.", section_id=str(assignment.section_id)
-                )
-            cls._seat(program, run, section, student, audit)
-            ref = refs.get(section_id)
-            if ref is None:
-                ref = refs[section_id] = section_ref(section, subjects[section.subject_id])
-            student.register(ref, ENROLLED, cause=LOTTERY_CAUSE, audit=audit, lottery_run_id=run.id)
-
-    @staticmethod
-    def _seat(program: Program, run: LotteryRun, section: Section, student: Student, audit: dict[str, str]) -> None:
-        try:
-            section.enroll(
-                student.student_id,
-                cause=LOTTERY_CAUSE,
-                audit=audit,
-                full_text=program.settings.temporarily_full_text,
-                lottery_run_id=run.id,
-            )
-        except RegistrationError as refusal:
-            raise LotterySeatUnavailable(
-                "A seat this lottery run assigned is no longer available; nothing was committed. "
-                "Start a new run from the current state.",
-                section_id=str(section.id),
-                student_id=str(student.id),
-                because=refusal.code,
-            ) from None
-
-    def _program_aggregates(
-        self, program: Program, student_ids: set[StudentId]
-    ) -> tuple[dict[SectionId, Section], dict[StudentId, Student], dict[SubjectId, Subject]]:
-        """Every section of the program now, their classes and the given students, read fresh
-        in one read of the log through the aggregate cache.
-
-        The program's lottery fold (brought to the head first) names its sections and classes.
-        A running server has these aggregates cached, so the read returns only their newer
-        events; a cold process gets their whole streams, still in one read. Optimistic
-        concurrency at save time catches anything written after the read."""
-        section_ids, subject_ids = self.program_members(program.program_id)
-        self.prefetch(*section_ids, *subject_ids, *student_ids)
-        sections = {SectionId(i): self.load(Section, i, "section") for i in section_ids}
-        subjects = {SubjectId(i): self.load(Subject, i, "subject") for i in subject_ids}
-        students: dict[StudentId, Student] = {}
-        for student_id in student_ids:
-            student = self.load(Student, student_id, "student")
-            if student.program_id != program.id:
-                raise NotFoundError("No such student", student_id=str(student_id))
-            students[student_id] = student
-        return sections, students, subjects
 
 
 __all__ = ["LotteryCommands", "LotteryPreview", "ReplayReport", "RunComparison"]
