@@ -76,7 +76,8 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
         # `kwargs` of a save (`tracking=None`) only feed the `_insert_events` hook, which an
         # application recorder leaves empty; a subclass that fills it keeps the library's path.
         hooked = type(self)._insert_events is not PostgresApplicationRecorder._insert_events
-        self._one_trip = None if hooked else OneTripInsert(self)
+        # None: small saves take the library's pipelined path (bench/commands.py compares both).
+        self.one_trip: OneTripInsert | None = None if hooked else OneTripInsert(self)
         table = SQL("{schema}.{table}").format(
             schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
         )
@@ -107,7 +108,7 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
             return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
         if is_large(stored_events):
             return cast(Sequence[int], self._insert_large(stored_events, **kwargs))
-        if (one_trip := self._one_trip) is None:
+        if (one_trip := self.one_trip) is None:
             return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
         return cast(Sequence[int], self._insert_small(one_trip, stored_events))
 

@@ -219,6 +219,17 @@ def open_app(settings: Settings) -> Registration:
     return Registration(env=settings.eventsourcing_env(names=[Registration.name]))
 
 
+def library_write_path(open_measured: Callable[[int], Registration]) -> Callable[[int], Registration]:
+    """The same apps with small saves on the library's pipelined path (before/after, same run)."""
+
+    def open_library(threads: int) -> Registration:
+        app = open_measured(threads)
+        app.recorder.one_trip = None  # type: ignore[attr-defined]
+        return app
+
+    return open_library
+
+
 # -- profile -------------------------------------------------------------------------------
 
 
@@ -364,6 +375,8 @@ def main() -> None:
             rate, retries = enroll_rate(measured, scenario, commands, 1, "seq")
             emit(results, figure("pg_enroll_sequential", rate, "commands/s", raw_locked[1]))
             log(f"  sequential: {retries} retries")
+            rate, _ = enroll_rate(library_write_path(measured), scenario, commands, 1, "seqlib")
+            emit(results, figure("pg_enroll_sequential_library_write_path", rate, "commands/s", raw_locked[1]))
             rate, _ = enroll_rate(measured, scenario, commands // 2, 1, "seq2", per_class=2)
             emit(results, figure("pg_enroll_sequential_class_with_2_sections", rate, "commands/s", raw_locked[1]))
             for threads in THREADS:

@@ -66,3 +66,12 @@ def test_a_string_originator_id_must_be_a_uuid(recorder):
     with pytest.raises(ValueError, match="badly formed"):
         OneTripInsert(recorder)([StoredEvent("x'); DROP TABLE t; --", 1, "t", b"")])
     assert recorder.max_notification_id() == before
+
+
+def test_the_apps_recorder_writes_small_saves_in_one_trip_and_can_fall_back(recorder):
+    assert isinstance(recorder.one_trip, OneTripInsert)
+    first = recorder.insert_events([stored(), stored()])
+    recorder.one_trip = None  # the library's pipelined path, as bench/commands.py compares
+    second = recorder.insert_events([stored(), stored()])
+    assert first[1] < second[0]
+    assert [n.id for n in recorder.select_notifications(first[0], 10)] == [*first, *second]
