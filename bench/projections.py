@@ -59,7 +59,7 @@ def figure(name: str, value: float, unit: str, baseline: float | None, ratio: fl
 def raw_rate(app: Registration, decode: bool, binary: bool = False) -> float:
     """Notifications read per second, paging 1,000 at a time (best of 2): with the library's
     `select_notifications`, or (binary) with the projector's lean binary read of the same rows."""
-    select = PostgresNotificationPages(app.recorder) if binary else None
+    select = PostgresNotificationPages(app) if binary else None
     best = 0.0
     for _ in range(2):
         t = time.perf_counter()
