@@ -22,10 +22,12 @@ principle hold anything, go through psycopg's literal quoting.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Connection
@@ -58,7 +60,11 @@ class OneTripInsert:
                     cur.execute(query, prepare=False)
                     ids = _returned_ids(cur)
             except BaseException:
-                conn.rollback()  # the explicit transaction is aborted, or COMMIT never ran
+                # The explicit transaction is aborted (or COMMIT never ran): end it before the
+                # connection goes back to the pool. A broken connection cannot, and the pool
+                # discards it; the original error is the one to report.
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
                 raise
         if len(ids) != len(stored_events):  # pragma: no cover - as the library checks
             msg = f"Couldn't get all notification IDs (got {len(ids)}, expected {len(stored_events)})"
