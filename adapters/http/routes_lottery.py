@@ -115,14 +115,4 @@ def discard_run(
 
 @router.post("/lottery-runs/{run_id}/replay", summary="Recompute a run and compare digests (writes nothing)")
 def replay_run(run_id: RunPath, _admin: AdminDep, app: RegistrationDep) -> LotteryReplayPublic:
-    report = app.replay_lottery(run_id)
-    return LotteryReplayPublic(
-        run_id=report.run_id,
-        position=report.position,
-        seed=report.seed,
-        recorded_input_digest=report.recorded_input_digest,
-        replayed_input_digest=report.replayed_input_digest,
-        recorded_digest=report.recorded_digest,
-        replayed_digest=report.replayed_digest,
-        identical=report.identical,
-    )
+    return LotteryReplayPublic.model_validate(app.replay_lottery(run_id))

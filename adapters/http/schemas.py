@@ -496,6 +496,8 @@ class LotteryAssignmentPublic(BaseModel):
 
 
 class LotteryReplayPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the domain's ReplayReport
+
     run_id: UUID
     position: int
     seed: int
