@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
 from eventsourcing.utils import EnvType, resolve_topic
 
 from regledger.domain.aggregate_cache import AggregateCache, EventReader, StoreEventReader
@@ -26,7 +26,7 @@ from regledger.domain.program import Program
 from regledger.domain.registration_types import RegistrationTypes
 from regledger.domain.section import Section
 from regledger.domain.subject import Subject
-from regledger.domain.transcodings import SharedUUIDAsHex
+from regledger.domain.transcodings import OrjsonDecodingTranscoder, SharedUUIDAsHex
 from regledger.domain.values import CommandContext, SectionRefAsDict
 
 logger = logging.getLogger("regledger.commands")
@@ -69,6 +69,14 @@ class RegistrationBase(Application[UUID]):
         self._scope = threading.local()
         self.retries = 0  # conflicts retried since start: a cheap gauge for operators
         self._retries_lock = threading.Lock()
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON format, parsed with orjson; TRANSCODER_TOPIC still chooses another."""
+        if self.env.get("TRANSCODER_TOPIC"):
+            return super().construct_transcoder()
+        transcoder = OrjsonDecodingTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
