@@ -25,20 +25,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
 
-from regledger.adapters.notification_reader import page_reader
+from regledger.adapters.notification_reader import page_reader, pages_ahead
 from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
 from regledger.adapters.views_postgres import PostgresViews
 from regledger.adapters.views_sqlite import SqliteViews, views_path
 from regledger.adapters.wakeup import PostgresWakeup
 from regledger.domain.bulk import collector_paused
+from regledger.domain.log_pages import LogEntry, to_domain_event
 from regledger.projections.changes import Batch, fold_batch
 from regledger.projections.views import RegistrationViews
 
@@ -113,16 +112,16 @@ class Projector:
         """The next batch after `start`, folded (None: nothing new)."""
         return self._fold(start, self._select(start))
 
-    def _select(self, start: int) -> Sequence[Notification]:
+    def _select(self, start: int) -> Sequence[LogEntry]:
         return self._pages(start, self.batch_size)
 
-    def _fold(self, start: int, notifications: Sequence[Notification]) -> Batch | None:
+    def _fold(self, start: int, notifications: Sequence[LogEntry]) -> Batch | None:
         if not notifications:
             return None
-        to_domain_event = self.app.mapper.to_domain_event
+        mapper = self.app.mapper
         # Decoded one at a time and folded at once: the events die young, which keeps the garbage
         # collector's older generations (and their full scans) small.
-        return fold_batch(((n.id, to_domain_event(n)) for n in notifications), after=start)
+        return fold_batch(((n.id, to_domain_event(mapper, n)) for n in notifications), after=start)
 
     def _apply(self, batch: Batch) -> None:
         try:
@@ -158,20 +157,20 @@ class Projector:
         return applied
 
     def _batches(self, start: int, head: int) -> Iterator[Batch]:
-        """The batches after `start` up to `head`, in order. Each page of notifications is selected
-        on a thread (a pooled connection) while the page before it is decoded and folded: the
-        server's part of the read overlaps them."""
+        """The batches after `start` up to `head`, in order. Each page of notifications is
+        requested before the page before it is decoded and folded, and read after: the server's
+        part of the read overlaps them (`pages_ahead`)."""
         if start >= head:
             return
-        with ThreadPoolExecutor(1, thread_name_prefix="regledger-read-ahead") as reader:
-            page = reader.submit(self._select, start)
+        with pages_ahead(self._pages) as ahead:
+            ahead.request(start, self.batch_size)
             while not self._stop.is_set():
-                notifications = page.result()
+                notifications = ahead.rows()
                 if not notifications:
                     return
                 end = notifications[-1].id
                 if end < head:
-                    page = reader.submit(self._select, end)
+                    ahead.request(end, self.batch_size)
                 batch = self._fold(start, notifications)
                 del notifications  # not kept alive while the batch is written
                 if batch is not None:

@@ -8,9 +8,32 @@ rows (``REGLEDGER_LOG_PAGES_TOPIC``, like the library's ``*_TOPIC`` settings).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
+from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, Notification, StoredEvent
+
+
+class LogEntry(Protocol):
+    """One notification as readers use it: the library's `Notification` is one, and so is the
+    plain tuple a leaner reader returns (a frozen dataclass costs more to build than to fold)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def originator_id(self) -> UUID | str: ...
+    @property
+    def originator_version(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+
+
+def to_domain_event(mapper: Mapper[UUID], entry: LogEntry) -> DomainEventProtocol[UUID]:
+    """The entry's domain event (the mapper reads only the fields a `StoredEvent` has)."""
+    return mapper.to_domain_event(cast(StoredEvent, entry))
 
 
 class LogPages(Protocol):
@@ -18,7 +41,7 @@ class LogPages(Protocol):
 
     def __call__(
         self, after: int, limit: int, *, stop: int | None = None, topics: Sequence[str] = ()
-    ) -> Sequence[Notification]: ...
+    ) -> Sequence[LogEntry]: ...
 
 
 class RecorderLogPages:
@@ -35,4 +58,4 @@ class RecorderLogPages:
         )
 
 
-__all__ = ["LogPages", "RecorderLogPages"]
+__all__ = ["LogEntry", "LogPages", "RecorderLogPages", "to_domain_event"]

@@ -21,7 +21,6 @@ What the fold reproduces (reference §4.2, with regledger's decisions):
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -29,12 +28,14 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
 from regledger.domain.app_base import RegistrationBase
 from regledger.domain.errors import InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, SectionId
+from regledger.domain.log_pages import to_domain_event
 from regledger.domain.lottery.model import LotteryInput, LotterySection, LotteryStudent, LotteryTimeslot
 from regledger.domain.program import Program, ProgramSettings
 from regledger.domain.section import Section
@@ -412,8 +413,7 @@ class LotteryInputs(RegistrationBase):
         mapper = self.mapper
         raw_ok = mapper.cipher is None and mapper.compressor is None and isinstance(mapper.transcoder, JSONTranscoder)
         raw_handlers = fold.raw_handlers if raw_ok else {}
-        to_domain_event = mapper.to_domain_event
-        loads = json.loads
+        loads = orjson.loads
         topics: Sequence[str] = fold.topics
         start = fold.position + 1
         while position >= start:
@@ -425,10 +425,9 @@ class LotteryInputs(RegistrationBase):
                     fold.memo = None
                     raw = raw_handlers.get(topic)
                     if raw is not None:
-                        # str, not bytes: json.loads(bytes) first guesses the encoding in Python
-                        raw(cast(UUID, notification.originator_id), loads(notification.state.decode()))
+                        raw(cast(UUID, notification.originator_id), loads(notification.state))
                     else:
-                        handle(to_domain_event(notification))
+                        handle(to_domain_event(mapper, notification))
             if len(page) < PAGE:
                 break
             start = page[-1].id + 1

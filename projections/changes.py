@@ -8,6 +8,10 @@ effect depends on the view's current state say so in their semantics instead:
   aggregate overwrites a held key (a ranking), the fold emits the closing change first.
 - ``IntervalClosed`` on a key that is not open is a no-op (the aggregate's ``pop(key, None)``).
 
+Changes are never modified once made, yet their classes are not ``frozen``: a frozen dataclass
+sets each field through ``object.__setattr__``, which made building the changes 6x slower (1.0
+against 0.15 us for an interval), about 4% of a rebuild's client time.
+
 Intervals are half-open, ``[valid_from, valid_to)``: a student who switches at T is in the new
 section at T and no longer in the old one. (ESP's ``end_date`` was inclusive; the reference's
 ``valid_objects()`` therefore briefly showed both sections at the switch instant.)
@@ -30,7 +34,7 @@ from regledger.domain.subject import Subject
 from regledger.domain.values import ENROLLED, SectionRef, priority_verb
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StudentUpserted:
     student_id: UUID
     program_id: UUID
@@ -38,7 +42,7 @@ class StudentUpserted:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IntervalOpened:
     """A registration begins. The program is the student's (resolved by the view)."""
 
@@ -54,7 +58,7 @@ class IntervalOpened:
     lottery_run_id: UUID | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IntervalClosed:
     student_id: UUID
     section_id: UUID
@@ -66,7 +70,7 @@ class IntervalClosed:
     command_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StarOpened:
     student_id: UUID
     subject_id: UUID
@@ -75,7 +79,7 @@ class StarOpened:
     command_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StarClosed:
     student_id: UUID
     subject_id: UUID
@@ -84,7 +88,7 @@ class StarClosed:
     command_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SubjectUpserted:
     subject_id: UUID
     program_id: UUID
@@ -94,13 +98,13 @@ class SubjectUpserted:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SubjectStatusChanged:
     subject_id: UUID
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SectionUpserted:
     section_id: UUID
     program_id: UUID
@@ -110,13 +114,13 @@ class SectionUpserted:
     capacity: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SectionTimeslotsChanged:
     section_id: UUID
     timeslot_ids: tuple[UUID, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SeatsChanged:
     """The section's capacity (seats taken are counted from the seat rows)."""
 
@@ -124,14 +128,14 @@ class SeatsChanged:
     capacity: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SectionStatusChanged:
     section_id: UUID
     is_open: bool | None = None
     is_cancelled: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SeatTaken:
     """A seat is taken; the student also leaves the section's waitlist if on it (the aggregate's
     `enroll` does both, and the event does not say whether the student was waitlisted)."""
@@ -142,20 +146,20 @@ class SeatTaken:
     cause: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SeatReleased:
     section_id: UUID
     student_id: UUID
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WaitlistJoined:
     section_id: UUID
     student_id: UUID
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WaitlistLeft:
     """A no-op when the student is not on the waitlist."""
 
@@ -163,7 +167,7 @@ class WaitlistLeft:
     student_id: UUID
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TimeslotAdded:
     program_id: UUID
     timeslot_id: UUID
