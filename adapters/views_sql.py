@@ -107,6 +107,16 @@ DDL = (
 # than maintaining them row by row. `create_tables` always creates them.
 DEFERRABLE_INDEXES = tuple(re.findall(r"CREATE INDEX IF NOT EXISTS \{n\}(\w+) ON", "\n".join(DDL)))
 
+# The columns the queries filter, join and sort on, per table whose statistics are costly to
+# gather (ANALYZE reads a sample of every column): a rebuild gathers only these, autovacuum's
+# next ANALYZE the rest. Tables not named here are small and analyzed whole.
+STATISTICS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "intervals": ("program_id", "student_id", "section_id", "verb", "valid_from", "valid_to"),
+    "stars": ("program_id", "student_id", "subject_id", "valid_to"),
+    "waitlist": ("section_id", "student_id"),
+    "seats": ("section_id", "student_id"),
+}
+
 INSERT_TRACKING = "INSERT INTO {p}tracking (name, position) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM {p}tracking)"
 # Conditional: a duplicate or lower position, or a batch read after another position, updates
 # no row, and the transaction is rolled back.

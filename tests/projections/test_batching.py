@@ -11,6 +11,7 @@ must give the same rows as the in-memory views applying one change at a time.
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,7 +19,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from regledger.adapters.projector import Projector
-from regledger.adapters.views_sql import DEFERRABLE_INDEXES, SqlViews
+from regledger.adapters.views_postgres import optimize_statements
+from regledger.adapters.views_sql import DEFERRABLE_INDEXES, STATISTICS_COLUMNS, TABLES, SqlViews
 from regledger.domain.application import Registration
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch, ViewChange
@@ -174,6 +176,14 @@ def test_a_postgres_rebuild_recreates_the_deferred_indexes_and_vacuums(
     assert {f"rv_{i}" for i in DEFERRABLE_INDEXES} <= indexes
     stats = views.read("SELECT relname FROM pg_stat_user_tables WHERE schemaname = ? AND last_vacuum IS NULL", schema)
     assert not [r[0] for r in stats if r[0].startswith("rv_")]
+    analyzed = views.read(
+        "SELECT relname FROM pg_stat_user_tables WHERE schemaname = ? AND last_analyze IS NULL", schema
+    )
+    assert not [r[0] for r in analyzed if r[0].startswith("rv_")]
+    # The planner has statistics on every column the queries filter, join and sort on.
+    columns = set(views.read("SELECT tablename, attname FROM pg_stats WHERE schemaname = ?", schema))
+    for table in ("intervals", "stars", "seats"):  # waitlist: empty in this history
+        assert {(f"rv_{table}", c) for c in STATISTICS_COLUMNS[table]} <= columns, table
 
 
 def test_a_large_batch_is_applied_exactly_once(store_settings: Any, make_views: Any) -> None:
@@ -188,3 +198,17 @@ def test_a_large_batch_is_applied_exactly_once(store_settings: Any, make_views: 
     with pytest.raises(PositionAlreadyApplied):
         views.apply(batch)
     assert views.dump() == before
+
+
+def test_the_optimize_queue_runs_every_build_and_vacuum_once_costliest_first() -> None:
+    statements = optimize_statements()
+    builds = [s for s in statements if s.startswith("CREATE INDEX")]
+    assert sorted(re.search(r"\{n\}(\w+) ON", s).group(1) for s in builds) == sorted(DEFERRABLE_INDEXES)
+    vacuumed = [re.search(r"\{p\}(\w+)", s).group(1) for s in statements if s.startswith("VACUUM")]
+    assert sorted(vacuumed) == sorted(TABLES)
+    # The intervals (the largest table): its builds, widest first, then its VACUUM, before the rest.
+    first = statements[
+        : statements.index("VACUUM (ANALYZE) {p}intervals (" + ", ".join(STATISTICS_COLUMNS["intervals"]) + ")") + 1
+    ]
+    assert all(" ON {p}intervals " in s for s in first[:-1])
+    assert first[0].startswith("CREATE INDEX IF NOT EXISTS {n}intervals_section_verb")
