@@ -112,7 +112,7 @@ class PostgresNotificationPages:
 class PagesAhead(Protocol):
     """The next page is requested before the current one is worked on, and read after."""
 
-    def request(self, after: int, limit: int) -> None: ...
+    def request(self, after: int, limit: int, *, stop: int | None = None) -> None: ...
     def rows(self) -> Sequence[LogEntry]: ...
 
 
@@ -129,10 +129,10 @@ class PipelinedPages:
         self._statement = statement
         self._pending = False
 
-    def request(self, after: int, limit: int) -> None:
+    def request(self, after: int, limit: int, *, stop: int | None = None) -> None:
         if self._pending:
             raise RuntimeError("a page is requested already: read its rows first")
-        self._cursor.execute(self._statement, (after, NO_STOP, limit), prepare=True)
+        self._cursor.execute(self._statement, (after, NO_STOP if stop is None else stop, limit), prepare=True)
         self._pending = True
 
     def rows(self) -> list[LogRow]:
@@ -147,18 +147,18 @@ class ReadOnRequest:
 
     def __init__(self, pages: LogPages) -> None:
         self._pages = pages
-        self._request: tuple[int, int] | None = None
+        self._request: tuple[int, int, int | None] | None = None
 
-    def request(self, after: int, limit: int) -> None:
+    def request(self, after: int, limit: int, *, stop: int | None = None) -> None:
         if self._request is not None:
             raise RuntimeError("a page is requested already: read its rows first")
-        self._request = (after, limit)
+        self._request = (after, limit, stop)
 
     def rows(self) -> Sequence[LogEntry]:
         if self._request is None:
             raise RuntimeError("no page was requested")
-        (after, limit), self._request = self._request, None
-        return self._pages(after, limit)
+        (after, limit, stop), self._request = self._request, None
+        return self._pages(after, limit, stop=stop)
 
 
 @contextmanager

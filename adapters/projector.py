@@ -7,8 +7,9 @@ view changes and applies them together with the new position in one transaction;
 refuses a batch unless its position is the one the batch was read after (`Batch.after`), so
 nothing is ever applied twice or out of order. It never skips: the library's table lock makes
 commit order equal id order on PostgreSQL (so keep POSTGRES_ENABLE_DB_FUNCTIONS off), and gaps
-in ids are harmless because it reads by `> last`. Catching up (and rebuilding), PostgreSQL
-writes each batch while the next is read and folded (`RegistrationViews.apply_all`).
+in ids are harmless because it reads by `> last`. Catching up (and rebuilding), it reads windows
+of ids up to the head read when it started (`_batches`), and PostgreSQL writes each batch while
+the next is read and folded (`RegistrationViews.apply_all`).
 
 Followers: on PostgreSQL it LISTENs on the events table's channel (the library NOTIFYs inside
 every insert transaction) and falls back to a poll every `idle_timeout`; on SQLite and memory
@@ -25,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -69,6 +71,7 @@ class Projector:
         views: RegistrationViews,
         *,
         batch_size: int = 1000,
+        catch_up_window: int = 2000,
         poll_interval: float = 0.002,
         listen_conninfo: str | None = None,
         idle_timeout: float = 0.25,
@@ -76,6 +79,10 @@ class Projector:
         self.app = app
         self.views = views
         self.batch_size = batch_size
+        # Catching up (and rebuilding), a batch is this many notification ids: 2,000 wrote the
+        # bench log 7% faster than 1,000 (fewer statements and commits); above ~3,500 changes a
+        # batch is no longer one pipelined round trip (`PostgresViews.pipeline_max_changes`).
+        self.catch_up_window = catch_up_window
         self.poll_interval = poll_interval
         self.idle_timeout = idle_timeout
         self._pages = page_reader(app)
@@ -157,27 +164,34 @@ class Projector:
         return applied
 
     def _batches(self, start: int, head: int) -> Iterator[Batch]:
-        """The batches after `start` up to `head`, in order. Each page of notifications is
-        requested before the page before it is decoded and folded, and read after: the server's
-        part of the read overlaps them (`pages_ahead`)."""
+        """The batches after `start` up to `head`, in order: one per window of `catch_up_window`
+        notification ids, each requested before the window before it is decoded and folded, and
+        read after, so the server's part of the read overlaps them (`pages_ahead`).
+
+        Windows of ids, not pages of LIMIT n: every id up to `head` is committed or never will
+        be (the library's table lock makes commit order id order), so a window's batch ends at
+        the window's end even where its last ids are gaps, and each read is bounded whatever plan
+        the server picks. (Without statistics on the events table, PostgreSQL sorts the whole
+        rest of the log to serve `ORDER BY id LIMIT n` once n exceeds its guess of the rows.)"""
         if start >= head:
             return
+        window = self.catch_up_window
         with pages_ahead(self._pages) as ahead:
-            ahead.request(start, self.batch_size)
+            after, low = start, start  # the position the next batch applies at; the next window's start
+            ahead.request(low, window, stop=min(low + window, head))
             while not self._stop.is_set():
                 notifications = ahead.rows()
-                if not notifications:
-                    return
-                end = notifications[-1].id
-                if end < head:
-                    ahead.request(end, self.batch_size)
-                batch = self._fold(start, notifications)
+                high = min(low + window, head)
+                if high < head:
+                    ahead.request(high, window, stop=min(high + window, head))
+                batch = self._fold(after, notifications)
                 del notifications  # not kept alive while the batch is written
                 if batch is not None:
-                    yield batch
-                if end >= head:
+                    yield replace(batch, position=high)
+                    after = high
+                if high >= head:
                     return
-                start = end
+                low = high
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop the view tables and tracking, recreate them and replay the log from zero."""
