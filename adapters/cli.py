@@ -72,7 +72,7 @@ def serve(
 @cli.command()
 def project(
     catch_up: bool = typer.Option(False, "--catch-up", help="Stop at the head instead of following."),
-    batch_size: int = typer.Option(1000, "--batch-size"),
+    batch_size: int = typer.Option(2000, "--batch-size"),
 ) -> None:
     """Keep the registration views current (run this beside `serve` on PostgreSQL)."""
     services = build(Settings(), follow=False)

@@ -105,7 +105,8 @@ class PostgresNotificationPages:
             conn.pipeline(),
             conn.cursor(binary=True, row_factory=_log_rows) as cur,
         ):
-            cur.adapters.register_loader("uuid", SharedUUIDLoader)
+            # psycopg's own (C) uuid loader: a projection keeps no ids beyond its batch, so
+            # sharing them (`SharedUUIDLoader`, for the lottery's long-lived fold) saves nothing.
             yield PipelinedPages(cur, self.all_topics)
 
 

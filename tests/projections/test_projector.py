@@ -253,7 +253,7 @@ def test_catching_up_in_windows_of_ids_crosses_gaps_and_ends_at_the_head(
         _consume_ids(app, 3)  # and gaps between events, and at the head
     head = app.recorder.max_notification_id()
     views = make_views(postgres_settings)
-    projector = Projector(app, views, catch_up_window=window)
+    projector = Projector(app, views, batch_size=window)
     positions: list[int] = []
     applied = projector.catch_up(lambda position, _: positions.append(position))
     assert applied == len(app.recorder.select_notifications(0, 10_000))
