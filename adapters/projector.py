@@ -39,8 +39,9 @@ from regledger.adapters.views_postgres import PostgresViews
 from regledger.adapters.views_sqlite import SqliteViews, views_path
 from regledger.adapters.wakeup import PostgresWakeup
 from regledger.domain.bulk import collector_paused
-from regledger.domain.log_pages import LogEntry, to_domain_event
-from regledger.projections.changes import Batch, fold_batch
+from regledger.domain.log_pages import LogEntry
+from regledger.projections.changes import Batch
+from regledger.projections.lean_fold import fold_stored
 from regledger.projections.views import RegistrationViews
 
 logger = logging.getLogger("regledger.projector")
@@ -124,10 +125,9 @@ class Projector:
     def _fold(self, start: int, notifications: Sequence[LogEntry]) -> Batch | None:
         if not notifications:
             return None
-        mapper = self.app.mapper
         # Decoded one at a time and folded at once: the events die young, which keeps the garbage
         # collector's older generations (and their full scans) small.
-        return fold_batch(((n.id, to_domain_event(mapper, n)) for n in notifications), after=start)
+        return fold_stored(notifications, self.app.mapper, after=start)
 
     def _apply(self, batch: Batch) -> None:
         try:

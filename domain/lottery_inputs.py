@@ -39,6 +39,7 @@ from regledger.domain.log_pages import to_domain_event
 from regledger.domain.lottery.model import LotteryInput, LotterySection, LotteryStudent, LotteryTimeslot
 from regledger.domain.program import Program, ProgramSettings
 from regledger.domain.section import Section
+from regledger.domain.stored_state import section_ids_of, uuid_of
 from regledger.domain.student import Student
 from regledger.domain.subject import ACCEPTED_STATUSES, Subject
 from regledger.domain.values import ENROLLED, INTERESTED, priority_level_of, priority_verb
@@ -93,29 +94,6 @@ class _StudentState:
         self.rankings: dict[UUID, tuple[UUID | None, ...]] = {}
 
 
-def _uuid(value: dict[str, Any], known: dict[str, UUID]) -> UUID:
-    """A UUID as the library's JSON transcoder writes it ({"_type_": "uuid_hex", ...}); the
-    same few thousand ids recur, so each is built once per fold."""
-    if value["_type_"] != "uuid_hex":
-        raise ValueError(f"not a uuid_hex: {value!r}")
-    hex_ = value["_data_"]
-    found = known.get(hex_)
-    if found is None:
-        found = known[hex_] = UUID(hex_)
-    return found
-
-
-def _section_ref_id(value: dict[str, Any], known: dict[str, UUID]) -> UUID:
-    """The section id of a SectionRef as `SectionRefAsDict` writes it."""
-    if value["_type_"] != "section_ref":
-        raise ValueError(f"not a section_ref: {value!r}")
-    hex_ = value["_data_"]["section_id"]
-    found = known.get(hex_)
-    if found is None:
-        found = known[hex_] = UUID(hex_)
-    return found
-
-
 class _Fold:
     """Applies one program's events, in log order, to plain per-aggregate state."""
 
@@ -159,7 +137,6 @@ class _Fold:
         }
         # The log position folded so far (inclusive).
         self.position = 0
-        self.known_ids: dict[str, UUID] = {}
         # The last snapshot, while no event has changed the fold since (a later run, what-if
         # or replay at a newer position with nothing new for this program reuses it).
         self.memo: InputSnapshot | None = None
@@ -256,19 +233,18 @@ class _Fold:
         student.rankings[e.timeslot_id] = ranked
 
     def _raw_starred(self, originator_id: UUID, state: dict[str, Any]) -> None:
-        self.students[originator_id].stars.add(_uuid(state["subject_id"], self.known_ids))
+        self.students[originator_id].stars.add(uuid_of(state["subject_id"]))
 
     def _raw_unstarred(self, originator_id: UUID, state: dict[str, Any]) -> None:
-        self.students[originator_id].stars.discard(_uuid(state["subject_id"], self.known_ids))
+        self.students[originator_id].stars.discard(uuid_of(state["subject_id"]))
 
     def _raw_ranked(self, originator_id: UUID, state: dict[str, Any]) -> None:
         student = self.students[originator_id]
-        timeslot_id = _uuid(state["timeslot_id"], self.known_ids)
+        timeslot_id = uuid_of(state["timeslot_id"])
         for level, old in enumerate(student.rankings.get(timeslot_id, ()), start=1):
             if old is not None:
                 student.registrations.discard((old, priority_verb(level)))
-        known = self.known_ids
-        ranked = tuple(None if ref is None else _section_ref_id(ref, known) for ref in state["ranked"])
+        ranked = tuple(None if ref is None else section_ids_of(ref)[0] for ref in state["ranked"])
         for level, new in enumerate(ranked, start=1):
             if new is not None:
                 student.registrations.add((new, priority_verb(level)))

@@ -359,11 +359,16 @@ def fold_batch(events: Iterable[tuple[int, DomainEventProtocol[UUID]]], after: i
     position, count = 0, 0
     for position, event in events:
         count += 1
-        cls = event.__class__
-        handler = _handlers.get(cls) or _handlers.setdefault(cls, fold.dispatch(cls))
-        for seq, change in enumerate(handler(event)):
+        for seq, change in enumerate(changes_of(event)):
             changes.append((position, seq, change))
     return Batch(position, changes, count, after)
+
+
+def changes_of(event: DomainEventProtocol[UUID]) -> list[ViewChange]:
+    """`fold(event)`, with the handler looked up once per class."""
+    cls = event.__class__
+    handler = _handlers.get(cls) or _handlers.setdefault(cls, fold.dispatch(cls))
+    return handler(event)
 
 
 # `fold`'s handler per event class, looked up once: singledispatch's own lookup (a weak-keyed
