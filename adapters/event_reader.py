@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 
@@ -41,11 +42,12 @@ class PostgresEventReader:
         if not versions:
             return {}
         ids, after = list(versions), [versions[i] for i in versions]
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        # Binary tuples: the state arrives as bytes, not as text to unescape into a dict.
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=tuple_row) as curs:
             curs.execute(self.statement, (ids, after), prepare=True)
             rows = curs.fetchall()
         out: dict[UUID, list[Any]] = {}
-        for row in rows:
-            stored = StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
-            out.setdefault(row["originator_id"], []).append(self.mapper.to_domain_event(stored))
+        to_domain_event = self.mapper.to_domain_event
+        for originator_id, version, topic, state in rows:
+            out.setdefault(originator_id, []).append(to_domain_event(StoredEvent(originator_id, version, topic, state)))
         return dict(out)
