@@ -30,7 +30,9 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from regledger.adapters.notification_reader import page_reader, pages_ahead
 from regledger.adapters.settings import Settings
@@ -47,6 +49,10 @@ from regledger.projections.views import RegistrationViews
 logger = logging.getLogger("regledger.projector")
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
+
+# A lost connection or a server restart: the catch-up resumes from the views' position.
+TRANSIENT = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+CATCH_UP_ATTEMPTS = 10
 
 
 def build_views(settings: Settings, *, prefix: str = "rv_") -> RegistrationViews:
@@ -215,12 +221,23 @@ class Projector:
 
     def run_forever(self) -> None:
         """Follow the log until stop(); errors are logged and re-raised."""
+        failures = 0
         try:
             while not self._stop.is_set():
                 if self.step() < self.batch_size:
                     self._idle()
-                else:
+                    continue
+                try:
                     self.catch_up()  # a backlog (a start behind, a burst): overlap its batches
+                    failures = 0
+                except TRANSIENT as exc:
+                    # Its reads are pipelined, not retried one by one as `step`'s are: resume
+                    # from the views' position (each batch committed with it), a few times.
+                    failures += 1
+                    if failures > CATCH_UP_ATTEMPTS:
+                        raise
+                    logger.warning("catch-up interrupted (%s/%s), resuming: %s", failures, CATCH_UP_ATTEMPTS, exc)
+                    self._stop.wait(0.2 * failures)
         except BaseException as exc:
             self.error = exc
             logger.exception("projector stopped on an error")

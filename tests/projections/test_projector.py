@@ -267,3 +267,34 @@ def test_catching_up_in_windows_of_ids_crosses_gaps_and_ends_at_the_head(
     assert views.dump() == oracle.dump()
     # Nothing is applied twice: following on from the head applies nothing new.
     assert projector.step() == 0
+
+
+@pytest.mark.postgres
+def test_a_catch_up_interrupted_by_a_lost_connection_resumes(
+    postgres_settings: Settings, make_app: Any, make_views: Any, history: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from regledger.adapters.notification_reader import PipelinedPages
+
+    app = make_app(postgres_settings, Registration)
+    history.seed_history(app, students=20, subjects=5, chunk=5)
+    head = app.recorder.max_notification_id()
+    failures = iter([True, True])  # the first two pipelined reads fail, the rest succeed
+    rows = PipelinedPages.rows
+
+    def flaky(self: PipelinedPages) -> Any:
+        if next(failures, False):
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return rows(self)
+
+    monkeypatch.setattr(PipelinedPages, "rows", flaky)
+    views = make_views(postgres_settings)
+    projector = Projector.for_settings(postgres_settings, app, views=views, batch_size=20)
+    with projector:
+        projector.wait(head, timeout=20)
+    assert projector.error is None
+    assert next(failures, None) is None  # both failures happened
+    oracle = make_views(postgres_settings, prefix="rv_oracle_")
+    Projector(app, oracle).catch_up()
+    assert views.dump() == oracle.dump()
