@@ -2,7 +2,7 @@
 
 Why: the library's ``select_notifications`` composes its statement on every call and reads the
 rows as text into dicts, then into frozen dataclasses; the same ``SELECT`` read in binary into
-named tuples (`LogRow`) costs a third of that client time (about 160k against 460k rows/s
+named tuples (`LogRow`) costs a third of that client time (about 250k against 700k rows/s
 here). A rebuild, or a first lottery run in a process, reads the whole log, and every
 microsecond spent reading is one not spent folding.
 
