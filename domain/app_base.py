@@ -49,6 +49,20 @@ class CommandResult:
     ids: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CommandObservation:
+    """How one command ended, as handed to `RegistrationBase.observers` (the adapters' metrics)."""
+
+    command: str
+    command_id: str
+    actor: str
+    outcome: str  # applied, replayed, refused, conflict or error
+    code: str  # the refusal's code (or the exception's class for an error); "" otherwise
+    seconds: float  # wall time, retries included
+    position: int  # the log position of its last event; 0 unless applied or replayed
+    retries: int  # version conflicts retried before it ended
+
+
 class RegistrationBase(Application[UUID]):
     name = "Registration"
 
@@ -69,6 +83,7 @@ class RegistrationBase(Application[UUID]):
         self._scope = threading.local()
         self.retries = 0  # conflicts retried since start: a cheap gauge for operators
         self._retries_lock = threading.Lock()
+        self.observers: list[Callable[[CommandObservation], None]] = []  # called once per command
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON format, parsed with orjson; TRANSCODER_TOPIC still chooses another."""
@@ -137,49 +152,84 @@ class RegistrationBase(Application[UUID]):
     # -- running commands -----------------------------------------------------------------
 
     def execute(self, name: str, ctx: CommandContext, attempt: Callable[[], CommandResult]) -> CommandResult:
-        """Run one command attempt after another until it saves, refuses, or retries run out."""
+        """Run one command attempt after another until it saves, refuses, or retries run out.
+
+        Every command ends with one log line on `regledger.commands` (INFO when applied, replayed
+        or refused) and one call of each of `observers` (metrics, say)."""
         if self._attempt() is not None:
             # One command is one save; a command inside another would save apart from it.
             raise RuntimeError(f"command {name} started inside another command")
-        for tries in range(1, self.max_attempts + 1):
-            self._scope.fetched = {}  # every attempt reads fresh states
-            try:
-                result = attempt()
-            except IntegrityError:
-                with self._retries_lock:
-                    self.retries += 1
-                logger.info(
-                    "retry %s after a version conflict (attempt %d)",
+        started = time.perf_counter()
+        outcome, code, event, position, retries = "error", "", "", 0, 0
+        try:
+            for tries in range(1, self.max_attempts + 1):
+                self._scope.fetched = {}  # every attempt reads fresh states
+                try:
+                    result = attempt()
+                except IntegrityError:
+                    retries = tries
+                    with self._retries_lock:
+                        self.retries += 1
+                    logger.info(
+                        "retry %s after a version conflict (attempt %d)",
+                        name,
+                        tries,
+                        extra={"command": name, "command_id": ctx.command_id, "attempt": tries},
+                    )
+                    time.sleep(random.uniform(0, min(0.002 * tries, 0.05)))  # noqa: S311 - jitter only
+                    continue
+                finally:
+                    self._scope.fetched = None
+                outcome = "replayed" if result.replayed else "applied"
+                event, position = result.outcome, result.position
+                return result
+            raise ConflictError(
+                "Too many concurrent changes to the same records; please retry.",
+                command=name,
+                attempts=self.max_attempts,
+                retry=True,
+            )
+        except RegistrationError as refusal:
+            outcome = "conflict" if isinstance(refusal, ConflictError) else "refused"
+            code = refusal.code
+            raise
+        except BaseException as error:
+            code = type(error).__name__
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            level = logging.WARNING if outcome in ("conflict", "error") else logging.INFO
+            if logger.isEnabledFor(level):
+                logger.log(
+                    level,
+                    "%s %s%s in %.1f ms, %d conflicts retried",
+                    outcome,
                     name,
-                    tries,
-                    extra={"command": name, "command_id": ctx.command_id, "attempt": tries},
+                    f": {code}" if code else f" -> {event} at position {position}",
+                    seconds * 1000,
+                    retries,
+                    extra={
+                        "command": name,
+                        "command_id": ctx.command_id,
+                        "actor": ctx.actor,
+                        "outcome": outcome,
+                        "code": code or None,
+                        "event": event or None,
+                        "duration_ms": round(seconds * 1000, 3),
+                        "position": position or None,
+                        "retries": retries,
+                    },
                 )
-                time.sleep(random.uniform(0, min(0.002 * tries, 0.05)))  # noqa: S311 - jitter only
-                continue
-            except RegistrationError as refusal:
-                logger.info(
-                    "refused %s: %s",
-                    name,
-                    refusal.code,
-                    extra={"command": name, "command_id": ctx.command_id, "code": refusal.code},
+            if self.observers:
+                observation = CommandObservation(
+                    name, ctx.command_id, ctx.actor, outcome, code, seconds, position, retries
                 )
-                raise
-            finally:
-                self._scope.fetched = None
-            logger.debug("applied %s", name, extra={"command": name, "command_id": ctx.command_id})
-            return result
-        logger.warning(
-            "gave up %s after %d conflicting attempts",
-            name,
-            self.max_attempts,
-            extra={"command": name, "command_id": ctx.command_id},
-        )
-        raise ConflictError(
-            "Too many concurrent changes to the same records; please retry.",
-            command=name,
-            attempts=self.max_attempts,
-            retry=True,
-        )
+                for observe in self.observers:
+                    try:
+                        observe(observation)
+                    except Exception:
+                        # An observer must never turn a saved command into a failed one.
+                        logger.exception("command observer %r failed", observe)
 
     def commit(
         self, ctx: CommandContext, primary: Aggregate, *others: Aggregate | None, ids: dict[str, str] | None = None
