@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     postgres_connect_timeout: int = 10
     # 0 disables the repository cache (eventsourcing would read 0 as "unbounded").
     aggregate_cache_size: int = 10000
+    # GET /ready answers 503 past either lag (events not yet in the views; age in seconds of the
+    # oldest of them) or when the store does not answer within ready_timeout seconds.
+    ready_max_lag_events: int = Field(default=10000, ge=0)
+    ready_max_lag_seconds: float = Field(default=30.0, ge=0)
+    ready_timeout: float = Field(default=2.0, gt=0)
+    # A bearer token only for scraping GET /metrics (admin tokens are accepted too).
+    metrics_token: SecretStr | None = Field(default=None, repr=False)
 
     @classmethod
     def settings_customise_sources(
@@ -288,6 +295,7 @@ class Settings(BaseSettings):
         """The settings as plain values for logs, with every password masked."""
         data = self.model_dump(mode="json")
         data["postgres_password"] = REDACTED if self.postgres_password.get_secret_value() else ""
+        data["metrics_token"] = REDACTED if self.metrics_token else None
         if self.database_url:
             data["database_url"] = _mask_url_password(self.database_url)
         return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,13 +12,15 @@ import anyio.to_thread
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from regledger.adapters.auth import TokenStore
 from regledger.adapters.bootstrap import Services
-from regledger.adapters.http import routes_admin, routes_lottery, routes_queries, routes_students
-from regledger.adapters.http.deps import Api, ApiError
+from regledger.adapters.http import routes_admin, routes_lottery, routes_ops, routes_queries, routes_students
+from regledger.adapters.http.deps import Api, ApiError, Forbidden, Unauthenticated
 from regledger.adapters.http.schemas import ErrorPublic
 from regledger.domain.errors import ConflictError, InvalidInputError, NotFoundError, RegistrationError
 
@@ -73,6 +76,8 @@ async def _on_integrity_error(request: Request, exc: Exception) -> Any:
 
 async def _on_api_error(request: Request, exc: Exception) -> Any:
     assert isinstance(exc, ApiError)
+    if isinstance(exc, Unauthenticated | Forbidden):
+        routes_ops.count_token_failure(request, exc)
     return _error(exc.status, exc.code, exc.message, exc.detail, exc.headers or None)
 
 
@@ -100,6 +105,37 @@ async def _on_http_error(request: Request, exc: Exception) -> Any:
 async def _on_unexpected(request: Request, exc: Exception) -> Any:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _error(500, "internal_error", "Something went wrong on our side; it has been logged.", {})
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs and /redoc from assets packaged with fastapi-offline (no CDN: they work offline)."""
+    assets = importlib.resources.files("fastapi_offline") / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def _default_thread_limit(services: Services) -> int | None:
@@ -154,6 +190,8 @@ def create_app(
         ),
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        docs_url=None,  # served from packaged assets instead of a CDN (_offline_docs)
+        redoc_url=None,
     )
     app.state.api = api
     app.add_exception_handler(RegistrationError, _on_refusal)
@@ -166,4 +204,6 @@ def create_app(
     app.include_router(routes_students.router)
     app.include_router(routes_lottery.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
+    routes_ops.install(app, services, api.views, api.owned)
+    _offline_docs(app)
     return app
