@@ -19,6 +19,7 @@ from regledger.adapters.bootstrap import build
 from regledger.adapters.cli_common import console, err_console, progress_bar
 from regledger.adapters.cli_lottery import lottery_cli
 from regledger.adapters.cli_token import token_cli
+from regledger.adapters.logs import FORMAT_VARIABLE, LogFormat, configure_logging
 from regledger.adapters.settings import Settings
 
 DEMO_DATABASE = Path("var/demo.sqlite3")
@@ -32,11 +33,20 @@ cli.command("history")(cli_queries.history)
 cli.command("types")(cli_queries.types)
 
 
+LogFormatOption = Annotated[
+    LogFormat | None,
+    typer.Option(
+        "--log-format",
+        envvar=FORMAT_VARIABLE,
+        case_sensitive=False,
+        help="json (one object a line) or text; default: json unless stderr is a terminal.",
+    ),
+]
+
+
 @cli.callback()
 def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every refusal and retry.")) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(level=logging.INFO if verbose else logging.WARNING)
 
 
 @cli.command()
@@ -50,8 +60,10 @@ def serve(
         "where `regledger project` runs beside it).",
     ),
     log_level: str = typer.Option("info", "--log-level"),
+    log_format: LogFormatOption = None,
 ) -> None:
     """Serve the HTTP API (uvicorn); OpenAPI at /docs."""
+    configure_logging(log_format, level=log_level)  # uvicorn's own lines included (log_config=None)
     import uvicorn
 
     from regledger.adapters.http.app import create_app
@@ -64,7 +76,7 @@ def serve(
         highlight=False,
     )
     try:
-        uvicorn.run(create_app(services), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(services), host=host, port=port, log_level=log_level, log_config=None)
     finally:
         services.close()
 
@@ -73,8 +85,10 @@ def serve(
 def project(
     catch_up: bool = typer.Option(False, "--catch-up", help="Stop at the head instead of following."),
     batch_size: int = typer.Option(2000, "--batch-size"),
+    log_format: LogFormatOption = None,
 ) -> None:
     """Keep the registration views current (run this beside `serve` on PostgreSQL)."""
+    configure_logging(log_format, level=logging.getLogger().level)
     services = build(Settings(), follow=False)
     projector = services.projector
     projector.batch_size = batch_size
