@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from regledger.domain.app_base import CommandResult, RegistrationBase
+from regledger.domain.app_base import CommandResult, RegistrationBase, command
 from regledger.domain.capacity import CapacityInputs, effective_capacity
-from regledger.domain.constraints import ScheduleConstraint, lunch_constraints, referenced_ids
+from regledger.domain.constraints import ScheduleConstraint, check_label, lunch_constraints, referenced_ids
 from regledger.domain.errors import AlreadyExistsError, InvalidInputError
 from regledger.domain.ids import (
     ConstraintId,
@@ -33,6 +33,7 @@ from regledger.domain.values import (
     WAITLISTED,
     CommandContext,
     check_key,
+    check_text,
     priority_verb,
 )
 
@@ -40,6 +41,7 @@ from regledger.domain.values import (
 class AdminCommands(RegistrationBase):
     # -- programs -------------------------------------------------------------------------
 
+    @command
     def create_program(
         self,
         slug: str,
@@ -52,6 +54,7 @@ class AdminCommands(RegistrationBase):
         settings: dict[str, Any] | None = None,
     ) -> CommandResult:
         check_key(slug, "slug")
+        check_text(title, "title", max_length=200)
         parsed = ProgramSettings.from_dict(settings or {})
         if grade_min > grade_max:
             raise InvalidInputError("grade_min must not exceed grade_max")
@@ -98,13 +101,15 @@ class AdminCommands(RegistrationBase):
 
         return self.execute(name, ctx, attempt)
 
+    @command
     def change_settings(self, program_id_: ProgramId, changes: dict[str, Any], ctx: CommandContext) -> CommandResult:
         return self._on_program("change_settings", program_id_, ctx, lambda p: p.change_settings(changes, ctx.audit()))
 
+    @command
     def add_timeslot(
         self, program_id_: ProgramId, label: str, start: datetime, end: datetime, ctx: CommandContext
     ) -> CommandResult:
-        new_id = timeslot_id(program_id_, label)
+        new_id = timeslot_id(program_id_, check_text(label, "label", max_length=200))
         return self._on_program(
             "add_timeslot",
             program_id_,
@@ -113,6 +118,7 @@ class AdminCommands(RegistrationBase):
             ids={"timeslot_id": str(new_id)},
         )
 
+    @command
     def set_window(
         self, program_id_: ProgramId, kind: str, opens: datetime | None, closes: datetime | None, ctx: CommandContext
     ) -> CommandResult:
@@ -122,10 +128,11 @@ class AdminCommands(RegistrationBase):
 
     # -- constraints ----------------------------------------------------------------------
 
+    @command
     def add_constraint(
         self, program_id_: ProgramId, label: str, condition: Any, requirement: Any, ctx: CommandContext
     ) -> CommandResult:
-        new_id = constraint_id(program_id_, label)
+        new_id = constraint_id(program_id_, check_label(label))
         constraint = ScheduleConstraint.from_json(
             {"id": str(new_id), "label": label, "condition": condition, "requirement": requirement}
         )
@@ -145,6 +152,7 @@ class AdminCommands(RegistrationBase):
             if found is None or found.program_id != program.id:
                 raise InvalidInputError("The constraint names an id outside this program", id=str(ref))
 
+    @command
     def remove_constraint(
         self, program_id_: ProgramId, constraint_id_: ConstraintId, ctx: CommandContext
     ) -> CommandResult:
@@ -155,6 +163,7 @@ class AdminCommands(RegistrationBase):
             lambda p: p.remove_constraint(constraint_id_, ctx.audit()),
         )
 
+    @command
     def add_lunch_constraints(
         self,
         program_id_: ProgramId,
@@ -164,6 +173,7 @@ class AdminCommands(RegistrationBase):
         include_conditions: bool = True,
     ) -> CommandResult:
         """One constraint per day: students with classes before and after lunch keep a lunch period."""
+        check_text(lunch_category, "lunch_category", max_length=64)
 
         def change(program: Program) -> None:
             slots = [(t.id, t.start, t.end) for t in program.timeslots.values()]
@@ -178,6 +188,7 @@ class AdminCommands(RegistrationBase):
 
     # -- classes and sections -------------------------------------------------------------
 
+    @command
     def add_subject(
         self,
         program_id_: ProgramId,
@@ -194,6 +205,7 @@ class AdminCommands(RegistrationBase):
         is_lunch: bool = False,
     ) -> CommandResult:
         check_key(code, "code")
+        check_text(category, "category", max_length=64)
         Subject.validate(title, grade_min, grade_max, status, class_size_max, class_size_optimal)
         new_id = subject_id(program_id_, code)
 
@@ -221,6 +233,7 @@ class AdminCommands(RegistrationBase):
 
         return self.execute("add_subject", ctx, attempt)
 
+    @command
     def change_subject_status(self, subject_id_: SubjectId, status: str, ctx: CommandContext) -> CommandResult:
         def attempt() -> CommandResult:
             subject = self.load_subject(subject_id_)
@@ -231,6 +244,7 @@ class AdminCommands(RegistrationBase):
 
         return self.execute("change_subject_status", ctx, attempt)
 
+    @command
     def create_section(
         self,
         subject_id_: SubjectId,
@@ -295,6 +309,7 @@ class AdminCommands(RegistrationBase):
 
         return self.execute(name, ctx, attempt)
 
+    @command
     def schedule_section(
         self, section_id_: SectionId, timeslot_ids: Sequence[TimeslotId], ctx: CommandContext
     ) -> CommandResult:
@@ -304,6 +319,7 @@ class AdminCommands(RegistrationBase):
 
         return self._on_section("schedule_section", section_id_, ctx, change)
 
+    @command
     def change_capacity(
         self,
         section_id_: SectionId,
@@ -323,6 +339,7 @@ class AdminCommands(RegistrationBase):
 
         return self._on_section("change_capacity", section_id_, ctx, change)
 
+    @command
     def set_section_open(self, section_id_: SectionId, is_open: bool, ctx: CommandContext) -> CommandResult:
         return self._on_section(
             "set_section_open",
@@ -331,6 +348,7 @@ class AdminCommands(RegistrationBase):
             lambda s: s.set_open(is_open, ctx.audit()),
         )
 
+    @command
     def cancel_section(self, section_id_: SectionId, ctx: CommandContext) -> CommandResult:
         """Cancel, releasing every seat and waitlist place with events on both sides."""
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import inspect
+import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -19,7 +24,7 @@ from eventsourcing.utils import EnvType, resolve_topic
 
 from regledger.domain.aggregate_cache import AggregateCache, EventReader, StoreEventReader
 from regledger.domain.audited import AuditedAggregate
-from regledger.domain.errors import ConflictError, NotFoundError, RegistrationError
+from regledger.domain.errors import ConflictError, IdempotencyKeyReused, NotFoundError, RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, registration_types_id
 from regledger.domain.log_pages import LogPages, RecorderLogPages
 from regledger.domain.program import Program
@@ -27,7 +32,7 @@ from regledger.domain.registration_types import RegistrationTypes
 from regledger.domain.section import Section
 from regledger.domain.subject import Subject
 from regledger.domain.transcodings import OrjsonDecodingTranscoder, SharedUUIDAsHex
-from regledger.domain.values import CommandContext, SectionRefAsDict
+from regledger.domain.values import CommandContext, SectionRefAsDict, check_key
 
 logger = logging.getLogger("regledger.commands")
 
@@ -61,6 +66,61 @@ class CommandObservation:
     seconds: float  # wall time, retries included
     position: int  # the log position of its last event; 0 unless applied or replayed
     retries: int  # version conflicts retried before it ended
+
+
+def stamp_request(aggregates: Iterable[Aggregate], ctx: CommandContext) -> None:
+    """Record the request's digest on the command's new events (they are frozen, and their
+    `apply` has run: the digest changes no state, so it is set in place before the save)."""
+    for aggregate in aggregates:
+        for pending in aggregate.pending_events:
+            if getattr(pending, "command_id", None) == ctx.command_id:
+                object.__setattr__(pending, "request", ctx.request)
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-ready form of a command argument in which equal requests are equal text."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, set | frozenset):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # UUIDs, Decimals, enums: their text is their identity
+
+
+def request_digest(name: str, arguments: Mapping[str, Any], override: bool) -> str:
+    text = json.dumps([name, _canonical(arguments), override], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+C = TypeVar("C", bound=Callable[..., CommandResult])
+KEY_ARGUMENTS = frozenset({"slug", "student_key", "code"})
+
+
+def command(method: C) -> C:
+    """Mark a public command: its context carries a digest of the command's name and arguments.
+
+    The outermost command names the request (a command that delegates to another, as
+    `add_section` with Waitlisted does, keeps its own digest)."""
+    signature = inspect.signature(method)
+    name = method.__name__
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> CommandResult:
+        bound = signature.bind(*args, **kwargs)
+        for argument in KEY_ARGUMENTS.intersection(bound.arguments):
+            check_key(bound.arguments[argument], argument)  # before any id is derived from it
+        ctx = bound.arguments["ctx"]
+        if not ctx.request:
+            given = {k: v for k, v in bound.arguments.items() if k not in ("self", "ctx")}
+            bound.arguments["ctx"] = dataclasses.replace(ctx, request=request_digest(name, given, ctx.override))
+        return method(*bound.args, **bound.kwargs)
+
+    return cast(C, run)
 
 
 class RegistrationBase(Application[UUID]):
@@ -242,6 +302,8 @@ class RegistrationBase(Application[UUID]):
         pending = [a for a in (primary, *others) if a is not None and a.pending_events]
         if not pending:
             return CommandResult(ctx.command_id, outcome, self.position(), ids=ids or {})
+        if ctx.request:
+            stamp_request(pending, ctx)
         recordings = self.save(*pending)
         for aggregate in pending:
             self.cache.put(aggregate)  # committed now, and the command is done with it
@@ -252,7 +314,16 @@ class RegistrationBase(Application[UUID]):
     def replay(
         self, ctx: CommandContext, aggregate: AuditedAggregate, ids: dict[str, str] | None = None
     ) -> CommandResult:
-        """The answer to a repeated command id: the first outcome, nothing written."""
+        """The answer to a repeated command id: the first outcome, nothing written.
+
+        The same id with a different request is refused: replaying the first answer would tell
+        the client its second request was done when nothing was."""
+        recorded = aggregate.request_of(ctx.command_id)
+        if recorded and ctx.request and recorded != ctx.request:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different request; use a new key",
+                command_id=ctx.command_id,
+            )
         outcome = aggregate.outcome_of(ctx.command_id)
         return CommandResult(ctx.command_id, outcome, self.position(), replayed=True, ids=ids or {})
 

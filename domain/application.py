@@ -11,7 +11,7 @@ from regledger.domain.lottery_commit import LotteryCommit
 from regledger.domain.preference_commands import PreferenceCommands
 from regledger.domain.registration_types import RegistrationType, RegistrationTypes, default_labels
 from regledger.domain.student import Student
-from regledger.domain.values import CommandContext
+from regledger.domain.values import CommandContext, check_text, check_verb
 
 SYSTEM = CommandContext(actor="system", command_id="system")
 
@@ -26,10 +26,10 @@ class Registration(AdminCommands, PreferenceCommands, LotteryCommit):
         self, include: Iterable[str] = (), category: str | None = None, ctx: CommandContext = SYSTEM
     ) -> dict[str, RegistrationType]:
         """Verbs of a category by name; `include` names are created if missing (as the reference)."""
-        names = list(include)
+        names = [check_verb(n) for n in include]
         if names and not isinstance(category, str):
             raise InvalidInputError("Need to supply category when including registration types")
-        category = category or "student"
+        category = check_text(category or "student", "category", max_length=64)
         catalogue = self.find(RegistrationTypes, registration_types_id(category))
         missing = [n for n in names if catalogue is None or n not in catalogue.types]
         if missing:

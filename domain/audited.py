@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import ChainMap
 from collections.abc import MutableMapping
 from typing import Any
@@ -53,6 +54,9 @@ class AuditedAggregate(Aggregate):
         actor: str
         command_id: str
         reason: str
+        # The digest of the request that made the event (`CommandContext.request`), stamped by
+        # the command runner when it saves; "" in events stored before it existed.
+        request: str = dataclasses.field(default="", kw_only=True)
 
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
@@ -95,6 +99,10 @@ class AuditedAggregate(Aggregate):
     def outcome_of(self, command_id: str) -> str:
         """The command's outcome: the name of the last event it recorded here."""
         return self.applied_commands[command_id][0]
+
+    def request_of(self, command_id: str) -> str:
+        """The digest of the request the command id was first used for ("" if not recorded)."""
+        return str(self.applied_commands[command_id][2].request)
 
     def last_event_of(self, command_id: str) -> Any:
         """The last event the command recorded here, to rebuild its first answer on a repeat."""

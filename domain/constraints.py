@@ -10,6 +10,7 @@ from typing import TypeAlias, assert_never
 from uuid import UUID
 
 from regledger.domain.errors import InvalidInputError, MalformedConstraintError
+from regledger.domain.values import unsafe_character
 
 # Bounds keep a hostile or buggy document from exhausting the stack or CPU while parsing.
 MAX_DEPTH = 32
@@ -217,8 +218,7 @@ class ScheduleConstraint:
     requirement: Expression
 
     def __post_init__(self) -> None:
-        if not self.label.strip():
-            raise MalformedConstraintError("label: must be a non-empty string", id=str(self.id))
+        check_label(self.label)
 
     def is_satisfied(self, schedule: ScheduleMap) -> bool:
         # No auto-correction: ESP's on_failure hook no longer runs, so a failure is final.
@@ -245,6 +245,13 @@ class ScheduleConstraint:
             condition=_parse(obj["condition"], "condition", 1, _Budget()),
             requirement=_parse(obj["requirement"], "requirement", 1, _Budget()),
         )
+
+
+def check_label(label: object) -> str:
+    """A constraint's label is shown in refusals: 1-200 characters, no control characters."""
+    if not isinstance(label, str) or not label.strip() or len(label) > 200 or unsafe_character(label):
+        raise MalformedConstraintError("label: must be 1-200 characters without control characters")
+    return label
 
 
 def add_refusal_message(title: str, label: str) -> str:

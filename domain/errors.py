@@ -46,6 +46,12 @@ class AlreadyExistsError(RegistrationError):
     code = "already_exists"
 
 
+class IdempotencyKeyReused(InvalidInputError):
+    """A command id already used by a different request (another command or other arguments)."""
+
+    code = "idempotency_key_reused"
+
+
 class ConflictError(RegistrationError):
     """Concurrent writers kept changing the same aggregates; the command gave up after retrying."""
 
@@ -97,3 +103,4 @@ LotteryDiscarded = rule("lottery_discarded")
 LotterySeatUnavailable = rule("lottery_seat_unavailable")
 LotteryDigestMismatch = rule("lottery_digest_mismatch")
 SeatsAvailable = rule("seats_available")
+VerbNotAllowed = rule("verb_not_allowed")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from regledger.domain.app_base import CommandResult
+from regledger.domain.app_base import CommandResult, command
 from regledger.domain.bulk import collector_paused
 from regledger.domain.errors import (
     InvalidInputError,
@@ -147,6 +147,7 @@ class LotteryCommands(LotteryInputs):
 
     # -- start, retrieve, replay ----------------------------------------------------------
 
+    @command
     def start_lottery(
         self,
         program_id: ProgramId,
@@ -261,6 +262,7 @@ class LotteryCommands(LotteryInputs):
 
     # -- discard and commit ---------------------------------------------------------------
 
+    @command
     def discard_lottery(self, run_id: UUID, ctx: CommandContext) -> CommandResult:
         def attempt() -> CommandResult:
             run = self.load_run(run_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from regledger.domain.app_base import CommandResult
+from regledger.domain.app_base import CommandResult, command
 from regledger.domain.bulk import collector_paused
 from regledger.domain.errors import (
     EnrollmentsExist,
@@ -29,6 +29,7 @@ REPLACED_CAUSE = "lottery_replaced"
 
 
 class LotteryCommit(LotteryCommands):
+    @command
     def commit_lottery(self, run_id: UUID, ctx: CommandContext, replace: bool = False) -> CommandResult:
         """Turn a computed run into seats: one Enrolled per assignment, on Student and Section,
         with cause "lottery" and the run id, all in ONE save (all or nothing), at most once.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from regledger.domain.app_base import CommandResult
+from regledger.domain.app_base import CommandResult, command
 from regledger.domain.errors import (
     ClassNotAccepted,
     DuplicateRanking,
@@ -23,6 +23,7 @@ from regledger.domain.values import STUDENT_CATEGORY, CommandContext, SectionRef
 
 
 class PreferenceCommands(StudentCommands):
+    @command
     def star(
         self, program_id: ProgramId, student_key: str, subject_id: SubjectId, ctx: CommandContext
     ) -> CommandResult:
@@ -44,6 +45,7 @@ class PreferenceCommands(StudentCommands):
 
         return self.execute("star", ctx, attempt)
 
+    @command
     def unstar(
         self, program_id: ProgramId, student_key: str, subject_id: SubjectId, ctx: CommandContext
     ) -> CommandResult:
@@ -60,6 +62,7 @@ class PreferenceCommands(StudentCommands):
 
         return self.execute("unstar", ctx, attempt)
 
+    @command
     def rank_priorities(
         self,
         program_id: ProgramId,
@@ -131,6 +134,7 @@ class PreferenceCommands(StudentCommands):
     def sections_of(self, subject: Subject) -> list[Section]:
         return [self.load_section(s) for s in subject.section_ids]
 
+    @command
     def confirm_preferences(self, program_id: ProgramId, student_key: str, ctx: CommandContext) -> CommandResult:
         def attempt() -> CommandResult:
             self.prefetch(program_id, student_id(program_id, student_key))

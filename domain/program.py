@@ -14,7 +14,16 @@ from regledger.domain.audited import AuditedAggregate
 from regledger.domain.constraints import ScheduleConstraint, parse_expression
 from regledger.domain.errors import InvalidInputError, NotFoundError, WindowClosed
 from regledger.domain.ids import ConstraintId, ProgramId, StudentId, TimeslotId, program_id
-from regledger.domain.values import ENROLLED, Timeslot
+from regledger.domain.values import (
+    APPLIED,
+    ENROLLED,
+    INTERESTED,
+    WAITLISTED,
+    Timeslot,
+    check_text,
+    check_verb,
+    priority_level_of,
+)
 
 WINDOW_KINDS = ("lottery", "classes", "removal")
 DEFAULT_FULL_TEXT = "Class temporarily full; please check back later"
@@ -34,6 +43,9 @@ class ProgramSettings:
     waitlist_enabled: bool = False
     min_stars: int = 0
     visible_verbs: tuple[str, ...] = (ENROLLED,)
+    # Verbs a student may register with besides Enrolled and Waitlisted; any other verb (and
+    # Priority/N, which only the priorities command records) needs an admin's override.
+    student_verbs: tuple[str, ...] = (INTERESTED, APPLIED)
 
     def __post_init__(self) -> None:
         if not isinstance(self.priority_limit, int) or not 1 <= self.priority_limit <= 20:
@@ -44,8 +56,12 @@ class ProgramSettings:
             raise InvalidInputError("program_size_max must not be negative")
         if self.min_stars < 0:
             raise InvalidInputError("min_stars must not be negative")
-        if not self.temporarily_full_text.strip():
-            raise InvalidInputError("temporarily_full_text must not be empty")
+        check_text(self.temporarily_full_text, "temporarily_full_text", max_length=500)
+        for verb in (*self.visible_verbs, *self.student_verbs):
+            check_verb(verb)
+
+    def student_may_register(self, verb: str) -> bool:
+        return verb in (ENROLLED, WAITLISTED) or (verb in self.student_verbs and priority_level_of(verb) is None)
 
     @property
     def is_capped(self) -> bool:
@@ -56,6 +72,7 @@ class ProgramSettings:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["class_cap_multiplier"] = str(self.class_cap_multiplier)
         out["visible_verbs"] = list(self.visible_verbs)
+        out["student_verbs"] = list(self.student_verbs)
         return out
 
     @classmethod
@@ -67,8 +84,9 @@ class ProgramSettings:
         values = dict(data)
         if "class_cap_multiplier" in values:
             values["class_cap_multiplier"] = Decimal(str(values["class_cap_multiplier"]))
-        if "visible_verbs" in values:
-            values["visible_verbs"] = tuple(values["visible_verbs"])
+        for verbs in ("visible_verbs", "student_verbs"):
+            if verbs in values:
+                values[verbs] = tuple(values[verbs])
         return cls(**values)
 
     def updated(self, changes: dict[str, Any]) -> ProgramSettings:
@@ -170,8 +188,7 @@ class Program(AuditedAggregate):
     def add_timeslot(
         self, timeslot_id: TimeslotId, label: str, start: datetime, end: datetime, audit: dict[str, str]
     ) -> None:
-        if not label.strip():
-            raise InvalidInputError("A timeslot needs a label")
+        check_text(label, "label", max_length=200)
         if start.tzinfo is None or end.tzinfo is None:
             raise InvalidInputError("Timeslot times must be timezone-aware", label=label)
         if end <= start:

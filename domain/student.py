@@ -19,7 +19,7 @@ from regledger.domain.errors import (
     TimeslotConflict,
 )
 from regledger.domain.ids import ProgramId, SectionId, StudentId, SubjectId, TimeslotId, student_id
-from regledger.domain.values import ENROLLED, SectionRef, priority_level_of, priority_verb
+from regledger.domain.values import ENROLLED, SectionRef, check_text, priority_level_of, priority_verb
 
 ALREADY_IN_CLASS_MESSAGE = "You are already signed up for a section of this class!"
 CONFLICT_OTHER_SECTIONS_MESSAGE = "This section conflicts with your schedule--check out the other sections!"
@@ -156,12 +156,14 @@ class Student(AuditedAggregate):
     # -- commands -------------------------------------------------------------------------
 
     def submit_profile(self, name: str, graduation_year: int, contacts: dict[str, str], audit: dict[str, str]) -> None:
-        if not name.strip() or len(name) > 200:
-            raise InvalidInputError("A name of 1-200 characters is required")
+        check_text(name, "name", max_length=200)
         if not 1900 <= graduation_year <= 2200:
             raise InvalidInputError("graduation_year is not plausible", graduation_year=graduation_year)
         if any(not isinstance(k, str) or not isinstance(v, str) for k, v in contacts.items()):
             raise InvalidInputError("contacts must map strings to strings")
+        for kind, contact in contacts.items():
+            check_text(kind, "contact kind", max_length=64)
+            check_text(contact, f"contact {kind}", max_length=200, blank=True)
         self._profile_submitted(name=name, graduation_year=graduation_year, contacts=dict(contacts), **audit)
 
     def register(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from regledger.domain.app_base import CommandResult, RegistrationBase
+from regledger.domain.app_base import CommandResult, RegistrationBase, command
 from regledger.domain.constraints import ScheduledSection, ScheduleMap, add_refusal_message, removal_refusal_message
 from regledger.domain.errors import (
     ClassNotAccepted,
@@ -18,6 +18,7 @@ from regledger.domain.errors import (
     RegistrationError,
     RemovalConstraintViolated,
     SeatsAvailable,
+    VerbNotAllowed,
     WaitlistDisabled,
 )
 from regledger.domain.ids import ProgramId, SectionId, student_id
@@ -33,6 +34,7 @@ from regledger.domain.values import (
     SectionRef,
     check_key,
     check_verb,
+    priority_level_of,
     priority_verb,
 )
 
@@ -40,6 +42,12 @@ PROGRAM_FULL_MESSAGE = "This program cannot accept any more students!  Please tr
 PROFILE_MESSAGE = "Please complete your profile first"
 NOT_ACCEPTED_MESSAGE = "This class is not accepted."
 GRADE_MESSAGE = "You are not in the requested grade range for this class."
+
+
+def verb_refusal(verb: str) -> str:
+    if priority_level_of(verb) is not None:
+        return "Rank your classes for a timeslot with the priorities command instead."
+    return f"You cannot register with '{verb}' in this program."
 
 
 def section_ref(section: Section, subject: Subject) -> SectionRef:
@@ -154,6 +162,7 @@ class StudentCommands(RegistrationBase):
 
     # -- profile --------------------------------------------------------------------------
 
+    @command
     def submit_profile(
         self,
         program_id: ProgramId,
@@ -176,6 +185,7 @@ class StudentCommands(RegistrationBase):
 
     # -- add ------------------------------------------------------------------------------
 
+    @command
     def add_section(
         self, program_id: ProgramId, student_key: str, section_id: SectionId, ctx: CommandContext, verb: str = ENROLLED
     ) -> CommandResult:
@@ -199,6 +209,8 @@ class StudentCommands(RegistrationBase):
                         "verb": getattr(student.last_event_of(ctx.command_id), "verb", ""),
                     },
                 )
+            if not ctx.override and not program.settings.student_may_register(verb):
+                raise VerbNotAllowed(verb_refusal(verb), verb=verb)
             admitted = self.entry_checks(program, student, ctx, "classes")
             recorded = self.checked_verb(program, subject, section, student, ctx, verb)
             self.check_subject(program, subject, student, ctx)
@@ -227,6 +239,7 @@ class StudentCommands(RegistrationBase):
 
         return self.execute("add_section", ctx, attempt)
 
+    @command
     def complete_registration(
         self, program_id: ProgramId, student_key: str, section_id: SectionId, ctx: CommandContext
     ) -> CommandResult:
@@ -257,6 +270,7 @@ class StudentCommands(RegistrationBase):
 
     # -- drop -----------------------------------------------------------------------------
 
+    @command
     def drop_section(
         self,
         program_id: ProgramId,
@@ -334,6 +348,7 @@ class StudentCommands(RegistrationBase):
 
     # -- switch ---------------------------------------------------------------------------
 
+    @command
     def switch_sections(
         self,
         program_id: ProgramId,
@@ -389,6 +404,7 @@ class StudentCommands(RegistrationBase):
 
     # -- waitlist -------------------------------------------------------------------------
 
+    @command
     def join_waitlist(
         self, program_id: ProgramId, student_key: str, section_id: SectionId, ctx: CommandContext
     ) -> CommandResult:

@@ -9,6 +9,7 @@ from eventsourcing.domain import event
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, section_id, subject_id
+from regledger.domain.values import check_text
 
 # The reference's numeric statuses, kept as names; "accepted" means accepted or hidden.
 STATUSES = ("cancelled", "rejected", "unreviewed", "hidden", "accepted")
@@ -79,8 +80,7 @@ class Subject(AuditedAggregate):
         class_size_max: int | None,
         class_size_optimal: int | None,
     ) -> None:
-        if not title.strip():
-            raise InvalidInputError("A class needs a title")
+        check_text(title, "title", max_length=200)
         if grade_min > grade_max:
             raise InvalidInputError("grade_min must not exceed grade_max", grade_min=grade_min, grade_max=grade_max)
         if status not in STATUSES:

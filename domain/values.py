@@ -20,8 +20,18 @@ INTERESTED = "Interested"
 APPLIED = "Applied"
 PRIORITY_PREFIX = "Priority/"
 STUDENT_CATEGORY = "student"
+MAX_REASON = 2000  # a reason is multi-line text: a paragraph, not a document
 
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+# One source for the key rule; the HTTP edge derives its pattern from this text.
+KEY_RULE = r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}"
+_KEY = re.compile(KEY_RULE)
+
+# Characters no text field may hold: C0/C1 controls (NUL stops PostgreSQL's text type; ESC
+# paints terminals), lone surrogates (not encodable as UTF-8) and the bidirectional
+# overrides and isolates that make text read differently from what it holds.
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069"
+_UNSAFE_LINE = re.compile(f"[{_UNSAFE}\t\n]")
+_UNSAFE_MULTILINE = re.compile(f"[{_UNSAFE}]")  # multi-line text keeps \n and \t, nothing else
 
 
 def priority_verb(level: int) -> str:
@@ -36,15 +46,42 @@ def priority_level_of(verb: str) -> int | None:
 
 
 def check_key(value: str, what: str) -> str:
-    """Keys end up in ids and URLs, so they are restricted to a safe alphabet."""
-    if not isinstance(value, str) or not _KEY.match(value):
+    """Keys end up in ids and URLs, so they are restricted to a safe alphabet (whole string)."""
+    if not isinstance(value, str) or not _KEY.fullmatch(value):
         raise InvalidInputError(f"{what} must be 1-64 characters of letters, digits and . _ @ + -", **{what: value})
     return value
 
 
+def unsafe_character(value: str, *, multiline: bool = False) -> str | None:
+    """The first character a text field may not hold, or None."""
+    found = (_UNSAFE_MULTILINE if multiline else _UNSAFE_LINE).search(value)
+    return found.group() if found else None
+
+
+def check_text(value: str, what: str, *, max_length: int, multiline: bool = False, blank: bool = False) -> str:
+    """Text that is stored, shown and exported: bounded, never control characters."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be text", field=what)
+    if len(value) > max_length:
+        raise InvalidInputError(f"{what} must be at most {max_length} characters", field=what, length=len(value))
+    if not blank and not value.strip():
+        raise InvalidInputError(f"{what} must not be blank", field=what)
+    bad = unsafe_character(value, multiline=multiline)
+    if bad is not None:
+        allowed = " (line breaks and tabs are allowed)" if multiline else ""
+        raise InvalidInputError(
+            f"{what} must not contain control characters{allowed}", field=what, character=f"U+{ord(bad):04X}"
+        )
+    return value
+
+
 def check_verb(verb: str) -> str:
-    if not isinstance(verb, str) or not 0 < len(verb.strip()) <= 32 or verb != verb.strip():
-        raise InvalidInputError("A registration verb is 1-32 characters without edge spaces", verb=verb)
+    """Verbs are shown everywhere and shared by programs: printable, 1-32 characters, trimmed."""
+    if not isinstance(verb, str) or not 0 < len(verb.strip()) <= 32 or verb != verb.strip() or not verb.isprintable():
+        raise InvalidInputError(
+            "A registration verb is 1-32 printable characters without edge spaces",
+            verb=verb.encode("unicode_escape").decode() if isinstance(verb, str) else verb,
+        )
     return verb
 
 
@@ -56,12 +93,16 @@ class CommandContext:
     command_id: str = field(default_factory=lambda: str(uuid4()))
     reason: str = ""
     override: bool = False
+    # A digest of the command's name and arguments, set by the command runner: the same
+    # command id with another request is refused instead of replaying the first.
+    request: str = ""
 
     def __post_init__(self) -> None:
-        if not self.actor or len(self.actor) > 200:
-            raise InvalidInputError("An actor (1-200 characters) is required", actor=self.actor)
-        if not self.command_id or len(self.command_id) > 200:
-            raise InvalidInputError("A command id is 1-200 characters", command_id=self.command_id)
+        if not self.actor or len(self.actor) > 200 or unsafe_character(self.actor):
+            raise InvalidInputError("An actor (1-200 characters, no control characters) is required", field="actor")
+        if not self.command_id or len(self.command_id) > 200 or unsafe_character(self.command_id):
+            raise InvalidInputError("A command id is 1-200 characters without control characters", field="command_id")
+        check_text(self.reason, "reason", max_length=MAX_REASON, multiline=True, blank=True)
         if self.override and not self.reason.strip():
             raise OverrideNeedsReason("An override needs a reason", actor=self.actor)
 

@@ -67,6 +67,9 @@ def _waitlisted(section_id: UUID, s: dict[str, Any]) -> list[ViewChange]:
     return [c.WaitlistJoined(section_id, uuid_of(s["student_id"]), datetime_of(s["timestamp"]))]
 
 
+# Events stored before requests were stamped lack this key and read the same otherwise.
+UNSTAMPED = frozenset({"request"})
+
 # topic -> (the stored state's keys, the fold); version 1 classes only (no upcasting to skip).
 LEAN: dict[str, tuple[frozenset[str], LeanFold]] = {
     get_topic(cls): (stored_keys(cls), fold)
@@ -88,7 +91,7 @@ def lean_changes(topic: str, originator_id: UUID | str, state: bytes) -> list[Vi
     keys, fold = lean
     try:
         parsed = orjson.loads(state)
-        if type(parsed) is not dict or parsed.keys() != keys:
+        if type(parsed) is not dict or (parsed.keys() != keys and parsed.keys() != keys - UNSTAMPED):
             return None
         return fold(originator_id, parsed)
     except (orjson.JSONDecodeError, UnexpectedState):

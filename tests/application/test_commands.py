@@ -20,6 +20,7 @@ from regledger.domain.ids import ConstraintId, constraint_id, program_id
 from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
+from regledger.domain.values import CommandContext
 from tests.application.conftest import DAY, GRADE_10, SCHOOL_YEAR, World, admin, as_student, build_world
 
 FULL = "Class temporarily full; please check back later"
@@ -180,9 +181,18 @@ def test_adding_a_section_enrolls_on_both_the_student_and_the_section(world: Wor
     assert world.enrolled_keys("math1") == {"alice", "bob"}
 
 
-@pytest.mark.parametrize("verb", ["Interested", "Applied", "Onsite/Webapp"])
-def test_other_verbs_are_recorded_on_the_student_only_and_created_on_first_use(world: World, verb: str) -> None:
-    result = world.add("alice", "art1", verb=verb)
+@pytest.mark.parametrize(
+    ("verb", "ctx"),
+    [
+        ("Interested", None),
+        ("Applied", None),
+        ("Onsite/Webapp", admin(override=True, reason="onsite sign-up")),
+    ],
+)
+def test_other_verbs_are_recorded_on_the_student_only_and_created_on_first_use(
+    world: World, verb: str, ctx: CommandContext | None
+) -> None:
+    result = world.add("alice", "art1", ctx, verb=verb)
     assert result.ids["verb"] == verb
     assert world.verbs("alice", "art1") == [verb]
     assert world.get_section("art1").enrolled == {}

@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic
 
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
-from regledger.domain.errors import RegistrationError
+from regledger.domain.errors import IdempotencyKeyReused, RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, TimeslotId
 from regledger.domain.lottery.algorithm import compute_assignment
 from regledger.domain.lottery.model import LotteryInput, LotteryParameters
@@ -232,10 +232,19 @@ def test_a_seed_is_drawn_and_recorded_when_none_is_given(app):
 def test_a_retried_start_returns_the_first_run(app):
     program_id = Stored(app).program_id
     first = app.start_lottery(program_id, admin("start-1"), seed=1)
-    again = app.start_lottery(program_id, admin("start-1"), seed=2)
+    again = app.start_lottery(program_id, admin("start-1"), seed=1)
     assert again.replayed
     assert again.ids["run_id"] == first.ids["run_id"]
     assert app.load_run(UUID(first.ids["run_id"])).seed == 1
+
+
+def test_a_start_with_a_used_command_id_and_other_parameters_is_refused(app):
+    program_id = Stored(app).program_id
+    app.start_lottery(program_id, admin("start-1"), seed=1)
+    position = app.position()
+    with pytest.raises(IdempotencyKeyReused):
+        app.start_lottery(program_id, admin("start-1"), seed=2)
+    assert app.position() == position
 
 
 def test_the_assignment_is_retrievable_and_equals_a_fresh_computation(app):

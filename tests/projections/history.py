@@ -45,14 +45,13 @@ def seed_history(
     """Write a program's history; returns ids for queries. Events ~ 30 per student."""
     rng = random.Random(seed)
     audit = _Audit()
-    ctx = CommandContext(actor="seed")
     settings = {"require_profile": False, "waitlist_enabled": True}
-    pid = ProgramId(UUID(app.create_program(slug, slug, ctx, school_year=2026, settings=settings).ids["program_id"]))
+    pid = ProgramId(UUID(app.create_program(slug, slug, CommandContext(actor="seed"), school_year=2026, settings=settings).ids["program_id"]))
     day = datetime(2027, 2, 13, 9, tzinfo=UTC)
     slots: list[TimeslotId] = []
     for i in range(timeslots):
         start = day + timedelta(hours=i)
-        result = app.add_timeslot(pid, f"T{i}", start, start + timedelta(minutes=50), ctx)
+        result = app.add_timeslot(pid, f"T{i}", start, start + timedelta(minutes=50), CommandContext(actor="seed"))
         slots.append(TimeslotId(UUID(result.ids["timeslot_id"])))
     refs: list[SectionRef] = []
     sections: dict[UUID, Section] = {}
