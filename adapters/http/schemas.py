@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
@@ -10,15 +11,31 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     WithJsonSchema,
     model_validator,
 )
 
-KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$"
+from regledger.domain.values import KEY_RULE, unsafe_character
+
+KEY_PATTERN = f"^{KEY_RULE}$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+# A boolean is a JSON boolean: `0`, `"no"` or `"true"` is more likely a client bug than intent.
+Flag = Annotated[bool, Strict()]
+
+
+def _query_flag(value: Any) -> Any:
+    if isinstance(value, bool) or value in ("true", "false"):
+        return value
+    raise ValueError("must be true or false")
+
+
+# A query-string boolean is the text `true` or `false` (not `0`, `1`, `yes` or `on`).
+QueryFlag = Annotated[bool, BeforeValidator(_query_flag)]
 
 
 def _not_blank(value: str) -> str:
@@ -33,14 +50,47 @@ def _trimmed(value: str) -> str:
     return value
 
 
+def _one_line(value: str) -> str:
+    bad = unsafe_character(value)
+    if bad is not None:
+        raise ValueError(f"must not contain control characters (found U+{ord(bad):04X})")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    bad = unsafe_character(value, multiline=True)
+    if bad is not None:
+        raise ValueError(
+            f"must not contain control characters other than line breaks and tabs (found U+{ord(bad):04X})"
+        )
+    return value
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable characters only")
+    return value
+
+
 Verb = Annotated[
-    str, StringConstraints(min_length=1, max_length=32), AfterValidator(_not_blank), AfterValidator(_trimmed)
+    str,
+    StringConstraints(min_length=1, max_length=32),
+    AfterValidator(_not_blank),
+    AfterValidator(_trimmed),
+    AfterValidator(_printable),
 ]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Label = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank), AfterValidator(_one_line)
+]
+Category = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(_not_blank), AfterValidator(_one_line)
+]
+Line = Annotated[str, StringConstraints(max_length=200), AfterValidator(_one_line)]
 Count = Annotated[int, Field(ge=0, le=100_000)]
 Grade = Annotated[int, Field(ge=0, le=20)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
-Reason = Annotated[str, StringConstraints(max_length=500)]
+# Multi-line text: line breaks and tabs are kept, no other control character.
+Reason = Annotated[str, StringConstraints(max_length=500), AfterValidator(_multi_line)]
 WindowKind = Literal["lottery", "classes", "removal"]
 SubjectStatus = Literal["cancelled", "rejected", "unreviewed", "hidden", "accepted"]
 
@@ -55,7 +105,17 @@ def _plausible_instant(value: datetime) -> datetime:
     return value
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
+def _iso_8601(value: Any) -> Any:
+    """Only ISO 8601 text (or a datetime): pydantic would read `1700000000` as an epoch."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_START.match(value):
+        raise ValueError("must be an ISO 8601 date-time with an offset, e.g. 2026-11-21T09:00:00Z")
+    return value
+
+
+_ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_plausible_instant)]
 
 RANK_PATTERN = r"^[1-9][0-9]?$"
 EXAMPLE_UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -69,7 +129,7 @@ class CommandRequest(_Request):
     """Fields every command accepts: an audit reason, and (admins only) an override."""
 
     reason: Reason = Field(default="", description="Recorded on every event; required with override.")
-    override: bool = Field(
+    override: Flag = Field(
         default=False, description="Admins only: bypass windows, caps, grade ranges and full sections."
     )
 
@@ -86,16 +146,17 @@ class CommandRequest(_Request):
 class ProgramSettingsRequest(_Request):
     """Program settings; only the fields sent are set (program_size_max null = no cap)."""
 
-    use_priority: bool | None = None
+    use_priority: Flag | None = None
     priority_limit: Annotated[int, Field(ge=1, le=20)] | None = None
     class_cap_multiplier: Annotated[float, Field(ge=0, le=100)] | None = None
     class_cap_offset: Annotated[int, Field(ge=-1000, le=1000)] | None = None
     temporarily_full_text: Label | None = None
-    require_profile: bool | None = None
+    require_profile: Flag | None = None
     program_size_max: Count | None = None
-    waitlist_enabled: bool | None = None
+    waitlist_enabled: Flag | None = None
     min_stars: Annotated[int, Field(ge=0, le=100)] | None = None
     visible_verbs: Annotated[list[Verb], Field(min_length=1, max_length=20)] | None = None
+    student_verbs: Annotated[list[Verb], Field(max_length=20)] | None = None
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"waitlist_enabled": True, "priority_limit": 3}]}
@@ -159,13 +220,13 @@ class WindowRequest(CommandRequest):
 class SubjectRequest(CommandRequest):
     code: Key
     title: Label
-    category: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "General"
+    category: Category = "General"
     grade_min: Grade = 7
     grade_max: Grade = 12
     status: SubjectStatus = "accepted"
     class_size_max: Count | None = None
     class_size_optimal: Count | None = None
-    is_lunch: bool = False
+    is_lunch: Flag = False
 
     model_config = ConfigDict(
         extra="forbid",
@@ -225,8 +286,8 @@ class ConstraintRequest(CommandRequest):
 
 class LunchConstraintsRequest(CommandRequest):
     lunch_timeslot_ids: Annotated[list[UUID], Field(min_length=1, max_length=50)]
-    lunch_category: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Lunch"
-    include_conditions: bool = True
+    lunch_category: Category = "Lunch"
+    include_conditions: Flag = True
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"lunch_timeslot_ids": [EXAMPLE_UUID]}]})
 
@@ -244,7 +305,7 @@ class ProfileRequest(CommandRequest):
     name: Label
     graduation_year: Year
     contacts: Annotated[
-        dict[Annotated[str, StringConstraints(max_length=64)], Annotated[str, StringConstraints(max_length=200)]],
+        dict[Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_one_line)], Line],
         Field(max_length=20),
     ] = {}
 
@@ -447,10 +508,10 @@ class LotteryParametersRequest(_Request):
 
     kp: float = Field(default=1.2, gt=0, le=1000, description="Weight divisor per priority level")
     ki: float = Field(default=1.1, gt=0, le=1000, description="Weight divisor per interest (star)")
-    check_grade: bool = True
+    check_grade: Flag = True
     max_sections: Count = 0
     max_timeslots: Count = 0
-    fill_low_priorities: bool = False
+    fill_low_priorities: Flag = False
 
 
 class LotteryStartRequest(CommandRequest):
@@ -463,7 +524,7 @@ class LotteryStartRequest(CommandRequest):
 
 
 class LotteryCommitRequest(CommandRequest):
-    replace: bool = Field(default=False, description="End every seat held in the program (and a committed run) first.")
+    replace: Flag = Field(default=False, description="End every seat held in the program (and a committed run) first.")
 
 
 class StatRowPublic(BaseModel):

@@ -1,0 +1,135 @@
+"""Hostile input at the HTTP edge: a clear 422 (or the rule's 409), a stable code, nothing written.
+
+Runs on SQLite and PostgreSQL; PostgreSQL is where a NUL once stopped the projector for good."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+STUDENT = "/programs/splash/students/s1"
+NUL = "\u0000"
+HOSTILE = [NUL, "\x1b[31m", "\u202e", "\x7f"]
+HOSTILE_IDS = ["NUL", "ESC", "RLO", "DEL"]
+
+
+def refused(api: Any, method: str, url: str, status: int, code: str, **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("headers", api.admin)
+    head = api.head()
+    response = api.client.request(method, url, **kwargs)
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    assert set(body) == {"code", "message", "detail"}
+    assert api.head() == head, "a refused request wrote events"
+    return body
+
+
+@pytest.mark.parametrize("bad", HOSTILE, ids=HOSTILE_IDS)
+def test_control_characters_are_refused_in_student_text(api, world, profile, bad):
+    profile("s1")
+    me = api.student("s1")
+    section = world.sections["b2a"]
+    url = f"{STUDENT}/registrations"
+    refused(api, "POST", url, 422, "invalid_input", headers=me, json={"section_id": section, "reason": f"r{bad}"})
+    refused(api, "POST", url, 422, "invalid_input", headers=me, json={"section_id": section, "verb": f"V{bad}"})
+    api.ok("POST", url, headers=me, json={"section_id": section})
+    refused(api, "DELETE", f"{url}/{section}", 422, "invalid_input", headers=me, params={"reason": f"r{bad}"})
+    refused(
+        api,
+        "PUT",
+        f"{STUDENT}/profile",
+        422,
+        "invalid_input",
+        headers=me,
+        json={"name": f"S{bad}", "graduation_year": 2029},
+    )
+
+
+@pytest.mark.parametrize("bad", HOSTILE, ids=HOSTILE_IDS)
+def test_control_characters_are_refused_in_admin_text(api, world, bad):
+    subjects = "/programs/splash/subjects"
+    refused(api, "POST", subjects, 422, "invalid_input", json={"code": "X1", "title": f"T{bad}"})
+    refused(api, "POST", subjects, 422, "invalid_input", json={"code": "X1", "title": "T", "category": f"C{bad}"})
+    slot = {"label": f"Sun{bad}", "start": "2026-11-22T09:00:00Z", "end": "2026-11-22T09:50:00Z"}
+    refused(api, "POST", "/programs/splash/timeslots", 422, "invalid_input", json=slot)
+    refused(api, "GET", "/registration-types", 422, "invalid_input", params={"category": f"c{bad}", "include": "Z"})
+
+
+def test_a_reason_may_span_lines(api, world, profile):
+    profile("s1")
+    body = {"section_id": world.sections["b2a"], "reason": "line one\n\tline two"}
+    api.ok("POST", f"{STUDENT}/registrations", headers=api.student("s1"), json=body)
+
+
+def test_a_student_cannot_record_an_arbitrary_verb(api, world, profile):
+    profile("s1")
+    before = api.ok("GET", "/registration-types")
+    url, section = f"{STUDENT}/registrations", world.sections["b2a"]
+    refused(
+        api, "POST", url, 409, "verb_not_allowed", headers=api.student("s1"), json={"section_id": section, "verb": "x"}
+    )
+    assert api.ok("GET", "/registration-types") == before
+
+
+def test_a_student_cannot_rank_through_registrations(api, world, profile):
+    profile("s1")
+    url = f"{STUDENT}/registrations"
+    for name in ("b2a", "m1a"):
+        body = {"section_id": world.sections[name], "verb": "Priority/1"}
+        refused(api, "POST", url, 409, "verb_not_allowed", headers=api.student("s1"), json=body)
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused(api, world, profile):
+    profile("s1")
+    me = {**api.student("s1"), "Idempotency-Key": "K"}
+    url = f"{STUDENT}/registrations"
+    api.ok("POST", url, headers=me, json={"section_id": world.sections["b2a"]})
+    for method, path, kwargs in (
+        ("POST", url, {"json": {"section_id": world.sections["c3a"]}}),
+        ("DELETE", f"{url}/{world.sections['b2a']}", {}),
+        (
+            "POST",
+            f"{STUDENT}/switch",
+            {"json": {"from_section_id": world.sections["b2a"], "to_section_id": world.sections["b2b"]}},
+        ),
+        ("PUT", f"{STUDENT}/profile", {"json": {"name": "Other", "graduation_year": 2029}}),
+    ):
+        body = refused(api, method, path, 422, "idempotency_key_reused", headers=me, **kwargs)
+        assert "Idempotency-Key" in body["message"]
+    again = api.client.post(url, headers=me, json={"section_id": world.sections["b2a"]})
+    assert again.status_code == 200
+    assert again.json()["replayed"] is True
+
+
+@pytest.mark.parametrize("as_of", ["1700000000", "1700000000.5", "yesterday", "2026-11-21"])
+def test_an_instant_must_be_iso_8601(api, world, as_of):
+    refused(api, "GET", f"/sections/{world.sections['b2a']}/roster", 422, "invalid_input", params={"as_of": as_of})
+
+
+def test_an_instant_without_an_offset_is_refused(api, world):
+    url = f"/sections/{world.sections['b2a']}/roster"
+    refused(api, "GET", url, 422, "invalid_input", params={"as_of": "2026-11-21T09:00:00"})
+    assert api.client.get(url, headers=api.admin, params={"as_of": "2026-11-21T09:00:00+01:00"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes", None])
+def test_a_boolean_in_a_body_must_be_a_json_boolean(api, world, profile, value):
+    profile("s1")
+    body = {"section_id": world.sections["b2a"], "override": value, "reason": "r"}
+    refused(api, "POST", f"{STUDENT}/registrations", 422, "invalid_input", json=body)
+
+
+@pytest.mark.parametrize("value", ["1", "0", "yes", "on"])
+def test_a_boolean_in_a_query_must_be_true_or_false(api, world, profile, value):
+    profile("s1")
+    section = world.sections["b2a"]
+    api.ok("POST", f"{STUDENT}/registrations", headers=api.student("s1"), json={"section_id": section})
+    params = {"override": value, "reason": "r"}
+    refused(api, "DELETE", f"{STUDENT}/registrations/{section}", 422, "invalid_input", params=params)
+
+
+@pytest.mark.parametrize("opens", [1, 1.5, "1"])
+def test_a_window_instant_is_not_an_epoch(api, world, opens):
+    refused(api, "PUT", "/programs/splash/windows/classes", 422, "invalid_input", json={"opens": opens})
