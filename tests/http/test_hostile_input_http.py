@@ -4,9 +4,12 @@ Runs on SQLite and PostgreSQL; PostgreSQL is where a NUL once stopped the projec
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 STUDENT = "/programs/splash/students/s1"
 NUL = "\u0000"
@@ -133,3 +136,49 @@ def test_a_boolean_in_a_query_must_be_true_or_false(api, world, profile, value):
 @pytest.mark.parametrize("opens", [1, 1.5, "1"])
 def test_a_window_instant_is_not_an_epoch(api, world, opens):
     refused(api, "PUT", "/programs/splash/windows/classes", 422, "invalid_input", json={"opens": opens})
+
+
+# Text with every kind of character hostile clients send: controls, surrogates, bidi, NUL.
+hostile_text = st.text(
+    alphabet=st.one_of(st.characters(codec=None), st.sampled_from("\x00\x1b\u202e\ud800\r\n\t")), max_size=12
+)
+
+
+def test_whatever_text_is_accepted_the_views_can_store(api, world, profile):
+    """On PostgreSQL a NUL accepted once stopped the projector for good; here every text field
+    gets arbitrary text, and whatever is accepted must reach the views."""
+    profile("s1")
+    me = api.student("s1")
+
+    @given(text=hostile_text, n=st.integers(0, 10**9))
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def accepted_or_refused(text: str, n: int) -> None:
+        requests = [
+            ("POST", "/programs/splash/subjects", api.admin, {"code": f"Z{n}", "title": text or "t", "category": text}),
+            (
+                "POST",
+                f"{STUDENT}/registrations",
+                me,
+                {"section_id": world.sections["c3a"], "reason": text, "verb": "Interested"},
+            ),
+            (
+                "PUT",
+                f"{STUDENT}/profile",
+                me,
+                {"name": text or "n", "graduation_year": 2029, "contacts": {"email": text}},
+            ),
+        ]
+        for method, url, auth, body in requests:
+            # json.dumps escapes lone surrogates as \ud800, as a hostile client would send them.
+            content = json.dumps(body).encode()
+            headers = {**auth, "Content-Type": "application/json"}
+            response = api.client.request(method, url, headers=headers, content=content)
+            assert response.status_code < 500, response.text
+            if response.status_code in (200, 201):
+                api.services.wait_for(response.json()["position"], timeout=10)
+            if method == "POST" and url.endswith("/registrations") and response.status_code in (200, 201):
+                api.client.delete(f"{url}/{world.sections['c3a']}", headers=me, params={"verbs": "Interested"})
+
+    accepted_or_refused()
+    api.services.wait_for(api.head(), timeout=10)
+    assert api.services.views.position() == api.head()
