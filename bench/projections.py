@@ -1,12 +1,12 @@
 """Benchmarks of the registration views on PostgreSQL (not tests).
 
-    .venv/bin/python bench/projections.py [--students 3000] [--attempts 18] [--compare-events 15000] [--no-write]
+    .venv/bin/python bench/projections.py [--students 3000] [--attempts 18] [--compare-events 15000] [--write-doc]
 
 Builds a Splash-sized history in a throwaway schema, then measures: the rebuild rate against
 the raw `select_notifications` rate over the same notifications in the same run; the live lag
 from a command returning to its change being visible; and query latency (roster, schedule,
-as-of roster). Prints one JSON line per figure and replaces the "## Projections" section of
-docs/benchmarks.md (unless --no-write).
+as-of roster). Prints one JSON line per figure; `--write-doc` replaces the "## Projections"
+section of docs/benchmarks.md (off by default: that section is the recorded history).
 """
 
 from __future__ import annotations
@@ -120,7 +120,9 @@ def main() -> None:
     parser.add_argument(
         "--compare-events", type=int, default=15000, help="events replayed by both writers (before/after)"
     )
-    parser.add_argument("--no-write", action="store_true", help="do not append to docs/benchmarks.md")
+    parser.add_argument(
+        "--write-doc", action="store_true", help='replace the "## Projections" section of docs/benchmarks.md'
+    )
     args = parser.parse_args()
     host = os.environ.get("REGLEDGER_BENCH_POSTGRES_HOST", "127.0.0.1")
     db = os.environ.get("REGLEDGER_BENCH_POSTGRES_DB", "test")
@@ -232,7 +234,7 @@ def main() -> None:
         admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
         admin.close()
     print(f"# total {time.perf_counter() - began:.0f}s", file=sys.stderr)
-    if not args.no_write:
+    if args.write_doc:
         write_markdown(rows, events, args)
 
 
