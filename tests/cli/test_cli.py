@@ -104,6 +104,15 @@ def test_token_create_refuses_a_malformed_subject(run):
     assert "refused invalid_input:" in result.output
 
 
+@pytest.mark.parametrize(
+    ("role", "subject"), [("admin", "mallory\n"), ("student", "splash/s1\n"), ("admin", "mal\x00")]
+)
+def test_token_create_refuses_a_subject_with_a_trailing_newline_or_control(run, role, subject):
+    result = run("token", "create", "--role", role, "--subject", subject, code=2)
+    assert "refused invalid_input:" in result.output
+    assert "mallory" not in run("token", "list").output
+
+
 def test_roster_schedule_and_history(run, small_program):
     slug, sections = small_program
     roster = run("roster", str(sections["k9"])).output
