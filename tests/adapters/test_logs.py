@@ -205,12 +205,15 @@ def test_serve_logs_commands_and_requests_in_the_chosen_format(tmp_path: Path, f
         _, stderr = server.communicate(timeout=30)
     if fmt == "json":
         records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-        command = next(r for r in records if r["logger"] == "regledger.commands")
+        commands = [r for r in records if r["logger"] == "regledger.commands"]
+        assert commands, stderr
+        command = commands[0]
         assert command["command"] == "create_program"
         assert command["command_id"] == "make-splash"
         assert command["actor"] == "admin:ops"
         assert command["outcome"] == "applied"
-        access = [r for r in records if r["logger"] == "uvicorn.access"]
+        access = [r for r in records if r["logger"] == "uvicorn.access" and r.get("method") == "POST"]
+        assert access, stderr
         assert {"method": "POST", "path": "/programs", "status": 201}.items() <= access[-1].items()
         assert not any("color_message" in r for r in records)
     else:
