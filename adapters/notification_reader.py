@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -30,6 +31,7 @@ from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 from psycopg.sql import SQL, Composed, Identifier
 
+from regledger.adapters.wakeup import dropped
 from regledger.domain.log_pages import LogEntry, LogPages, RecorderLogPages
 
 # Above any id: one prepared statement serves bounded and unbounded reads alike.
@@ -69,9 +71,16 @@ class SharedUUIDLoader(Loader):
 
 
 class PostgresNotificationPages:
-    """`LogPages` for a PostgreSQL recorder: one prepared statement, binary tuples."""
+    """`LogPages` for a PostgreSQL recorder: one prepared statement, binary tuples.
 
-    def __init__(self, app: Application[UUID]) -> None:
+    With `conninfo` (the projector's), it reads on a connection of its own, opened again after
+    a drop, and does not retry: its owner retries with backoff through an outage. A read from
+    the app's pool would sit in that pool's wait and the retries below for a minute and more
+    before the outage showed, and then wait for the pool's own reconnection backoff."""
+
+    def __init__(self, app: Application[UUID], conninfo: str | None = None) -> None:
+        self._conninfo = conninfo
+        self._own: psycopg.Connection[Any] | None = None
         recorder = app.recorder
         if not isinstance(recorder, PostgresApplicationRecorder):
             raise TypeError("PostgresNotificationPages needs a PostgreSQL application recorder")
@@ -84,24 +93,49 @@ class PostgresNotificationPages:
         self.all_topics: Composed = select + order
         self.some_topics: Composed = select + SQL(" AND topic = ANY(%s)") + order
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's method
     def __call__(self, after: int, limit: int, *, stop: int | None = None, topics: Sequence[str] = ()) -> list[LogRow]:
+        if self._conninfo is not None:
+            return self._read(after, limit, stop, topics)
+        return cast(list[LogRow], self._read_retried(after, limit, stop, topics))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's method
+    def _read_retried(self, after: int, limit: int, stop: int | None, topics: Sequence[str]) -> list[LogRow]:
+        return self._read(after, limit, stop, topics)
+
+    def _read(self, after: int, limit: int, stop: int | None, topics: Sequence[str]) -> list[LogRow]:
         upto = NO_STOP if stop is None else stop
         statement, params = (
             (self.some_topics, (after, upto, list(topics), limit))
             if topics
             else (self.all_topics, (after, upto, limit))
         )
-        with self.datastore.get_connection() as conn, conn.cursor(binary=True, row_factory=_log_rows) as cur:
+        with self._connection() as conn, conn.cursor(binary=True, row_factory=_log_rows) as cur:
             cur.adapters.register_loader("uuid", SharedUUIDLoader)
             cur.execute(statement, params, prepare=True)
             return cur.fetchall()
 
     @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        if self._conninfo is None:
+            with self.datastore.get_connection() as pooled:
+                yield pooled
+            return
+        if self._own is None or dropped(self._own):
+            self.close()
+            self._own = psycopg.connect(self._conninfo, autocommit=True)
+        yield self._own
+
+    def close(self) -> None:
+        """Close the connection of its own (if any); the next read opens another."""
+        if self._own is not None:
+            self._own.close()
+            self._own = None
+
+    @contextmanager
     def ahead(self) -> Iterator[PipelinedPages]:
         """Pages read ahead on one connection, in pipeline mode (see `PipelinedPages`)."""
         with (
-            self.datastore.get_connection() as conn,
+            self._connection() as conn,
             conn.pipeline(),
             conn.cursor(binary=True, row_factory=_log_rows) as cur,
         ):
@@ -172,10 +206,11 @@ def pages_ahead(pages: LogPages) -> Iterator[PagesAhead]:
         yield ReadOnRequest(pages)
 
 
-def page_reader(app: Application[UUID]) -> LogPages:
-    """The leanest reader of the app's notification log pages."""
+def page_reader(app: Application[UUID], conninfo: str | None = None) -> LogPages:
+    """The leanest reader of the app's notification log pages (on PostgreSQL on a connection of
+    its own, given `conninfo`)."""
     if isinstance(app.recorder, PostgresApplicationRecorder):
-        return PostgresNotificationPages(app)
+        return PostgresNotificationPages(app, conninfo)
     return RecorderLogPages(app)
 
 

@@ -15,7 +15,8 @@ Followers: on PostgreSQL it LISTENs on the events table's channel (the library N
 every insert transaction) and falls back to a poll every `idle_timeout`; on SQLite and memory
 it polls every `poll_interval` (a few ms). Construct with `build_views(settings)` and
 `Projector(app, views)`; `start()` runs it on a background thread in-process (the embedded
-default), `run_forever()` in the foreground (the `regledger project` process).
+default), `run_forever()` in the foreground (the `regledger project` process). Following
+outlives database outages (`run_forever`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,25 +36,31 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from regledger.adapters.notification_reader import page_reader, pages_ahead
+from regledger.adapters.notification_reader import PostgresNotificationPages, page_reader, pages_ahead
 from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
 from regledger.adapters.views_postgres import PostgresViews
 from regledger.adapters.views_sqlite import SqliteViews, views_path
-from regledger.adapters.wakeup import PostgresWakeup
+from regledger.adapters.wakeup import Outage, PostgresWakeup
 from regledger.domain.bulk import collector_paused
 from regledger.domain.log_pages import LogEntry
 from regledger.projections.changes import Batch
 from regledger.projections.lean_fold import fold_stored
-from regledger.projections.views import RegistrationViews
+from regledger.projections.views import PositionAlreadyApplied, RegistrationViews
 
 logger = logging.getLogger("regledger.projector")
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
 
-# A lost connection or a server restart: the catch-up resumes from the views' position.
-TRANSIENT = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
-CATCH_UP_ATTEMPTS = 10
+# A lost connection, a server restart, a locked SQLite file: following resumes from the views'
+# position once it is over (`run_forever`).
+TRANSIENT = (
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+)
 
 
 def build_views(settings: Settings, *, prefix: str = "rv_") -> RegistrationViews:
@@ -91,11 +99,14 @@ class Projector:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.idle_timeout = idle_timeout
-        self._pages = page_reader(app)
+        # On PostgreSQL its reads and LISTEN use connections of its own (`listen_conninfo`), opened
+        # again after a drop; without it, the app's pool.
+        self._pages = page_reader(app, listen_conninfo)
         channel = getattr(app.recorder, "channel_name", None)
         self._wakeup = PostgresWakeup(listen_conninfo, channel) if listen_conninfo and channel else None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._running = False
         # The views' position as this projector last committed it (None: read it from the views).
         # Only this projector moves it while it runs: a second one is refused by the tracking row.
         self._position: int | None = None
@@ -106,6 +117,11 @@ class Projector:
     def for_settings(cls, settings: Settings, app: Application[UUID], **kwargs: Any) -> Projector:
         listen = settings.postgres_conninfo() if settings.store == "postgres" else None
         return cls(app, kwargs.pop("views", None) or build_views(settings), listen_conninfo=listen, **kwargs)
+
+    @property
+    def position(self) -> int | None:
+        """The views' position as this projector last committed or read it (None: not known)."""
+        return self._position
 
     # -- one step -------------------------------------------------------------------------
 
@@ -220,31 +236,49 @@ class Projector:
             self._stop.wait(self.poll_interval)
 
     def run_forever(self) -> None:
-        """Follow the log until stop(); errors are logged and re-raised."""
-        failures = 0
+        """Follow the log until stop().
+
+        A transient fault (TRANSIENT: a lost connection, a server restart, a locked file) is an
+        outage, retried with backoff (0.1 s doubling to 5 s) from the views' position, forever,
+        and logged when it starts and when it ends. Any other error is logged and re-raised."""
+        outage: Outage | None = None
+        self._running = True
         try:
             while not self._stop.is_set():
-                if self.step() < self.batch_size:
-                    self._idle()
-                    continue
                 try:
-                    self.catch_up()  # a backlog (a start behind, a burst): overlap its batches
-                    failures = 0
+                    caught_up = self._follow()
                 except TRANSIENT as exc:
-                    # Its reads are pipelined, not retried one by one as `step`'s are: resume
-                    # from the views' position (each batch committed with it), a few times.
-                    failures += 1
-                    if failures > CATCH_UP_ATTEMPTS:
-                        raise
-                    logger.warning("catch-up interrupted (%s/%s), resuming: %s", failures, CATCH_UP_ATTEMPTS, exc)
-                    self._stop.wait(0.2 * failures)
+                    outage = outage or Outage("projector", exc)
+                    self._stop.wait(outage.retry_in())
+                    continue
+                except PositionAlreadyApplied:
+                    continue  # the views moved under us (another projector): go on from their position
+                if outage is not None:
+                    outage.end()
+                    outage = None
+                if caught_up:
+                    self._idle()
         except BaseException as exc:
             self.error = exc
-            logger.exception("projector stopped on an error")
+            logger.exception("projector stopped on an error (views at position %s)", self._position)
             raise
         finally:
-            if self._wakeup is not None:
-                self._wakeup.close()
+            self._running = False
+            self._close_connections()
+
+    def _close_connections(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.close()
+        if isinstance(self._pages, PostgresNotificationPages):
+            self._pages.close()
+
+    def _follow(self) -> bool:
+        """The next batch, then the rest of a backlog (a start behind, a burst) with its batches
+        overlapped (`catch_up`); True when it was at the head."""
+        if self.step() < self.batch_size:
+            return True
+        self.catch_up()
+        return False
 
     def start(self) -> Projector:
         """Follow on a daemon thread (in-process: the embedded SQLite/memory default)."""
@@ -259,10 +293,14 @@ class Projector:
             self.run_forever()
 
     def stop(self) -> None:
+        """Stop following (`run_forever` returns after the batch or wait in progress) and close
+        the projector's own connections (`run_forever` closes them itself if it still runs)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if not self._running:
+            self._close_connections()
 
     def __enter__(self) -> Projector:
         return self.start()
@@ -319,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             projector.run_forever()
     finally:
+        projector.stop()
         views.close()
         app.close()
     return 0

@@ -22,6 +22,7 @@ from regledger.adapters.views_sql import (
     SqlViews,
     advance_params,
 )
+from regledger.adapters.wakeup import dropped
 from regledger.projections.changes import Batch
 from regledger.projections.netting import net
 from regledger.projections.views import PositionAlreadyApplied
@@ -86,7 +87,9 @@ class PostgresViews(SqlViews):
         self._binary: dict[str, str] = {}
 
     def _connection(self) -> psycopg.Connection[Any]:
-        if self._writer is None or self._writer.closed:
+        if self._writer is not None and dropped(self._writer):
+            self._writer.close()  # else its next batch fails: one more outage after this one
+        if self._writer is None or self._writer.closed or self._writer.broken:
             self._writer = psycopg.connect(self.conninfo, autocommit=True)
             self._writer.execute("SET synchronous_commit = off")
             # Replan the set-based writes each time: a generic plan made while the tables were
@@ -240,11 +243,26 @@ class PostgresViews(SqlViews):
         with self._readers_lock:
             if self._pool is None:
                 self._pool = ConnectionPool(
-                    self.conninfo, min_size=0, max_size=self.pool_size, kwargs={"autocommit": True}, open=True
+                    self.conninfo,
+                    min_size=0,
+                    max_size=self.pool_size,
+                    kwargs={"autocommit": True},
+                    open=True,
+                    # A connection that died idle (a restart, a terminated backend) is replaced
+                    # before it is lent, not found dead by the query.
+                    check=ConnectionPool.check_connection,
                 )
             return self._pool
 
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return self._query_once(statement, params)
+        except psycopg.OperationalError:
+            # This thread's connection died idle (closed by `_query_once`): a read can run
+            # again, once, on a new one.
+            return self._query_once(statement, params)
+
+    def _query_once(self, statement: str, params: Sequence[Any]) -> list[Any]:
         conn = self._reader()
         if conn is None:
             with self._shared_pool().connection() as pooled:

@@ -37,9 +37,13 @@ def views_path(events_path: Path) -> Path:
 
 
 class SqliteViews(SqlViews):
-    def __init__(self, path: Path | str, *, prefix: str = "rv_") -> None:
+    """`busy_timeout`: how long a write waits for a lock another connection holds on the file
+    before it fails (`sqlite3.OperationalError`, which the projector retries)."""
+
+    def __init__(self, path: Path | str, *, prefix: str = "rv_", busy_timeout: float = 30.0) -> None:
         super().__init__(SQLITE, qualified_prefix=prefix, prefix=prefix)
         self.path = str(path)
+        self.busy_timeout = busy_timeout
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -48,7 +52,7 @@ class SqliteViews(SqlViews):
         self._writer.execute("PRAGMA journal_mode=WAL")
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout)
         conn.execute("PRAGMA synchronous=NORMAL")
         with self._all_lock:
             self._all.append(conn)
