@@ -50,7 +50,10 @@ from eventsourcing.utils import retry
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier
 
+from regledger.adapters.library_version import check_eventsourcing_version
 from regledger.adapters.small_saves import OneTripInsert
+
+check_eventsourcing_version()  # the save and create paths below are the library's at that version only
 
 # Above either limit a save leaves pipeline mode; both are far below the ~8 MB where it hangs.
 PIPELINE_MAX_EVENTS = 1000
