@@ -7,6 +7,11 @@ The plaintext is returned once, by `create`, and never stored or logged.
 
 A student token is bound to one (program slug, student key); an admin token to an admin name.
 The actor recorded on every event is derived from the token (`Principal.actor`).
+
+Lookups are cached per token id for `cache_ttl` (1 s), found and not found alike, so a client's
+requests cost one query a second, not one each; a revocation takes effect at once through the
+store that revokes (its entry is dropped) and within `cache_ttl` everywhere else. Repeated
+failures from one address are throttled in the HTTP layer (`adapters/http/limits.py`).
 """
 
 from __future__ import annotations
@@ -16,16 +21,19 @@ import hmac
 import secrets
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
+from regledger.adapters.db_faults import read_with_retry
 from regledger.adapters.settings import Settings
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.values import check_key
@@ -44,6 +52,14 @@ _DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
     revoked_at TEXT
 )"""
 _COLUMNS = "token_id, secret_sha256, role, subject, created_at, revoked_at"
+CACHE_TTL = 1.0  # seconds: how long another process's revocation may go unnoticed
+CACHE_MAX = 10_000
+POOL_WAIT = 1.5  # seconds a lookup waits for a pooled connection: fail fast in an outage
+CONNECT_TIMEOUT = 2  # libpq's smallest effective connect_timeout
+# A replacement connection is retried with backoff for this long, then the pool starts afresh
+# on the next request: after an outage it reconnects within about a second, not the 8-16 s
+# its backoff reaches by then.
+RECONNECT_WINDOW = 2.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,17 @@ def check_subject(role: Role, subject: str) -> str:
 class TokenStore(ABC):
     """Create, look up and revoke bearer tokens; rows hold hashes only."""
 
+    cache_ttl: float = CACHE_TTL
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
+    @property
+    def _cache(self) -> _LookupCache:
+        # Created on first use, so subclasses need not call an __init__ of ours.
+        cache = self.__dict__.get("_lookup_cache")
+        if cache is None:
+            cache = self.__dict__.setdefault("_lookup_cache", _LookupCache())
+        return cast(_LookupCache, cache)
+
     def create(self, role: str, subject: str) -> str:
         """Store a new token and return its plaintext (shown once, never recoverable)."""
         checked = check_role(role)
@@ -129,6 +156,7 @@ class TokenStore(ABC):
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         self._insert(TokenRecord(token_id, _hash(secret), checked, subject, _now()))
+        self._cache.drop(token_id)
         return f"{TOKEN_PREFIX}{token_id}.{secret}"
 
     def lookup(self, token: str) -> Principal | None:
@@ -137,16 +165,30 @@ class TokenStore(ABC):
         if parts is None:
             return None
         token_id, secret = parts
-        record = self._get(token_id)
+        record = self._cached_get(token_id)
         if record is None or record.revoked_at is not None:
             return None
         if not hmac.compare_digest(record.secret_sha256, _hash(secret)):
             return None
         return record.principal()
 
+    def _cached_get(self, token_id: str) -> TokenRecord | None:
+        cache = self._cache
+        now = self.clock()
+        hit, record, generation = cache.get(token_id, now)
+        if hit:
+            return record
+        record = self._get(token_id)
+        cache.put(token_id, record, now + self.cache_ttl, generation)
+        return record
+
     def revoke(self, token_id: str) -> bool:
         """Revoke by token id (the part before the dot); False if unknown or already revoked."""
-        return self._revoke(token_id.removeprefix(TOKEN_PREFIX).partition(".")[0], _now())
+        bare = token_id.removeprefix(TOKEN_PREFIX).partition(".")[0]
+        try:
+            return self._revoke(bare, _now())
+        finally:
+            self._cache.drop(bare)
 
     @abstractmethod
     def list(self) -> list[TokenRecord]:
@@ -163,6 +205,35 @@ class TokenStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+class _LookupCache:
+    """token id -> (expiry, record or None). A drop (revoke) outdates lookups already under way:
+    each put carries the generation its read started at, and a newer drop discards it."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, TokenRecord | None]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def get(self, token_id: str, now: float) -> tuple[bool, TokenRecord | None, int]:
+        entry = self._entries.get(token_id)
+        if entry is not None and entry[0] > now:
+            return True, entry[1], self._generation
+        return False, None, self._generation
+
+    def put(self, token_id: str, record: TokenRecord | None, expires: float, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            if len(self._entries) >= CACHE_MAX:  # guessed ids must not grow it without bound
+                self._entries.clear()
+            self._entries[token_id] = (expires, record)
+
+    def drop(self, token_id: str) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.pop(token_id, None)
 
 
 class MemoryTokenStore(TokenStore):
@@ -245,19 +316,31 @@ def _values(record: TokenRecord) -> tuple[Any, ...]:
 class PostgresTokenStore(TokenStore):
     """A `regledger_tokens` table in the settings' schema, read through a small pool."""
 
-    def __init__(self, conninfo: str, *, pool_size: int = 4) -> None:
+    def __init__(self, conninfo: str, *, pool_size: int = 4, pool_wait: float = POOL_WAIT) -> None:
+        # No `check=` callback: a broken connection is found by the lookup that uses it, which
+        # then drops every dead one and retries once (db_faults.read_with_retry); the check
+        # loop would sleep a second after the second dead connection.
         self._pool = ConnectionPool(
-            conninfo, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True, name="regledger-tokens"
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            open=True,
+            name="regledger-tokens",
+            timeout=pool_wait,
+            reconnect_timeout=RECONNECT_WINDOW,
         )
+        self.pool_wait = pool_wait
         with self._pool.connection() as conn, conn.transaction():
             # Concurrent CREATE ... IF NOT EXISTS can fail with "tuple concurrently updated".
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"regledger.{TABLE}",))
             conn.execute(_DDL)
 
     def list(self) -> list[TokenRecord]:
-        with self._pool.connection() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY created_at").fetchall()  # noqa: S608
-        return [_record(r) for r in rows]
+        def read(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+            return conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY created_at").fetchall()  # noqa: S608
+
+        return [_record(r) for r in read_with_retry(self._pool, self.pool_wait, read)]
 
     def _insert(self, record: TokenRecord) -> None:
         with self._pool.connection() as conn:
@@ -267,12 +350,14 @@ class PostgresTokenStore(TokenStore):
             )
 
     def _get(self, token_id: str) -> TokenRecord | None:
-        with self._pool.connection() as conn:
-            row = conn.execute(
+        def read(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
+            return conn.execute(
                 f"SELECT {_COLUMNS} FROM {TABLE} WHERE token_id = %s",  # noqa: S608
                 (token_id,),
                 prepare=True,
             ).fetchone()
+
+        row = read_with_retry(self._pool, self.pool_wait, read)
         return None if row is None else _record(row)
 
     def _revoke(self, token_id: str, when: str) -> bool:
