@@ -9,6 +9,7 @@ from datetime import datetime
 from regledger.adapters.auth import TokenStore, build_token_store
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
+from regledger.adapters.wakeup import await_database
 from regledger.domain.app_base import utc_now
 from regledger.domain.application import Registration
 from regledger.projections.views import RegistrationViews
@@ -37,15 +38,26 @@ class Services:
         self.app.close()
 
 
-def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now, follow: bool | None = None) -> Services:
+def build(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    follow: bool | None = None,
+    wait_for_database: float = 0.0,
+) -> Services:
     """Wire the application, the views and their projector.
 
     `follow` runs the projector on a background thread. It defaults to on for the embedded
     stores (SQLite cannot be subscribed to from another process, and memory lives in this one)
     and off for PostgreSQL, where `regledger project` runs as its own process. `tokens` is the
-    configured store's bearer-token table (closed by `close()`).
+    configured store's bearer-token table (closed by `close()`). On PostgreSQL, a positive
+    `wait_for_database` (seconds, math.inf: forever) first waits for the server to accept a
+    connection (`wakeup.await_database`, which raises DatabaseUnreachable when it gives up).
     """
     settings.prepare()
+    if settings.store == "postgres" and wait_for_database > 0:
+        where = f"{settings.postgres_host}:{settings.postgres_port}"
+        await_database(settings.postgres_conninfo(), where, wait_for_database)
     app = Registration(env=settings.eventsourcing_env(names=[Registration.name]), clock=clock)
     views = build_views(settings)
     projector = Projector.for_settings(settings, app, views=views)

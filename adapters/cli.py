@@ -8,19 +8,21 @@ a refused command exits 2 with `refused <code>: <message>`. Sub-commands live in
 from __future__ import annotations
 
 import logging
+import math
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from regledger.adapters import cli_queries
-from regledger.adapters.bootstrap import build
+from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_common import console, err_console, progress_bar
 from regledger.adapters.cli_lottery import lottery_cli
 from regledger.adapters.cli_token import token_cli
 from regledger.adapters.logs import FORMAT_VARIABLE, LogFormat, configure_logging
 from regledger.adapters.settings import Settings
+from regledger.adapters.wakeup import DatabaseUnreachable, one_line
 
 DEMO_DATABASE = Path("var/demo.sqlite3")
 
@@ -49,6 +51,28 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log 
     configure_logging(level=logging.INFO if verbose else logging.WARNING)
 
 
+def _wait_option(default: float, what: str) -> Any:
+    return typer.Option(
+        default,
+        "--wait-for-database",
+        metavar="SECONDS",
+        help=f"On PostgreSQL, wait this long for the server at start-up, retrying with backoff "
+        f"(default {what}; 0: do not wait). A wrong password, role or database fails at once.",
+    )
+
+
+def _services(wait: float, *, follow: bool | None = False) -> Services:
+    """`build`, waiting for PostgreSQL; giving up is one line on stderr and exit 1."""
+    # Outages and recoveries (info) and the start-up wait are worth an operator's eye.
+    for name in ("regledger.projector", "regledger.database"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    try:
+        return build(Settings(), follow=follow, wait_for_database=wait)
+    except DatabaseUnreachable as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
 @cli.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
@@ -61,6 +85,7 @@ def serve(
     ),
     log_level: str = typer.Option("info", "--log-level"),
     log_format: LogFormatOption = None,
+    wait_for_database: float = _wait_option(60.0, "60"),
 ) -> None:
     """Serve the HTTP API (uvicorn); OpenAPI at /docs."""
     configure_logging(log_format, level=log_level)  # uvicorn's own lines included (log_config=None)
@@ -68,8 +93,8 @@ def serve(
 
     from regledger.adapters.http.app import create_app
 
-    settings = Settings()
-    services = build(settings, follow=follow)
+    services = _services(wait_for_database, follow=follow)
+    settings = services.settings
     err_console.print(
         f"store {settings.store}, projecting {'in-process' if services.following else 'elsewhere'}; "
         f"serving on http://{host}:{port} (docs at /docs)",
@@ -86,15 +111,27 @@ def project(
     catch_up: bool = typer.Option(False, "--catch-up", help="Stop at the head instead of following."),
     batch_size: int = typer.Option(2000, "--batch-size"),
     log_format: LogFormatOption = None,
+    wait_for_database: float = _wait_option(math.inf, "forever"),
 ) -> None:
-    """Keep the registration views current (run this beside `serve` on PostgreSQL)."""
+    """Keep the registration views current (run this beside `serve` on PostgreSQL).
+
+    Following, it outlives database outages: it retries with backoff and resumes where the views
+    are, logging each outage when it starts and when it ends."""
     configure_logging(log_format, level=logging.getLogger().level)
-    services = build(Settings(), follow=False)
+    from regledger.adapters.projector import TRANSIENT
+
+    services = _services(wait_for_database)
     projector = services.projector
     projector.batch_size = batch_size
     try:
-        applied = _caught_up(services.projector, "catching up")
-        console.print(f"views at position {services.views.position()} ({applied} events applied)")
+        try:
+            applied = _caught_up(services.projector, "catching up")
+            console.print(f"views at position {services.views.position()} ({applied} events applied)")
+        except TRANSIENT as exc:
+            if catch_up:
+                err_console.print(f"[red]error:[/red] catch-up interrupted: {one_line(exc)}", highlight=False)
+                raise typer.Exit(1) from None
+            # Following resumes it, from the views' position, once the database is back.
         if not catch_up:
             err_console.print("following the log (Ctrl-C or SIGTERM to stop)")
 
@@ -104,7 +141,8 @@ def project(
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, stop)
             projector.run_forever()
-            err_console.print(f"stopped at position {services.views.position()}")
+            # The position it committed last: asking the views could fail (stopped in an outage).
+            err_console.print(f"stopped at position {projector.position}")
     finally:
         services.close()
 
@@ -123,11 +161,11 @@ def _caught_up(projector: object, what: str, *, rebuild: bool = False) -> int:
 
 
 @cli.command()
-def rebuild() -> None:
+def rebuild(wait_for_database: float = _wait_option(60.0, "60")) -> None:
     """Drop the views and replay the whole log; checks that the result equals the views before.
 
     On PostgreSQL stop `regledger project` first (or writes arriving meanwhile make a difference)."""
-    services = build(Settings(), follow=False)
+    services = _services(wait_for_database)
     try:
         _caught_up(services.projector, "catching up")
         before = services.views.dump()
