@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     ready_timeout: float = Field(default=2.0, gt=0)
     # A bearer token only for scraping GET /metrics (admin tokens are accepted too).
     metrics_token: SecretStr | None = Field(default=None, repr=False)
+    # Request bodies above this many bytes are refused with 413 before they are read whole.
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
 
     @classmethod
     def settings_customise_sources(

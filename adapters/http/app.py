@@ -19,8 +19,11 @@ from starlette.exceptions import HTTPException
 
 from regledger.adapters.auth import TokenStore
 from regledger.adapters.bootstrap import Services
+from regledger.adapters.db_faults import TRANSIENT
 from regledger.adapters.http import routes_admin, routes_lottery, routes_ops, routes_queries, routes_students
 from regledger.adapters.http.deps import Api, ApiError, Forbidden, Unauthenticated
+from regledger.adapters.http.faults import on_database_fault
+from regledger.adapters.http.limits import PayloadTooLarge, RequestGuard, on_payload_too_large
 from regledger.adapters.http.schemas import ErrorPublic
 from regledger.domain.errors import ConflictError, InvalidInputError, NotFoundError, RegistrationError
 
@@ -32,6 +35,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorPublic, "description": "An id or slug named by the request does not exist (`not_found`)"},
     409: {"model": ErrorPublic, "description": "Refused by a rule (its code), or `conflict` after retries"},
     422: {"model": ErrorPublic, "description": "Malformed input (`invalid_input`, detail lists the fields)"},
+    413: {"model": ErrorPublic, "description": "The body is larger than `max_body_bytes` (`payload_too_large`)"},
+    429: {"model": ErrorPublic, "description": "Too many failed tokens from this address (`too_many_failures`)"},
+    503: {
+        "model": ErrorPublic,
+        "description": "The database is unavailable (`database_unavailable`; detail.outcome_unknown for commands)",
+    },
 }
 QUERY_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorPublic, "description": "The views have not reached `min_position` (`projection_behind`)"},
@@ -200,6 +209,10 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    for fault in TRANSIENT:
+        app.add_exception_handler(fault, on_database_fault)
+    app.add_exception_handler(PayloadTooLarge, on_payload_too_large)
+    app.add_middleware(RequestGuard, api=api, max_body_bytes=services.settings.max_body_bytes)
     app.include_router(routes_admin.router)
     app.include_router(routes_students.router)
     app.include_router(routes_lottery.router)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, cast
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from regledger.adapters.auth import Principal, TokenStore
 from regledger.adapters.bootstrap import Services
+from regledger.adapters.http.existence import PROGRAM, SECTION, STUDENT, Existence, log_head
+from regledger.adapters.http.positions import PositionWatch
 from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, CommandResultPublic, Reason
+from regledger.adapters.http.throttle import FailureThrottle
 from regledger.domain.app_base import CommandResult
 from regledger.domain.application import Registration
-from regledger.domain.errors import InvalidInputError
-from regledger.domain.ids import ProgramId, program_id
+from regledger.domain.errors import InvalidInputError, NotFoundError
+from regledger.domain.ids import ProgramId, program_id, student_id
 from regledger.domain.values import CommandContext
 from regledger.projections.views import RegistrationViews
 
@@ -51,6 +53,22 @@ class ProjectionBehind(ApiError):
     headers = {"Retry-After": "1"}
 
 
+class PositionAhead(ApiError):
+    """A `min_position` past the log's head: no write has reached it, so waiting cannot help."""
+
+    status = 422
+    code = "position_ahead_of_log"
+
+
+class TooManyFailures(ApiError):
+    status = 429
+    code = "too_many_failures"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 @dataclass
 class Api:
     """Everything the routes use; one per app (on `app.state.api`), never module-global."""
@@ -60,6 +78,14 @@ class Api:
     views: RegistrationViews
     projection_wait: float = 2.0
     owned: list[Any] = field(default_factory=list)
+    throttle: FailureThrottle = field(default_factory=FailureThrottle)
+    positions: PositionWatch = field(init=False)
+    existence: Existence = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.positions = PositionWatch(self.views, log_head(self.services.app))
+        self.owned.append(self.positions)
+        self.existence = Existence(self.services.app)
 
 
 def get_api(request: Request) -> Api:
@@ -78,15 +104,35 @@ RegistrationDep = Annotated[Registration, Depends(get_registration)]
 _bearer = HTTPBearer(auto_error=False, description="A token from `regledger token create`.")
 
 
-def get_principal(
-    api: ApiDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
-    if credentials is None:
-        raise Unauthenticated("A bearer token is required")
-    principal = api.tokens.lookup(credentials.credentials)
+PRINCIPAL_STATE = "regledger_principal"  # set by limits.RequestGuard when it authenticated first
+
+
+def client_address(scope: dict[str, Any] | Any) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def authenticate(api: Api, token: str, address: str) -> Principal:
+    """The token's principal; 429 for an address with too many recent failures, else 401."""
+    retry_after = api.throttle.retry_after(address)
+    if retry_after:
+        raise TooManyFailures("Too many failed tokens from this address; retry later", retry_after)
+    principal = api.tokens.lookup(token)
     if principal is None:
+        api.throttle.failed(address)
         raise Unauthenticated("The token is not valid (unknown, malformed or revoked)")
     return principal
+
+
+def get_principal(
+    request: Request, api: ApiDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    known = request.scope.get("state", {}).get(PRINCIPAL_STATE)
+    if isinstance(known, Principal):
+        return known
+    if credentials is None:
+        raise Unauthenticated("A bearer token is required")
+    return authenticate(api, credentials.credentials, client_address(request.scope))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -162,24 +208,58 @@ def respond(result: CommandResult, response: Response, *, created: bool = False)
     return CommandResultPublic(**asdict(result))
 
 
-def fresh_views(
+async def fresh_views(
     api: ApiDep,
     min_position: Annotated[
-        int | None, Query(ge=0, description="Wait (up to ~2 s) until the views include this log position.")
+        int | None,
+        Query(ge=0, description="Wait (up to ~2 s) until the views include this log position (<= the log's head)."),
     ] = None,
 ) -> RegistrationViews:
-    views = api.views
+    """Async: a waiter holds no worker thread (one shared poller wakes it, `positions.py`)."""
     if min_position:
-        deadline = time.monotonic() + api.projection_wait
-        while (position := views.position()) < min_position:
-            if time.monotonic() >= deadline:
-                raise ProjectionBehind(
-                    "The views have not reached that position yet; retry shortly",
-                    position=position,
-                    min_position=min_position,
-                )
-            time.sleep(0.005)
-    return views
+        head = await api.positions.head_at_least(min_position)
+        if head is not None:
+            raise PositionAhead(
+                "min_position is past the end of the log; use a position a command returned",
+                head=head,
+                min_position=min_position,
+            )
+        try:
+            await api.positions.wait_for(min_position, api.projection_wait)
+        except TimeoutError:
+            raise ProjectionBehind(
+                "The views have not reached that position yet; retry shortly",
+                position=api.positions.position,
+                min_position=min_position,
+            ) from None
+    return api.views
 
 
 ViewsDep = Annotated[RegistrationViews, Depends(fresh_views)]
+
+
+# -- ids a query names must exist (404 otherwise), checked against the event store ---------
+
+
+def known_section(section_id: UUID, api: ApiDep) -> UUID:
+    if not api.existence.exists(section_id, SECTION):
+        raise NotFoundError("No such section", section_id=str(section_id))
+    return section_id
+
+
+def known_program(slug: SlugPath, api: ApiDep) -> str:
+    if not api.existence.exists(program_id(slug), PROGRAM):
+        raise NotFoundError("No such program", slug=slug)
+    return slug
+
+
+def known_student(acting: ActingDep, api: ApiDep) -> Acting:
+    known_program(acting.slug, api)
+    if not api.existence.exists(student_id(acting.program_id, acting.student_key), STUDENT):
+        raise NotFoundError("No such student in this program", slug=acting.slug, student_key=acting.student_key)
+    return acting
+
+
+KnownSection = Annotated[UUID, Depends(known_section)]
+KnownProgram = Annotated[str, Depends(known_program)]
+KnownStudent = Annotated[Acting, Depends(known_student)]

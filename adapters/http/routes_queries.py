@@ -8,7 +8,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from regledger.adapters.http.deps import ActingDep, AdminDep, PrincipalDep, SlugPath, ViewsDep
+from regledger.adapters.http.deps import AdminDep, KnownProgram, KnownSection, KnownStudent, PrincipalDep, ViewsDep
+from regledger.adapters.http.faults import ReadRetryRoute
 from regledger.adapters.http.schemas import (
     CountsPublic,
     DemandPublic,
@@ -26,7 +27,8 @@ from regledger.adapters.http.schemas import (
 from regledger.domain.ids import program_id, student_id
 from regledger.projections.views import Interval
 
-router = APIRouter(tags=["queries"])
+# Queries only read: after a transient database fault each runs once more (faults.py).
+router = APIRouter(tags=["queries"], route_class=ReadRetryRoute)
 
 STUDENT = "/programs/{slug}/students/{key}"
 VerbsQuery = Annotated[list[Verb] | None, Query(max_length=20, description="Only these verbs (default: all)")]
@@ -39,7 +41,12 @@ def _intervals(rows: list[Interval]) -> list[IntervalPublic]:
 
 @router.get("/sections/{section_id}/roster", summary="Students holding a verb on a section (default Enrolled)")
 def roster(
-    section_id: UUID, _admin: AdminDep, views: ViewsDep, verbs: VerbsQuery = None, as_of: AsOfQuery = None
+    section_id: UUID,
+    _admin: AdminDep,
+    _known: KnownSection,
+    views: ViewsDep,
+    verbs: VerbsQuery = None,
+    as_of: AsOfQuery = None,
 ) -> RosterPublic:
     position = views.position()
     students = views.students(section_id, verbs or ("Enrolled",), as_of=as_of)
@@ -47,7 +54,9 @@ def roster(
 
 
 @router.get(f"{STUDENT}/schedule", summary="A student's registrations, with timeslots")
-def schedule(acting: ActingDep, views: ViewsDep, verbs: VerbsQuery = None, as_of: AsOfQuery = None) -> SchedulePublic:
+def schedule(
+    acting: KnownStudent, views: ViewsDep, verbs: VerbsQuery = None, as_of: AsOfQuery = None
+) -> SchedulePublic:
     position = views.position()
     sid = student_id(acting.program_id, acting.student_key)
     entries = views.sections(sid, acting.program_id, verbs or None, as_of=as_of)
@@ -59,32 +68,32 @@ def schedule(acting: ActingDep, views: ViewsDep, verbs: VerbsQuery = None, as_of
 
 
 @router.get(f"{STUDENT}/history", summary="Every registration interval of a student, in time order")
-def student_history(acting: ActingDep, views: ViewsDep) -> HistoryPublic:
+def student_history(acting: KnownStudent, views: ViewsDep) -> HistoryPublic:
     position = views.position()
     rows = views.history(student_id=student_id(acting.program_id, acting.student_key))
     return HistoryPublic(position=position, intervals=_intervals(rows))
 
 
 @router.get(f"{STUDENT}/stars", summary="Classes the student has starred")
-def stars(acting: ActingDep, views: ViewsDep) -> StarsPublic:
+def stars(acting: KnownStudent, views: ViewsDep) -> StarsPublic:
     position = views.position()
     return StarsPublic(position=position, subject_ids=views.stars_of(student_id(acting.program_id, acting.student_key)))
 
 
 @router.get("/sections/{section_id}/history", summary="Every registration interval on a section")
-def section_history(section_id: UUID, _admin: AdminDep, views: ViewsDep) -> HistoryPublic:
+def section_history(section_id: UUID, _admin: AdminDep, _known: KnownSection, views: ViewsDep) -> HistoryPublic:
     position = views.position()
     return HistoryPublic(position=position, intervals=_intervals(views.history(section_id=section_id)))
 
 
 @router.get("/sections/{section_id}/waitlist", summary="A section's waitlist in queue order")
-def waitlist(section_id: UUID, _admin: AdminDep, views: ViewsDep) -> WaitlistPublic:
+def waitlist(section_id: UUID, _admin: AdminDep, _known: KnownSection, views: ViewsDep) -> WaitlistPublic:
     position = views.position()
     return WaitlistPublic(position=position, section_id=section_id, student_ids=views.waitlist(section_id))
 
 
 @router.get("/sections/{section_id}/interest", summary="Stars, priorities and registrations per verb on a section")
-def interest(section_id: UUID, _admin: AdminDep, views: ViewsDep) -> DemandPublic:
+def interest(section_id: UUID, _admin: AdminDep, _known: KnownSection, views: ViewsDep) -> DemandPublic:
     position = views.position()
     demand = views.demand(section_id)
     return DemandPublic(
@@ -97,7 +106,7 @@ def interest(section_id: UUID, _admin: AdminDep, views: ViewsDep) -> DemandPubli
 
 
 @router.get("/programs/{slug}/counts", summary="Seats per section and students in the program")
-def counts(slug: SlugPath, _principal: PrincipalDep, views: ViewsDep) -> CountsPublic:
+def counts(_principal: PrincipalDep, slug: KnownProgram, views: ViewsDep) -> CountsPublic:
     position = views.position()
     pid = program_id(slug)
     sections = [SeatCountPublic(**{**asdict(c), "free": c.free}) for c in views.seat_counts(pid)]

@@ -1,0 +1,120 @@
+"""Waiting for the views to reach a log position, without a worker thread per waiter.
+
+Read-your-writes queries (`min_position`) used to poll `views.position()` every 5 ms each, on a
+worker thread: sixty waiters held the whole pool and an unrelated request waited seconds. Here
+one thread per app polls the position, only while someone waits, and wakes the waiters, which
+await a future on the event loop. A position beyond the log's head can never be reached, so it
+is refused at once (`head`, read only when a position is above the last head seen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio.to_thread
+
+from regledger.projections.views import RegistrationViews
+
+logger = logging.getLogger("regledger.http.positions")
+
+POLL_INTERVAL = 0.002  # as the embedded projector's own polling
+ERROR_BACKOFF = 0.1  # a failing position read (database down) is retried less eagerly
+
+
+@dataclass(frozen=True)
+class Waiter:
+    min_position: int
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[int]
+
+
+class PositionWatch:
+    """The views' position, polled by one thread while anyone waits for it (see module doc)."""
+
+    def __init__(self, views: RegistrationViews, head: Callable[[], int], *, interval: float = POLL_INTERVAL) -> None:
+        self._views = views
+        self._head = head
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._waiters: set[Waiter] = set()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self.position = 0  # the last position read (may lag the views)
+        self.known_head = 0  # the largest log head read so far (heads only grow)
+        self.polls = 0
+
+    async def head_at_least(self, position: int) -> int | None:
+        """None if the log reaches `position`, else the current head (the position is ahead of it)."""
+        if position <= self.known_head:
+            return None
+        head = await anyio.to_thread.run_sync(self._head)
+        self.known_head = max(self.known_head, head)
+        return None if position <= head else head
+
+    async def wait_for(self, position: int, timeout: float) -> int:
+        """The views' position once it is >= `position`; TimeoutError after `timeout` seconds."""
+        if self.position >= position:
+            return self.position
+        loop = asyncio.get_running_loop()
+        waiter = Waiter(position, loop, loop.create_future())
+        with self._lock:
+            self._waiters.add(waiter)
+            self._ensure_thread()
+        self._wake.set()
+        try:
+            return await asyncio.wait_for(waiter.future, timeout)
+        finally:
+            with self._lock:
+                self._waiters.discard(waiter)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None and not self._stopped:
+            self._thread = threading.Thread(target=self._run, name="regledger-position-watch", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stopped:
+                return
+            with self._lock:
+                waiting = list(self._waiters)
+                if not waiting:
+                    self._wake.clear()
+                    continue
+            try:
+                position = self._views.position()
+            except Exception as error:  # an outage: the waiters time out; keep watching
+                logger.warning("reading the views' position failed: %s", error)
+                self._sleep(ERROR_BACKOFF)
+                continue
+            self.polls += 1
+            self.position = max(self.position, position)
+            for waiter in waiting:
+                if waiter.min_position <= position:
+                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future, position)
+            self._sleep(self._interval)
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)  # not self._wake.wait: it stays set while anyone waits
+
+    def close(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=5)
+
+
+def _resolve(future: asyncio.Future[int], position: int) -> None:
+    if not future.done():
+        future.set_result(position)
+
+
+__all__ = ["PositionWatch"]
