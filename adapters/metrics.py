@@ -97,7 +97,7 @@ class Metrics:
     """One app's metrics; `observe` is the domain's command observer."""
 
     def __init__(self, measure_lag: Callable[[], Lag] | None = None) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()  # not auto_describe: that would query the store at start
         r = self.registry
         self.commands = Counter(
             "regledger_commands",
