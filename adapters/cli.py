@@ -162,7 +162,8 @@ def _caught_up(projector: object, what: str, *, rebuild: bool = False) -> int:
 
 @cli.command()
 def rebuild(wait_for_database: float = _wait_option(60.0, "60")) -> None:
-    """Drop the views and replay the whole log; checks that the result equals the views before.
+    """Replay the whole log into new tables and swap them in; checks that the result equals the
+    views before. A rebuild that fails leaves the views as they were.
 
     On PostgreSQL stop `regledger project` first (or writes arriving meanwhile make a difference)."""
     services = _services(wait_for_database)
@@ -170,7 +171,11 @@ def rebuild(wait_for_database: float = _wait_option(60.0, "60")) -> None:
         _caught_up(services.projector, "catching up")
         before = services.views.dump()
         position = services.views.position()
-        applied = _caught_up(services.projector, "rebuilding", rebuild=True)
+        try:
+            applied = _caught_up(services.projector, "rebuilding", rebuild=True)
+        except Exception as exc:
+            err_console.print(f"[red]rebuild failed, the views are unchanged:[/red] {one_line(exc)}", highlight=False)
+            raise typer.Exit(1) from None
         after = services.views.dump()
         rows = sum(len(v) for v in after.values())
         console.print(f"rebuilt {len(after)} tables, {rows} rows from {applied} events (position {position})")

@@ -16,7 +16,7 @@ every insert transaction) and falls back to a poll every `idle_timeout`; on SQLi
 it polls every `poll_interval` (a few ms). Construct with `build_views(settings)` and
 `Projector(app, views)`; `start()` runs it on a background thread in-process (the embedded
 default), `run_forever()` in the foreground (the `regledger project` process). Following
-outlives database outages (`run_forever`).
+outlives database outages (`run_forever`); a rebuild builds aside and swaps in (`rebuild`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import psycopg
@@ -61,6 +61,14 @@ TRANSIENT = (
     psycopg.InterfaceError,
     sqlite3.OperationalError,
 )
+
+
+@runtime_checkable
+class AsideViews(Protocol):
+    """Views that can be rebuilt beside themselves (SQL tables under another prefix) and swapped in."""
+
+    def aside(self) -> RegistrationViews: ...
+    def swap_in(self, aside: RegistrationViews) -> None: ...
 
 
 def build_views(settings: Settings, *, prefix: str = "rv_") -> RegistrationViews:
@@ -215,6 +223,21 @@ class Projector:
                 low = high
 
     def rebuild(self, progress: Progress | None = None) -> int:
+        """Replay the log from zero into new tables beside the views, then swap them in, in one
+        transaction: a rebuild that fails half way leaves the views as they were. (Memory views
+        are rebuilt in place.)"""
+        if not isinstance(self.views, AsideViews):
+            return self._replay(progress)
+        aside = self.views.aside()
+        try:
+            applied = Projector(self.app, aside, batch_size=self.batch_size)._replay(progress)
+            self.views.swap_in(aside)
+        finally:
+            aside.close()
+        self._position = None
+        return applied
+
+    def _replay(self, progress: Progress | None) -> int:
         """Drop the view tables and tracking, recreate them and replay the log from zero."""
         self.views.drop_tables()
         self.views.create_tables()
@@ -252,7 +275,7 @@ class Projector:
                     self._stop.wait(outage.retry_in())
                     continue
                 except PositionAlreadyApplied:
-                    continue  # the views moved under us (another projector): go on from their position
+                    continue  # the views moved under us (a rebuild swapped in): go on from their position
                 if outage is not None:
                     outage.end()
                     outage = None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from dataclasses import fields, replace
 from typing import Any, cast
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from regledger.adapters.views_sql import (
@@ -23,9 +26,14 @@ from regledger.adapters.views_sql import (
     advance_params,
 )
 from regledger.adapters.wakeup import dropped
-from regledger.projections.changes import Batch
+from regledger.projections.changes import Batch, ViewChange
 from regledger.projections.netting import net
-from regledger.projections.views import PositionAlreadyApplied
+from regledger.projections.views import PositionAlreadyApplied, RegistrationViews
+
+logger = logging.getLogger("regledger.projector")
+
+# Where a rebuild builds its tables before they are swapped in: `<prefix>rebuild_<table>`.
+ASIDE = "rebuild_"
 
 # The conditional advance, failing (division by zero) when it moved nothing: the transaction is
 # then aborted in the server, so the batch's writes follow it in the same round trip instead of
@@ -38,6 +46,32 @@ POSTGRES = Dialect(
     types={"uuid": "uuid", "ts": "timestamptz", "bool": "boolean"},
     encode=lambda v: v,
 )
+
+
+def unstorable(error: BaseException) -> bool:
+    """PostgreSQL text cannot hold NUL: psycopg refuses to send it as text, the server refuses it
+    in binary (22021); events written before commands refused it may carry it."""
+    return isinstance(error, psycopg.errors.CharacterNotInRepertoire | psycopg.errors.UntranslatableCharacter) or (
+        isinstance(error, psycopg.DataError) and "NUL (0x00)" in str(error)
+    )
+
+
+def escaped(batch: Batch) -> tuple[Batch, list[int]]:
+    """`batch` with every NUL in its text replaced by U+FFFD, and the positions of the events
+    whose changes that touched. Deterministic, so a rebuild stores the same rows."""
+    changes: list[tuple[int, int, ViewChange]] = []
+    positions: set[int] = set()
+    for position, seq, change in batch.changes:
+        edits = {
+            f.name: value.replace("\x00", "\ufffd")
+            for f in fields(change)
+            if isinstance(value := getattr(change, f.name), str) and "\x00" in value
+        }
+        if edits:
+            positions.add(position)
+            change = replace(cast(Any, change), **edits)  # noqa: PLW2901 - the escaped change replaces it
+        changes.append((position, seq, change))
+    return replace(batch, changes=changes), sorted(positions)
 
 
 def optimize_statements() -> list[str]:
@@ -124,8 +158,28 @@ class PostgresViews(SqlViews):
         return f"regledger.views:{self.schema}.{self.prefix}"
 
     def apply(self, batch: Batch) -> None:
-        with self._refusals(batch):
-            super().apply(batch)
+        try:
+            with self._refusals(batch):
+                super().apply(batch)
+        except psycopg.Error as exc:
+            if not unstorable(exc):
+                raise
+            self._apply_escaped(batch, exc)
+
+    def _apply_escaped(self, batch: Batch, error: BaseException) -> None:
+        """Apply again (the failed transaction rolled back whole) with NUL escaped, so one poison
+        event neither stops the projector nor makes it retry forever; only on that failure, so
+        the usual batch pays nothing."""
+        fixed, positions = escaped(batch)
+        if not positions:
+            raise error
+        logger.warning(
+            "event(s) at position(s) %s carry text PostgreSQL cannot store (NUL); stored with U+FFFD in its place: %s",
+            ", ".join(map(str, positions)),
+            " ".join(str(error).split()),
+        )
+        with self._refusals(fixed):
+            super().apply(fixed)
 
     @contextmanager
     def _refusals(self, batch: Batch) -> Iterator[None]:
@@ -153,8 +207,14 @@ class PostgresViews(SqlViews):
                 if len(batch.changes) > self.pipeline_max_changes:
                     self.apply(batch)
                     yield batch
-                else:
+                    continue
+                try:
                     sent = (batch, self._send(batch))
+                except psycopg.Error as exc:
+                    if not unstorable(exc):
+                        raise
+                    self._apply_escaped(batch, exc)
+                    yield batch
             if sent is not None:
                 done, sent = self._confirm(*sent), None
                 yield done
@@ -179,7 +239,12 @@ class PostgresViews(SqlViews):
         return stack
 
     def _confirm(self, batch: Batch, stack: ExitStack) -> Batch:
-        stack.close()  # COMMIT, then wait for every reply
+        try:
+            stack.close()  # COMMIT, then wait for every reply
+        except psycopg.Error as exc:
+            if not unstorable(exc):
+                raise
+            self._apply_escaped(batch, exc)  # rolled back; nothing after it was sent yet
         return batch
 
     def _pipeline(self) -> AbstractContextManager[Any]:
@@ -272,6 +337,41 @@ class PostgresViews(SqlViews):
         except psycopg.OperationalError:
             conn.close()  # reconnect on the next query
             raise
+
+    # -- rebuilding aside -----------------------------------------------------------------
+
+    def aside(self) -> PostgresViews:
+        """Views beside these (`<prefix>rebuild_` tables) for a rebuild to fill, then `swap_in`."""
+        other = PostgresViews(self.conninfo, self.schema, prefix=self.prefix + ASIDE, pool_size=1)
+        other.set_based = self.set_based
+        other.pipeline_max_changes = self.pipeline_max_changes
+        return other
+
+    def swap_in(self, aside: RegistrationViews) -> None:
+        """Replace these tables by `aside`'s, in one transaction: drop these, rename those and
+        their indexes (constraints follow their index) to these names."""
+        assert isinstance(aside, PostgresViews)
+        live = [self.prefix + table for table in TABLES]
+        conn = self._connection()
+        with conn.transaction(), conn.cursor() as cur:
+            self._lock_ddl(cur)
+            for table in TABLES:
+                cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table}"))
+                cur.execute(
+                    sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                        sql.Identifier(self.schema, aside.prefix + table), sql.Identifier(self.prefix + table)
+                    )
+                )
+            cur.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = ANY(%s)", (self.schema, live)
+            )
+            for (name,) in cur.fetchall():
+                if name.startswith(aside.prefix):
+                    cur.execute(
+                        sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                            sql.Identifier(self.schema, name), sql.Identifier(self.prefix + name[len(aside.prefix) :])
+                        )
+                    )
 
     def close(self) -> None:
         if self._writer is not None:

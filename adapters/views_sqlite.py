@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from regledger.adapters.views_sql import Cursor, Dialect, SqlViews, fmt_ts
+from regledger.adapters.views_sql import DDL, TABLES, Cursor, Dialect, SqlViews, fmt_ts
+from regledger.projections.views import RegistrationViews
+
+# Where a rebuild builds its tables before they are swapped in: `<prefix>rebuild_<table>`.
+ASIDE = "rebuild_"
 
 
 def _encode(value: Any) -> Any:
@@ -82,6 +86,32 @@ class SqliteViews(SqlViews):
 
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._reader().execute(statement, params).fetchall()
+
+    def aside(self) -> SqliteViews:
+        """Views beside these (`<prefix>rebuild_` tables, same file) for a rebuild, then `swap_in`."""
+        other = SqliteViews(self.path, prefix=self.prefix + ASIDE, busy_timeout=self.busy_timeout)
+        other.set_based = self.set_based
+        return other
+
+    def swap_in(self, aside: RegistrationViews) -> None:
+        """Replace these tables by `aside`'s, in one transaction. SQLite cannot rename an index:
+        the renamed tables' indexes are built again under these names."""
+        assert isinstance(aside, SqliteViews)
+        with self._transaction() as cur:
+            for table in TABLES:
+                cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table}"))
+                cur.execute(f'ALTER TABLE "{aside.prefix}{table}" RENAME TO "{self.prefix}{table}"')
+            live = [self.prefix + table for table in TABLES]
+            cur.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "  # noqa: S608 - placeholders only
+                f"AND tbl_name IN ({', '.join('?' for _ in live)})",
+                live,
+            )
+            for (name,) in cur.fetchall():
+                if name.startswith(aside.prefix):
+                    cur.execute(f'DROP INDEX "{name}"')
+            for statement in DDL:
+                cur.execute(self.sql(statement))
 
     def close(self) -> None:
         with self._all_lock:

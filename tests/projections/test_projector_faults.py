@@ -1,4 +1,5 @@
-"""The projector through faults: terminated connections, a locked file."""
+"""The projector through faults: terminated connections, a locked file, poison events, a rebuild
+that fails half way."""
 
 from __future__ import annotations
 
@@ -116,3 +117,87 @@ def _wait_for(condition: Any, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def poison(app: Registration, admin: psycopg.Connection[Any], placeholder: str, text: str) -> int:
+    """Rewrite `placeholder` in the stored events to `text` (a JSON string fragment, e.g. a NUL
+    escape): events as a log written before commands refused such input holds them. Returns how
+    many events it changed."""
+    table = psycopg.sql.Identifier(app.recorder.datastore.schema, app.recorder.events_table_name)
+    return admin.execute(
+        psycopg.sql.SQL(
+            "UPDATE {} SET state = convert_to(replace(convert_from(state, 'UTF8'), %s, %s), 'UTF8') "
+            "WHERE position(convert_to(%s, 'UTF8') in state) > 0"
+        ).format(table),
+        (placeholder, text, placeholder),
+    ).rowcount
+
+
+@pytest.mark.postgres
+def test_poison_events_are_stored_escaped_and_the_projector_goes_on(
+    postgres_settings: Settings,
+    postgres_server: Any,
+    make_app: Any,
+    make_views: Any,
+    history: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="regledger.projector")
+    app = make_app(postgres_settings, Registration)
+    info = history.seed_history(app, students=4, subjects=3, chunk=4)
+    pid = info["program_id"]
+    poisoned = register(app, info, "poisoned", reason="POISON-REASON")
+    app.add_subject(pid, "P1", "POISON-TITLE", ctx())
+    with postgres_server.connect() as admin:
+        assert poison(app, admin, "POISON-REASON", r"POISON\u0000REASON") == 1
+        assert poison(app, admin, "POISON-TITLE", r"POISON\u0000TITLE") == 1
+    register(app, info, "after-the-poison")
+    head = app.recorder.max_notification_id()
+    views = make_views(postgres_settings)
+    with Projector.for_settings(postgres_settings, app, views=views, batch_size=10) as projector:
+        projector.wait(head, timeout=30)
+        assert projector.error is None
+    # The text is kept, NUL replaced by U+FFFD, and the log names the events.
+    student = app.get_student(pid, "poisoned").id
+    (interval,) = views.history(student_id=student)
+    assert interval.reason == "POISON\ufffdREASON"
+    assert interval.position == poisoned
+    assert [row[3] for row in views.dump()["subjects"] if row[2] == "P1"] == ["POISON\ufffdTITLE"]
+    (warning,) = messages(caplog, "cannot store (NUL)")  # both events are in one batch
+    assert f"position(s) {poisoned}, {poisoned + 1} " in warning
+    # Catching up and rebuilding (batches written behind, pipelined) store the same rows.
+    caught_up = make_views(postgres_settings, prefix="cu_")
+    Projector(app, caught_up).catch_up()
+    rebuilt = make_views(postgres_settings, prefix="rb_")
+    Projector(app, rebuilt).rebuild()
+    assert caught_up.dump() == rebuilt.dump() == views.dump()
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
+def test_a_rebuild_that_fails_half_way_leaves_the_views_as_they_were(
+    store: str, request: pytest.FixtureRequest, make_app: Any, make_views: Any, history: Any
+) -> None:
+    settings: Settings = request.getfixturevalue(f"{store}_settings")
+    app = make_app(settings, Registration)
+    history.seed_history(app, students=12, subjects=4, chunk=4)
+    head = app.recorder.max_notification_id()
+    views = make_views(settings)
+    Projector(app, views).catch_up()
+    before = views.dump()
+    assert views.position() == head
+
+    def fail_half_way(position: int, head: int) -> None:
+        if position > head // 2:
+            if store == "postgres":  # its connections die
+                with request.getfixturevalue("postgres_server").connect() as admin:
+                    terminate_backends(admin)
+            else:
+                raise KeyboardInterrupt  # the operator gives up (or the process is killed)
+
+    with pytest.raises((*TRANSIENT, KeyboardInterrupt)):
+        Projector(app, views, batch_size=20).rebuild(fail_half_way)
+    assert views.position() == head
+    assert views.dump() == before
+    # The next rebuild starts afresh (the half-built tables are dropped first) and completes.
+    Projector(app, views, batch_size=20).rebuild()
+    assert views.dump() == before
