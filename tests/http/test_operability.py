@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,6 +111,7 @@ def test_ready_is_503_while_the_views_lag_more_events_than_allowed(api_settings)
 def test_ready_is_503_when_the_oldest_unprojected_event_is_older_than_allowed(api_settings):
     with unfollowed(api_settings, ready_max_lag_seconds=0.0) as services, client_for(services) as client:
         create_program(services.app)
+        time.sleep(0.01)  # lag_seconds is rounded to the millisecond
         body = client.get("/ready").json()
         assert body["status"] == "not_ready"
         assert body["lag_seconds"] > 0
@@ -118,8 +120,8 @@ def test_ready_is_503_when_the_oldest_unprojected_event_is_older_than_allowed(ap
         assert client.get("/ready").status_code == 200
 
 
-def _drop_event_table(services: Services, postgres_server: Any = None) -> None:
-    table = services.app.recorder.events_table_name  # type: ignore[attr-defined]
+def _drop_event_table(services: Services) -> None:
+    table = services.app.recorder.events_table_name
     settings = services.settings
     if settings.store == "sqlite":
         with sqlite3.connect(settings.sqlite_path) as conn:
@@ -143,6 +145,22 @@ def test_ready_is_503_and_health_still_200_when_the_event_store_is_gone(api_sett
         assert body["log_head"] is None
         assert body["problems"]
         assert client.get("/health").json() == {"status": "ok"}
+
+
+@pytest.mark.postgres
+def test_ready_is_503_when_the_store_does_not_answer_in_time(postgres_settings, postgres_server):
+    with unfollowed(postgres_settings, ready_timeout=0.5) as services, client_for(services) as client:
+        assert client.get("/ready").status_code == 200
+        with postgres_server.connect() as conn, conn.transaction():
+            # The views' position cannot be read until this transaction ends (or lock_timeout).
+            conn.execute(f'LOCK TABLE "{postgres_settings.postgres_schema}".rv_tracking IN ACCESS EXCLUSIVE MODE')
+            started = time.monotonic()
+            response = client.get("/ready")
+            waited = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert response.json()["database"] == "timeout"
+        assert waited < 3
+        assert client.get("/health").status_code == 200
 
 
 # -- /metrics -----------------------------------------------------------------------------
