@@ -13,7 +13,7 @@ from regledger.adapters.auth import Principal, TokenStore
 from regledger.adapters.bootstrap import Services
 from regledger.adapters.http.existence import PROGRAM, SECTION, STUDENT, Existence, log_head
 from regledger.adapters.http.positions import PositionWatch
-from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, CommandResultPublic, Reason
+from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, CommandResultPublic, QueryFlag, Reason
 from regledger.adapters.http.throttle import FailureThrottle
 from regledger.domain.app_base import CommandResult
 from regledger.domain.application import Registration
@@ -158,7 +158,7 @@ IdempotencyKey = Annotated[
 SlugPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The program's slug", examples=["splash-2026"])]
 KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The student's key", examples=["s1024"])]
 ReasonQuery = Annotated[Reason, Query(description="Recorded on every event; required with override.")]
-OverrideQuery = Annotated[bool, Query(description="Admins only: bypass windows and similar rules.")]
+OverrideQuery = Annotated[QueryFlag, Query(description="Admins only: bypass windows and similar rules.")]
 
 
 def context(

@@ -20,6 +20,7 @@ from regledger.adapters.http.deps import (
 )
 from regledger.adapters.http.schemas import (
     ActionRequest,
+    Category,
     CommandResultPublic,
     PrioritiesRequest,
     ProfileRequest,
@@ -169,7 +170,7 @@ def confirm_preferences(
 def registration_types(
     principal: PrincipalDep,
     app: RegistrationDep,
-    category: Annotated[str | None, Query(min_length=1, max_length=64, examples=["student"])] = None,
+    category: Annotated[Category | None, Query(examples=["student"])] = None,
     include: Annotated[
         list[Verb] | None, Query(max_length=20, description="Admins only: verbs to create if missing")
     ] = None,
