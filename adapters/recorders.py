@@ -23,11 +23,13 @@ read just before the COPY are exactly ours, and COPY numbers its rows in input o
 Everything the library guarantees is kept: all or nothing (one transaction), insert order =
 commit order (the table lock is taken before the first row and held until commit), the NOTIFY,
 the ``_insert_events`` hook, psycopg errors translated by the datastore (a duplicate version is
-``eventsourcing`` ``IntegrityError``), and the same retry policy on interface/operational
-errors. Smaller saves, i.e. nearly all of them, are sent as ONE simple-protocol query holding
-the same statements (``adapters/small_saves.py``: one round trip instead of the pipeline's
-four). Database functions (POSTGRES_ENABLE_DB_FUNCTIONS) stay off; if they were on, the
-library's path is used as is.
+``eventsourcing`` ``IntegrityError``). A save that fails on a broken connection is tried once
+more after the pool drops its dead connections (`_retried_once`), not ten times as the
+library's: during an outage a command must fail fast. Retrying is safe: had the first attempt
+committed, the second is refused as a duplicate version and the command replays. Smaller saves,
+i.e. nearly all of them, are sent as ONE simple-protocol query holding the same statements
+(``adapters/small_saves.py``: one round trip instead of the pipeline's four). Database functions
+(POSTGRES_ENABLE_DB_FUNCTIONS) stay off; if they were on, the library's path is used as is.
 
 Table creation is serialised too: the library runs ``CREATE TABLE/INDEX IF NOT EXISTS`` on every
 start, and two processes starting at once (two API workers, a worker and the projector) can make
@@ -40,13 +42,13 @@ Selected by the ``APPLICATION_RECORDER_TOPIC`` key that ``Settings.eventsourcing
 from __future__ import annotations
 
 import contextlib
+import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from eventsourcing.persistence import InterfaceError, OperationalError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.utils import retry
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier
 
@@ -54,6 +56,8 @@ from regledger.adapters.library_version import check_eventsourcing_version
 from regledger.adapters.small_saves import OneTripInsert
 
 check_eventsourcing_version()  # the save and create paths below are the library's at that version only
+
+logger = logging.getLogger("regledger.db")
 
 # Above either limit a save leaves pipeline mode; both are far below the ~8 MB where it hangs.
 PIPELINE_MAX_EVENTS = 1000
@@ -110,17 +114,28 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
         if self.datastore.enable_db_functions or not stored_events:
             return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
         if is_large(stored_events):
-            return cast(Sequence[int], self._insert_large(stored_events, **kwargs))
+            return self._insert_large(stored_events, **kwargs)
         if (one_trip := self.one_trip) is None:
             return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
-        return cast(Sequence[int], self._insert_small(one_trip, stored_events))
+        return self._insert_small(one_trip, stored_events)
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _insert_small(self, one_trip: OneTripInsert, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
-        return one_trip(stored_events)
+        return self._retried_once(lambda: one_trip(stored_events))
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _retried_once(self, save: Callable[[], Sequence[int]]) -> Sequence[int]:
+        try:
+            return save()
+        except (InterfaceError, OperationalError) as exc:
+            logger.warning("save failed on a broken connection, retrying once: %s", exc)
+        # One terminated backend usually means all of them: drop every dead idle connection so
+        # the retry waits for a new one instead of drawing the next dead one.
+        self.datastore.pool.check()
+        return save()
+
     def _insert_large(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        return self._retried_once(lambda: self._copy_large(stored_events, **kwargs))
+
+    def _copy_large(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)  # the library's hook, first as there
             self._lock_table(curs)

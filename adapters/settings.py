@@ -125,7 +125,9 @@ class Settings(BaseSettings):
     postgres_pool_size: int = 5
     postgres_max_overflow: int = 10
     postgres_lock_timeout: int = 5
-    postgres_connect_timeout: int = 10
+    # Seconds to open a connection, and the longest a save waits for a pooled one: during an
+    # outage a request must fail fast (503) rather than hang for the outage.
+    postgres_connect_timeout: int = 2
     # 0 disables the repository cache (eventsourcing would read 0 as "unbounded").
     aggregate_cache_size: int = 10000
     # GET /ready answers 503 past either lag (events not yet in the views; age in seconds of the

@@ -189,7 +189,7 @@ def test_postgres_env_is_complete_and_keeps_db_functions_off():
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_MAX_OVERFLOW": "10",
         "POSTGRES_LOCK_TIMEOUT": "2",
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "2",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "5",
         "POSTGRES_MAX_WAITING": "0",
         "POSTGRES_CONN_MAX_AGE": "3600",
