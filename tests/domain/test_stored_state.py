@@ -54,4 +54,11 @@ def test_a_malformed_id_is_a_value_error() -> None:
 
 
 def test_the_stored_keys_are_the_fields_but_the_columns() -> None:
-    assert stored_keys(Student.SubjectStarred) == {"timestamp", "actor", "command_id", "reason", "request", "subject_id"}
+    assert stored_keys(Student.SubjectStarred) == {
+        "timestamp",
+        "actor",
+        "command_id",
+        "reason",
+        "request",
+        "subject_id",
+    }

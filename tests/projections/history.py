@@ -46,7 +46,13 @@ def seed_history(
     rng = random.Random(seed)
     audit = _Audit()
     settings = {"require_profile": False, "waitlist_enabled": True}
-    pid = ProgramId(UUID(app.create_program(slug, slug, CommandContext(actor="seed"), school_year=2026, settings=settings).ids["program_id"]))
+    pid = ProgramId(
+        UUID(
+            app.create_program(slug, slug, CommandContext(actor="seed"), school_year=2026, settings=settings).ids[
+                "program_id"
+            ]
+        )
+    )
     day = datetime(2027, 2, 13, 9, tzinfo=UTC)
     slots: list[TimeslotId] = []
     for i in range(timeslots):
