@@ -32,6 +32,7 @@ from regledger.adapters.http.deps import (
     client_address,
 )
 from regledger.adapters.http.faults import database_unavailable, error_response
+from regledger.adapters.http.routes_ops import count_token_failure
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_MAX_BODY_BYTES = 1_000_000
@@ -129,6 +130,8 @@ class RequestGuard:
                 raise Unauthenticated("A bearer token is required")
             principal = await anyio.to_thread.run_sync(authenticate, self.api, token, client_address(scope))
         except ApiError as refusal:
+            if "app" in scope:  # counted like the dependency's refusals (regledger_token_failures_total)
+                count_token_failure(Request(scope), refusal)
             headers = dict(refusal.headers or {})
             return error_response(refusal.status, refusal.code, refusal.message, refusal.detail, headers or None)
         except TRANSIENT:

@@ -197,6 +197,8 @@ def test_metrics_count_commands_refusals_token_failures_and_requests(api, world,
     assert refused.json()["code"] == "section_full"
     assert api.client.get(f"/sections/{m1a}/roster").status_code == 401  # no token
     assert api.client.post("/programs", headers=api.student("s1"), json={}).status_code == 403  # not admin
+    assert api.client.post("/programs", json={}).status_code == 401  # refused before its body is read
+    assert api.client.post("/programs", headers={"Authorization": "Bearer rl_x.y"}, json={}).status_code == 401
     api.services.wait_for(api.head())
 
     response = api.client.get("/metrics", headers=api.admin)
@@ -207,7 +209,8 @@ def test_metrics_count_commands_refusals_token_failures_and_requests(api, world,
     assert value(found, "regledger_commands_total", command="add_section", outcome="refused", code="section_full") == 1
     assert value(found, "regledger_commands_total", command="submit_profile", outcome="applied", code="") == 2
     assert value(found, "regledger_command_duration_seconds_count", command="add_section") == 2
-    assert value(found, "regledger_token_failures_total", code="unauthenticated", reason="missing") == 1
+    assert value(found, "regledger_token_failures_total", code="unauthenticated", reason="missing") == 2
+    assert value(found, "regledger_token_failures_total", code="unauthenticated", reason="invalid") == 1
     assert value(found, "regledger_token_failures_total", code="forbidden", reason="admin_only") == 1
     route = "/programs/{slug}/students/{key}/registrations"
     assert value(found, "regledger_http_requests_total", method="POST", route=route, status="200") == 1
