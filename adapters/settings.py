@@ -235,6 +235,8 @@ class Settings(BaseSettings):
             "AGGREGATE_CACHE_FASTFORWARD": "y",
             # Unsafe in 9.5.6 (lost and misrouted events): never anything but "n".
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+            # The library's JSON format, parsed with orjson (adapters/orjson_transcoder.py).
+            "TRANSCODER_TOPIC": "regledger.adapters.orjson_transcoder:OrjsonDecodingTranscoder",
         }
         if self.store == "sqlite":
             env |= {

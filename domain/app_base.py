@@ -19,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import EnvType, resolve_topic
 
 from regledger.domain.aggregate_cache import AggregateCache, EventReader, StoreEventReader
@@ -31,8 +31,7 @@ from regledger.domain.program import Program
 from regledger.domain.registration_types import RegistrationTypes
 from regledger.domain.section import Section
 from regledger.domain.subject import Subject
-from regledger.domain.transcodings import OrjsonDecodingTranscoder, SharedUUIDAsHex
-from regledger.domain.values import CommandContext, SectionRefAsDict, check_key
+from regledger.domain.values import CommandContext, SectionRefAsDict, SharedUUIDAsHex, check_key
 
 logger = logging.getLogger("regledger.commands")
 
@@ -144,14 +143,6 @@ class RegistrationBase(Application[UUID]):
         self.retries = 0  # conflicts retried since start: a cheap gauge for operators
         self._retries_lock = threading.Lock()
         self.observers: list[Callable[[CommandObservation], None]] = []  # called once per command
-
-    def construct_transcoder(self) -> Transcoder:
-        """The library's JSON format, parsed with orjson; TRANSCODER_TOPIC still chooses another."""
-        if self.env.get("TRANSCODER_TOPIC"):
-            return super().construct_transcoder()
-        transcoder = OrjsonDecodingTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -18,6 +18,25 @@ LotteryRunId = NewType("LotteryRunId", UUID)
 NAMESPACE = UUID("5b0c1e39-2f4e-4d8a-9a57-6a3f0c2d7e11")
 
 
+# Bounded so a long-lived process reading an ever-growing log cannot grow without limit; a
+# Splash-sized program names about 5,000 ids, so the bound is never reached in practice.
+MAX_CACHED_IDS = 200_000
+
+_uuids: dict[str, UUID] = {}
+
+
+def uuid_from_hex(text: str) -> UUID:
+    """UUID(text), shared per distinct text: a log names the same few thousand ids over and
+    over, and UUIDs are immutable (the one id cache of every reader of stored events)."""
+    found = _uuids.get(text)
+    if found is None:
+        found = UUID(text)  # validates, as the library's decoding does
+        if len(_uuids) >= MAX_CACHED_IDS:
+            _uuids.clear()
+        _uuids[text] = found
+    return found
+
+
 def program_id(slug: str) -> ProgramId:
     return ProgramId(uuid5(NAMESPACE, f"program/{slug}"))
 

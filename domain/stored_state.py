@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from regledger.domain.transcodings import uuid_from_hex
+from regledger.domain.ids import uuid_from_hex
 
 
 class UnexpectedState(ValueError):

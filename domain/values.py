@@ -6,13 +6,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from eventsourcing.persistence import Transcoding
+from eventsourcing.persistence import Transcoding, UUIDAsHex
 
 from regledger.domain.errors import InvalidInputError, OverrideNeedsReason
-from regledger.domain.ids import SectionId, SubjectId, TimeslotId
-from regledger.domain.transcodings import MAX_CACHED_IDS, uuid_from_hex
+from regledger.domain.ids import MAX_CACHED_IDS, SectionId, SubjectId, TimeslotId, uuid_from_hex
 
 ENROLLED = "Enrolled"
 WAITLISTED = "Waitlisted"
@@ -129,6 +128,16 @@ class SectionRef:
     subject_id: SubjectId
     category: str
     timeslot_ids: tuple[TimeslotId, ...]
+
+
+class SharedUUIDAsHex(UUIDAsHex):
+    """The library's ``uuid_hex`` transcoding (same name and format), decoding through the
+    shared id cache."""
+
+    def decode(self, data: Any) -> UUID:
+        if not isinstance(data, str):
+            raise TypeError(f"uuid_hex data must be a string, not {type(data).__name__}")
+        return uuid_from_hex(data)
 
 
 class SectionRefAsDict(Transcoding):

@@ -42,6 +42,7 @@ def test_defaults_are_an_embedded_sqlite_store_under_var(monkeypatch, tmp_path):
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "TRANSCODER_TOPIC": "regledger.adapters.orjson_transcoder:OrjsonDecodingTranscoder",
     }
     assert not (tmp_path / "var").exists()  # validation creates nothing; prepare() does
 
@@ -179,6 +180,7 @@ def test_postgres_env_is_complete_and_keeps_db_functions_off():
         "CREATE_TABLE": "y",
         "AGGREGATE_CACHE_MAXSIZE": "10000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "TRANSCODER_TOPIC": "regledger.adapters.orjson_transcoder:OrjsonDecodingTranscoder",
         "POSTGRES_DBNAME": "reg",
         "POSTGRES_HOST": "db.example",
         "POSTGRES_PORT": "6543",

@@ -19,11 +19,12 @@ from eventsourcing.persistence import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regledger.domain import transcodings
+from regledger.adapters.orjson_transcoder import OrjsonDecodingTranscoder
+from regledger.adapters.settings import Settings
+from regledger.domain import ids
 from regledger.domain.application import Registration
-from regledger.domain.ids import SectionId, SubjectId, TimeslotId
-from regledger.domain.transcodings import MAX_CACHED_IDS, OrjsonDecodingTranscoder, SharedUUIDAsHex, uuid_from_hex
-from regledger.domain.values import SectionRef, SectionRefAsDict
+from regledger.domain.ids import MAX_CACHED_IDS, SectionId, SubjectId, TimeslotId, uuid_from_hex
+from regledger.domain.values import SectionRef, SectionRefAsDict, SharedUUIDAsHex
 
 
 def library_transcoder() -> JSONTranscoder:
@@ -71,7 +72,7 @@ def test_non_string_data_is_a_type_error() -> None:
 def test_the_cache_is_bounded() -> None:
     for _ in range(MAX_CACHED_IDS + 10):
         uuid_from_hex(uuid4().hex)
-    assert len(transcodings._uuids) <= MAX_CACHED_IDS
+    assert len(ids._uuids) <= MAX_CACHED_IDS
 
 
 def test_a_section_reference_is_shared_per_distinct_content() -> None:
@@ -177,11 +178,12 @@ def test_undecodable_states_fail_as_the_library_fails(stored: bytes, error: type
         orjson_transcoder().decode(stored)
 
 
-def test_the_application_decodes_with_orjson_unless_told_otherwise() -> None:
-    app = Registration(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def test_the_composition_root_chooses_orjson_through_the_library_seam(tmp_path) -> None:
+    """Settings name the transcoder with the library's TRANSCODER_TOPIC; the domain does not."""
+    settings = Settings.from_mapping({"REGLEDGER_STORE": "memory"})
+    app = Registration(env=settings.eventsourcing_env(names=[Registration.name]))
     assert type(app.mapper.transcoder) is OrjsonDecodingTranscoder
-    chosen = Registration(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo", "TRANSCODER_TOPIC": "eventsourcing.persistence:JSONTranscoder"}
-    )
-    assert type(chosen.mapper.transcoder) is JSONTranscoder
-    assert Decimal("1.5") == chosen.mapper.transcoder.decode(chosen.mapper.transcoder.encode(Decimal("1.5")))
+    assert "uuid_hex" in app.mapper.transcoder.names  # the domain's transcodings are registered on it
+    plain = Registration(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    assert type(plain.mapper.transcoder) is JSONTranscoder
+    assert Decimal("1.5") == plain.mapper.transcoder.decode(plain.mapper.transcoder.encode(Decimal("1.5")))
