@@ -33,7 +33,7 @@ from typing import Any, Literal, cast
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from regledger.adapters.db_faults import read_with_retry
+from regledger.adapters.postgres.db_faults import read_with_retry
 from regledger.adapters.settings import Settings
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.values import check_key

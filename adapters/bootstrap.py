@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from regledger.adapters.auth import TokenStore, build_token_store
+from regledger.adapters.postgres.wakeup import await_database
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
-from regledger.adapters.wakeup import await_database
 from regledger.domain.app_base import utc_now
 from regledger.domain.application import Registration
 from regledger.projections.views import RegistrationViews

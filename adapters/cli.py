@@ -21,8 +21,8 @@ from regledger.adapters.cli_common import console, err_console, progress_bar
 from regledger.adapters.cli_lottery import lottery_cli
 from regledger.adapters.cli_token import token_cli
 from regledger.adapters.logs import FORMAT_VARIABLE, LogFormat, configure_logging
+from regledger.adapters.postgres.wakeup import DatabaseUnreachable, one_line
 from regledger.adapters.settings import Settings
-from regledger.adapters.wakeup import DatabaseUnreachable, one_line
 
 DEMO_DATABASE = Path("var/demo.sqlite3")
 

@@ -36,12 +36,12 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from regledger.adapters.notification_reader import PostgresNotificationPages, page_reader, pages_ahead
+from regledger.adapters.postgres.notification_reader import PostgresNotificationPages, page_reader, pages_ahead
+from regledger.adapters.postgres.wakeup import Outage, PostgresWakeup
 from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
 from regledger.adapters.views_postgres import PostgresViews
 from regledger.adapters.views_sqlite import SqliteViews, views_path
-from regledger.adapters.wakeup import Outage, PostgresWakeup
 from regledger.domain.bulk import collector_paused
 from regledger.domain.log_pages import LogEntry
 from regledger.projections.changes import Batch

@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from regledger.adapters.postgres.wakeup import dropped
 from regledger.adapters.views_sql import (
     ADVANCE,
     DDL,
@@ -25,7 +26,6 @@ from regledger.adapters.views_sql import (
     SqlViews,
     advance_params,
 )
-from regledger.adapters.wakeup import dropped
 from regledger.projections.changes import Batch, ViewChange
 from regledger.projections.netting import net
 from regledger.projections.views import PositionAlreadyApplied, RegistrationViews

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from regledger.adapters.notification_reader import PostgresNotificationPages
+from regledger.adapters.postgres.notification_reader import PostgresNotificationPages
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from regledger.adapters.event_reader import PostgresEventReader
+from regledger.adapters.postgres.event_reader import PostgresEventReader
 from regledger.domain.application import Registration
 from regledger.domain.program import Program
 from regledger.domain.section import Section

@@ -18,8 +18,13 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from regledger.adapters.db_faults import TRANSIENT, current_request, raised_while_writing, waited_for_a_connection
 from regledger.adapters.http.schemas import ErrorPublic
+from regledger.adapters.postgres.db_faults import (
+    TRANSIENT,
+    current_request,
+    raised_while_writing,
+    waited_for_a_connection,
+)
 
 logger = logging.getLogger("regledger.http")
 

@@ -22,7 +22,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from regledger.adapters.db_faults import TRANSIENT, tracking_request
 from regledger.adapters.http.deps import (
     PRINCIPAL_STATE,
     Api,
@@ -33,6 +32,7 @@ from regledger.adapters.http.deps import (
 )
 from regledger.adapters.http.faults import database_unavailable, error_response
 from regledger.adapters.http.routes_ops import count_token_failure
+from regledger.adapters.postgres.db_faults import TRANSIENT, tracking_request
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_MAX_BODY_BYTES = 1_000_000

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from regledger.adapters import library_version
-from regledger.adapters.library_version import EXPECTED_EVENTSOURCING, check_eventsourcing_version
+from regledger.adapters.postgres import library_version
+from regledger.adapters.postgres.library_version import EXPECTED_EVENTSOURCING, check_eventsourcing_version
 
 ROOT = Path(__file__).resolve().parents[2]
-ADAPTERS = ROOT / "adapters"
+SHORTCUTS = ROOT / "adapters" / "postgres"
 
 
 def fake_version(monkeypatch: pytest.MonkeyPatch, found: str | None) -> None:
@@ -70,7 +70,7 @@ def test_a_library_not_installed_as_a_distribution_is_refused(monkeypatch):
 def test_importing_a_shortcut_module_checks_the_version(monkeypatch, module):
     def load() -> None:
         # A fresh copy of the module, never put in sys.modules: the real one stays as it is.
-        spec = importlib.util.spec_from_file_location(f"_version_check_{module}", ADAPTERS / f"{module}.py")
+        spec = importlib.util.spec_from_file_location(f"_version_check_{module}", SHORTCUTS / f"{module}.py")
         assert spec is not None
         assert spec.loader is not None
         spec.loader.exec_module(importlib.util.module_from_spec(spec))

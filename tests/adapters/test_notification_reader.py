@@ -7,7 +7,7 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from regledger.adapters.notification_reader import (
+from regledger.adapters.postgres.notification_reader import (
     PipelinedPages,
     PostgresNotificationPages,
     ReadOnRequest,

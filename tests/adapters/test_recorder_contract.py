@@ -28,10 +28,10 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.tests import persistence as contract
 from eventsourcing.utils import Environment
 
-from regledger.adapters import recorders
-from regledger.adapters.recorders import LargeSavePostgresApplicationRecorder
+from regledger.adapters.postgres import recorders
+from regledger.adapters.postgres.recorders import LargeSavePostgresApplicationRecorder
+from regledger.adapters.postgres.small_saves import OneTripInsert
 from regledger.adapters.settings import Settings
-from regledger.adapters.small_saves import OneTripInsert
 from regledger.domain.application import Registration
 
 pytestmark = [pytest.mark.postgres]

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from regledger.adapters.small_saves import OneTripInsert
+from regledger.adapters.postgres.small_saves import OneTripInsert
 from regledger.domain.application import Registration
 
 pytestmark = [pytest.mark.postgres]

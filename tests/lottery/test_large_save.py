@@ -17,7 +17,7 @@ import pytest
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from regledger.adapters.recorders import LargeSavePostgresApplicationRecorder, is_large
+from regledger.adapters.postgres.recorders import LargeSavePostgresApplicationRecorder, is_large
 from regledger.domain.application import Registration
 
 pytestmark = [pytest.mark.postgres]

@@ -456,7 +456,7 @@ CHILD = textwrap.dedent(
     """
     import json, sys
     from uuid import UUID
-    from regledger.adapters.recorders import LargeSavePostgresApplicationRecorder
+    from regledger.adapters.postgres.recorders import LargeSavePostgresApplicationRecorder
     from regledger.domain.application import Registration
     from regledger.domain.values import CommandContext
 

@@ -275,7 +275,7 @@ def test_a_catch_up_interrupted_by_a_lost_connection_resumes(
 ) -> None:
     import psycopg
 
-    from regledger.adapters.notification_reader import PipelinedPages
+    from regledger.adapters.postgres.notification_reader import PipelinedPages
 
     app = make_app(postgres_settings, Registration)
     history.seed_history(app, students=20, subjects=5, chunk=5)

@@ -31,7 +31,7 @@ from psycopg.adapt import Loader
 from psycopg.rows import RowMaker
 from psycopg.sql import SQL, Composed, Identifier
 
-from regledger.adapters.wakeup import dropped
+from regledger.adapters.postgres.wakeup import dropped
 from regledger.domain.log_pages import LogEntry, LogPages, RecorderLogPages
 
 # Above any id: one prepared statement serves bounded and unbounded reads alike.

@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from regledger.adapters.db_faults import as_persistence_error, note_read, read_with_retry
+from regledger.adapters.postgres.db_faults import as_persistence_error, note_read, read_with_retry
 
 # Seconds a read waits for a pooled connection before it gives up (see module doc).
 READ_WAIT = 1.5

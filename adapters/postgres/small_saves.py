@@ -33,7 +33,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Connection
 from psycopg.sql import SQL, Identifier, Literal
 
-from regledger.adapters.library_version import check_eventsourcing_version
+from regledger.adapters.postgres.library_version import check_eventsourcing_version
 
 check_eventsourcing_version()  # the SQL below is the library's at that version only
 

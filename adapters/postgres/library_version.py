@@ -1,7 +1,7 @@
 """The eventsourcing version the storage shortcuts were written against, checked at import.
 
-Why: `adapters/small_saves.py` re-types the library's lock, NOTIFY and insert statements as one
-query, and `adapters/recorders.py` re-implements its save (binary COPY) and its table creation.
+Why: `adapters/postgres/small_saves.py` re-types the library's lock, NOTIFY and insert statements as one
+query, and `adapters/postgres/recorders.py` re-implements its save (binary COPY) and its table creation.
 Both are exactly the library's behaviour only at the version they were read from. Another
 version could change a statement, the lock, the channel or a hook, and the shortcuts would keep
 running the old SQL without a word. So importing either module checks the installed version
@@ -35,11 +35,11 @@ def check_eventsourcing_version(installed: str | None = None, expected: str = EX
         return
     shown = "no installed version" if found is None else f"version {found}"
     msg = (
-        f"regledger's PostgreSQL storage shortcuts (adapters/small_saves.py, adapters/recorders.py) "
+        f"regledger's PostgreSQL storage shortcuts (adapters/postgres/small_saves.py, adapters/postgres/recorders.py) "
         f"re-type the SQL of eventsourcing {expected}, but eventsourcing has {shown}. "
         f"Install eventsourcing=={expected}, or re-check both modules against the installed library's "
         f"PostgresApplicationRecorder (lock, NOTIFY, insert and create statements, insert_events) "
-        f"and then update EXPECTED_EVENTSOURCING in adapters/library_version.py and the pin in pyproject.toml."
+        f"and then update EXPECTED_EVENTSOURCING in adapters/postgres/library_version.py and the pin in pyproject.toml."
     )
     raise RuntimeError(msg)
 

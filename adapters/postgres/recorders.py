@@ -52,8 +52,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg.errors import DuplicateObject
 from psycopg.sql import SQL, Identifier
 
-from regledger.adapters.library_version import check_eventsourcing_version
-from regledger.adapters.small_saves import OneTripInsert
+from regledger.adapters.postgres.library_version import check_eventsourcing_version
+from regledger.adapters.postgres.small_saves import OneTripInsert
 
 check_eventsourcing_version()  # the save and create paths below are the library's at that version only
 
