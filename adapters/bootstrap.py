@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.application import Application
 
 from regledger.adapters.auth import TokenStore, build_token_store
+from regledger.adapters.bulk import collector_paused
+from regledger.adapters.postgres.event_reader import PostgresEventReader
+from regledger.adapters.postgres.notification_reader import PostgresNotificationPages
 from regledger.adapters.postgres.wakeup import await_database
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.app_base import utc_now
 from regledger.domain.application import Registration
+from regledger.projections.lottery_input import LotteryInputFold
 from regledger.projections.views import RegistrationViews
 
 
@@ -38,6 +45,27 @@ class Services:
         self.app.close()
 
 
+def build_application(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Registration:
+    """The application over the configured store, with its collaborators.
+
+    On PostgreSQL: the event reader that refreshes a command's aggregates in one round trip,
+    and log pages read in binary for the lottery's input fold. Everywhere: the lottery input
+    fold of the read side, and large computations and saves with the cycle collector paused.
+    (The recorder and the transcoder are the library's seams: `eventsourcing_env` names them.)"""
+    postgres = settings.store == "postgres"
+
+    def lottery_inputs(app: Application[UUID]) -> LotteryInputFold:
+        return LotteryInputFold(app, PostgresNotificationPages(app) if postgres else None)
+
+    return Registration(
+        env=settings.eventsourcing_env(names=[Registration.name]),
+        clock=clock,
+        event_reader=PostgresEventReader if postgres else None,
+        lottery_inputs=lottery_inputs,
+        bulk_work=collector_paused,
+    )
+
+
 def build(
     settings: Settings,
     *,
@@ -58,7 +86,7 @@ def build(
     if settings.store == "postgres" and wait_for_database > 0:
         where = f"{settings.postgres_host}:{settings.postgres_port}"
         await_database(settings.postgres_conninfo(), where, wait_for_database)
-    app = Registration(env=settings.eventsourcing_env(names=[Registration.name]), clock=clock)
+    app = build_application(settings, clock=clock)
     views = build_views(settings)
     projector = Projector.for_settings(settings, app, views=views)
     tokens = build_token_store(settings)

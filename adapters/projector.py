@@ -36,16 +36,16 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, OperationalError
 
+from regledger.adapters.bulk import collector_paused
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages, page_reader, pages_ahead
 from regledger.adapters.postgres.wakeup import Outage, PostgresWakeup
 from regledger.adapters.settings import Settings
 from regledger.adapters.views_memory import MemoryViews
 from regledger.adapters.views_postgres import PostgresViews
 from regledger.adapters.views_sqlite import SqliteViews, views_path
-from regledger.domain.bulk import collector_paused
-from regledger.domain.log_pages import LogEntry
 from regledger.projections.changes import Batch
 from regledger.projections.lean_fold import fold_stored
+from regledger.projections.log_pages import LogEntry
 from regledger.projections.views import PositionAlreadyApplied, RegistrationViews
 
 logger = logging.getLogger("regledger.projector")

@@ -51,6 +51,7 @@ from eventsourcing.application import Application
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
 from regledger.domain.aggregate_cache import AggregateCache
 from regledger.domain.app_base import RegistrationBase
@@ -216,7 +217,7 @@ def pg_settings(params: dict[str, Any], pool: int) -> Settings:
 
 def open_app(settings: Settings) -> Registration:
     settings.prepare()
-    return Registration(env=settings.eventsourcing_env(names=[Registration.name]))
+    return build_application(settings)
 
 
 def library_write_path(open_measured: Callable[[int], Registration]) -> Callable[[int], Registration]:

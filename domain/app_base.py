@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -20,13 +21,13 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import EnvType, resolve_topic
+from eventsourcing.utils import EnvType
 
 from regledger.domain.aggregate_cache import AggregateCache, EventReader, StoreEventReader
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.errors import ConflictError, IdempotencyKeyReused, NotFoundError, RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, registration_types_id
-from regledger.domain.log_pages import LogPages, RecorderLogPages
+from regledger.domain.lottery.model import LotteryInputSource
 from regledger.domain.program import Program
 from regledger.domain.registration_types import RegistrationTypes
 from regledger.domain.section import Section
@@ -125,24 +126,38 @@ def command(method: C) -> C:
 class RegistrationBase(Application[UUID]):
     name = "Registration"
 
-    def __init__(self, env: EnvType | None = None, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        event_reader: Callable[[Application[UUID]], EventReader] | None = None,
+        lottery_inputs: Callable[[Application[UUID]], LotteryInputSource] | None = None,
+        bulk_work: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
+        """The collaborators are the composition root's to choose (`adapters/bootstrap.py`):
+        `event_reader` refreshes the aggregates a command reads (default: the library's event
+        store), `lottery_inputs` folds the lottery's input from the log (the read side's),
+        `bulk_work` wraps large computations and saves (e.g. pausing the cycle collector)."""
         super().__init__(env)
         self.clock = clock
         self.max_attempts = int(self.env.get("REGLEDGER_MAX_ATTEMPTS") or 50)
         # Our own cache (not the library's repository cache): one log read refreshes every
         # aggregate a command needs, instead of one query each.
         self.cache = AggregateCache(int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0))
-        # Like the library's *_TOPIC settings: the infrastructure names its faster reader.
-        reader_topic = self.env.get("REGLEDGER_EVENT_READER_TOPIC")
-        self.event_reader: EventReader = (
-            resolve_topic(reader_topic)(self) if reader_topic else StoreEventReader(self.events)
-        )
-        pages_topic = self.env.get("REGLEDGER_LOG_PAGES_TOPIC")
-        self.log_pages: LogPages = resolve_topic(pages_topic)(self) if pages_topic else RecorderLogPages(self)
+        self.event_reader: EventReader = event_reader(self) if event_reader else StoreEventReader(self.events)
+        self._lottery_inputs = lottery_inputs(self) if lottery_inputs else None
+        self.bulk_work = bulk_work
         self._scope = threading.local()
         self.retries = 0  # conflicts retried since start: a cheap gauge for operators
         self._retries_lock = threading.Lock()
         self.observers: list[Callable[[CommandObservation], None]] = []  # called once per command
+
+    @property
+    def lottery_inputs(self) -> LotteryInputSource:
+        if self._lottery_inputs is None:
+            raise RuntimeError("no lottery input source: build the application with adapters.bootstrap")
+        return self._lottery_inputs
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

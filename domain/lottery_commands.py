@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from regledger.domain.app_base import CommandResult, command
-from regledger.domain.bulk import collector_paused
+from regledger.domain.app_base import CommandResult, RegistrationBase, command
 from regledger.domain.errors import (
     InvalidInputError,
     LotteryDigestMismatch,
@@ -22,9 +21,8 @@ from regledger.domain.errors import (
 )
 from regledger.domain.ids import ProgramId
 from regledger.domain.lottery.algorithm import compute_assignment
-from regledger.domain.lottery.model import LotteryParameters, LotteryResult
+from regledger.domain.lottery.model import InputSnapshot, LotteryInput, LotteryParameters, LotteryResult
 from regledger.domain.lottery.stats import LotteryStats, compute_stats
-from regledger.domain.lottery_inputs import LotteryInputs
 from regledger.domain.lottery_run import LotteryRun
 from regledger.domain.values import CommandContext
 
@@ -91,7 +89,18 @@ def _seed(seed: int | None) -> int:
     return seed
 
 
-class LotteryCommands(LotteryInputs):
+class LotteryCommands(RegistrationBase):
+    # -- the input (read from the log by the wired `LotteryInputSource`) -------------------
+
+    def lottery_snapshot(self, program_id: ProgramId, position: int) -> InputSnapshot:
+        return self.lottery_inputs.lottery_snapshot(program_id, position)
+
+    def lottery_snapshot_from_zero(self, program_id: ProgramId, position: int) -> InputSnapshot:
+        return self.lottery_inputs.lottery_snapshot_from_zero(program_id, position)
+
+    def lottery_input(self, program_id: ProgramId, position: int) -> LotteryInput:
+        return self.lottery_snapshot(program_id, position).input
+
     # -- computing ------------------------------------------------------------------------
 
     def _compute(
@@ -100,7 +109,7 @@ class LotteryCommands(LotteryInputs):
         # A run allocates hundreds of thousands of short-lived objects over a large heap (the
         # folds, the aggregate cache): a full collection then took a third of a warm run (0.51
         # against 0.35 s in the bench) and found nothing.
-        with collector_paused():
+        with self.bulk_work():
             snapshot = self.lottery_snapshot(program_id, position)
             result = compute_assignment(snapshot.input, params, seed)
             return LotteryPreview(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from regledger.domain.app_base import CommandResult, command
-from regledger.domain.bulk import collector_paused
 from regledger.domain.errors import (
     EnrollmentsExist,
     LotteryAlreadyCommitted,
@@ -87,7 +86,7 @@ class LotteryCommit(LotteryCommands):
             ids = {**self._run_ids(run), "ended": str(len(held)), "replaced_run_id": str(previous or "")}
             return self.commit(ctx, run, program, *touched, ids=ids)
 
-        with collector_paused():
+        with self.bulk_work():
             return self.execute("commit_lottery", ctx, attempt)
 
     @classmethod
@@ -145,7 +144,7 @@ class LotteryCommit(LotteryCommands):
         A running server has these aggregates cached, so the read returns only their newer
         events; a cold process gets their whole streams, still in one read. Optimistic
         concurrency at save time catches anything written after the read."""
-        section_ids, subject_ids = self.program_members(program.program_id)
+        section_ids, subject_ids = self.lottery_inputs.program_members(program.program_id)
         self.prefetch(*section_ids, *subject_ids, *student_ids)
         sections = {SectionId(i): self.load(Section, i, "section") for i in section_ids}
         subjects = {SubjectId(i): self.load(Subject, i, "subject") for i in subject_ids}

@@ -6,8 +6,8 @@ object built) was most of a rebuild's client time. For these four classes the ch
 made from the parsed JSON state directly: a rebuild ran 17% faster.
 
 Exactly `changes.fold` of the decoded event: each reader is strict (`domain.stored_state`),
-the state must have exactly the class's stored keys (no upcast `class_version`, no other
-fields) and its text fields must be strings; anything else returns None and the caller
+the state must pass `stored_state.guarded_state` (exactly the class's stored keys: no
+upcast `class_version`, no other fields) and its text fields must be strings; anything else returns None and the caller
 decodes the event as usual. Only for a mapper whose states are plain JSON (no cipher, no
 compressor, the library's JSON format). `tests/projections/test_lean_fold.py` checks the
 equality on generated events of each class.
@@ -19,23 +19,24 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
-import orjson
-from eventsourcing.persistence import JSONTranscoder, Mapper
+from eventsourcing.persistence import Mapper
 from eventsourcing.utils import get_topic
 
-from regledger.domain.log_pages import LogEntry, to_domain_event
 from regledger.domain.section import Section
-from regledger.domain.stored_state import (
-    UnexpectedState,
-    datetime_of,
-    optional_uuid_of,
-    section_ids_of,
-    stored_keys,
-    uuid_of,
-)
 from regledger.domain.student import Student
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch, ViewChange, changes_of
+from regledger.projections.log_pages import LogEntry, to_domain_event
+from regledger.projections.stored_state import (
+    FAST_PATH,
+    UnexpectedState,
+    datetime_of,
+    guarded_state,
+    optional_uuid_of,
+    reads_plain_json,
+    section_ids_of,
+    uuid_of,
+)
 
 LeanFold = Callable[[UUID, dict[str, Any]], list[ViewChange]]
 
@@ -67,39 +68,31 @@ def _waitlisted(section_id: UUID, s: dict[str, Any]) -> list[ViewChange]:
     return [c.WaitlistJoined(section_id, uuid_of(s["student_id"]), datetime_of(s["timestamp"]))]
 
 
-# Events stored before requests were stamped lack this key and read the same otherwise.
-UNSTAMPED = frozenset({"request"})
-
-# topic -> (the stored state's keys, the fold); version 1 classes only (no upcasting to skip).
-LEAN: dict[str, tuple[frozenset[str], LeanFold]] = {
-    get_topic(cls): (stored_keys(cls), fold)
+# topic -> the fold of its guarded state (`stored_state.FAST_PATH` holds the keys).
+LEAN: dict[str, LeanFold] = {
+    get_topic(cls): fold
     for cls, fold in (
         (Student.SectionRegistered, _registered),
         (Student.SubjectStarred, _starred),
         (Section.StudentEnrolled, _enrolled),
         (Section.StudentWaitlisted, _waitlisted),
     )
-    if getattr(cls, "class_version", 1) == 1
+    if get_topic(cls) in FAST_PATH
 }
 
 
 def lean_changes(topic: str, originator_id: UUID | str, state: bytes) -> list[ViewChange] | None:
     """The changes of one stored event read from its state, or None: decode it as usual."""
-    lean = LEAN.get(topic)
-    if lean is None or type(originator_id) is not UUID:
+    fold = LEAN.get(topic)
+    if fold is None or type(originator_id) is not UUID:
         return None
-    keys, fold = lean
+    parsed = guarded_state(topic, state)
+    if parsed is None:
+        return None
     try:
-        parsed = orjson.loads(state)
-        if type(parsed) is not dict or (parsed.keys() != keys and parsed.keys() != keys - UNSTAMPED):
-            return None
         return fold(originator_id, parsed)
-    except (orjson.JSONDecodeError, UnexpectedState):
+    except UnexpectedState:
         return None
-
-
-def reads_plain_json(mapper: Mapper[UUID]) -> bool:
-    return mapper.cipher is None and mapper.compressor is None and isinstance(mapper.transcoder, JSONTranscoder)
 
 
 def fold_stored(entries: Iterable[LogEntry], mapper: Mapper[UUID], after: int | None = None) -> Batch:
@@ -119,4 +112,4 @@ def fold_stored(entries: Iterable[LogEntry], mapper: Mapper[UUID], after: int | 
     return Batch(position, changes, count, after)
 
 
-__all__ = ["LEAN", "fold_stored", "lean_changes", "reads_plain_json"]
+__all__ = ["LEAN", "fold_stored", "lean_changes"]

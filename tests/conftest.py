@@ -17,7 +17,9 @@ from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
+from regledger.domain.application import Registration
 
 # CI: the same examples on every run (reproducible failures), no example database, no deadline
 # (2 shared cores). Local runs keep hypothesis' default random exploration.
@@ -117,7 +119,10 @@ def make_app(open_apps: list[Application[Any]]) -> MakeApp:
 
     def make(settings: Settings, app_class: type[Any] = Application) -> Any:
         settings.prepare()
-        app = app_class(env=settings.eventsourcing_env(names=[app_class.name]))
+        if app_class is Registration:  # wired as the composition root wires it
+            app = build_application(settings)
+        else:
+            app = app_class(env=settings.eventsourcing_env(names=[app_class.name]))
         open_apps.append(app)
         return app
 

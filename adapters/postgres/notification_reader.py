@@ -1,16 +1,14 @@
 """Pages of the notification log read lean on PostgreSQL (the projector, the lottery's fold).
 
 Why: the library's ``select_notifications`` composes its statement on every call and reads the
-rows as text into dicts, then into frozen dataclasses; the same ``SELECT`` read in binary into
-named tuples (`LogRow`) costs a third of that client time (about 250k against 700k rows/s
-here). A rebuild, or a first lottery run in a process, reads the whole log, and every
-microsecond spent reading is one not spent folding.
+rows as text into dicts, then into frozen dataclasses. A rebuild, or a first lottery run in a
+process, reads the whole log, so the same ``SELECT`` is read here in binary into named tuples
+(`LogRow`), and the projector requests the next page while it folds the current one.
 
 What: the same rows in the same order (``notification_id > after [AND notification_id <= stop]
 [AND topic = ANY(topics)] ORDER BY notification_id LIMIT n``), so the readers' guarantees are
 unchanged: they never skip (ids are read in order after the last one applied, and the
 library's table lock makes commit order equal id order). Other stores use the library's method.
-Selected for the domain by ``REGLEDGER_LOG_PAGES_TOPIC`` (``Settings.eventsourcing_env``).
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ from psycopg.rows import RowMaker
 from psycopg.sql import SQL, Composed, Identifier
 
 from regledger.adapters.postgres.wakeup import dropped
-from regledger.domain.log_pages import LogEntry, LogPages, RecorderLogPages
+from regledger.projections.log_pages import LogEntry, LogPages, RecorderLogPages
 
 # Above any id: one prepared statement serves bounded and unbounded reads alike.
 NO_STOP = 2**63 - 1

@@ -6,14 +6,15 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
+from uuid import UUID
 
 from regledger.domain.errors import InvalidInputError
+from regledger.domain.ids import ProgramId
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import date, datetime
-    from uuid import UUID
 
 
 def _sha256_json(value: object) -> str:
@@ -221,3 +222,26 @@ class LotteryResult:
                 for a in self.assignments
             ]
         }
+
+
+@dataclass(frozen=True)
+class InputSnapshot:
+    """A lottery input as of a log position, and what the fold saw on the way."""
+
+    input: LotteryInput
+    position: int
+    # Every section of the program at `position`, eligible or not.
+    section_ids: tuple[UUID, ...]
+    # Priority/N registrations left out because their section is not in the lottery.
+    ignored_priorities: int
+
+
+class LotteryInputSource(Protocol):
+    """Where the lottery reads its input: the log as of a position (a read-side fold, wired by
+    the composition root; `regledger.projections.lottery_input`)."""
+
+    def lottery_snapshot(self, program_id: ProgramId, position: int) -> InputSnapshot: ...
+
+    def lottery_snapshot_from_zero(self, program_id: ProgramId, position: int) -> InputSnapshot: ...
+
+    def program_members(self, program_id: ProgramId) -> tuple[list[UUID], list[UUID]]: ...

@@ -15,7 +15,7 @@ from regledger.adapters.postgres.notification_reader import (
     pages_ahead,
 )
 from regledger.domain.application import Registration
-from regledger.domain.log_pages import RecorderLogPages
+from regledger.projections.log_pages import RecorderLogPages
 
 STATES = [b"", b"\x00\xff'\\", b'{"a":1}' * 300]
 TOPICS = ["t:Topic0", "t:Topic1", "t:Topic2"]

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.errors import RegistrationError
@@ -68,7 +69,7 @@ class RegistrationMachine(RuleBasedStateMachine):
             mapping["REGLEDGER_SQLITE_PATH"] = str(self.tmp / "regledger.sqlite3")
         config = Settings.from_mapping(mapping)
         config.prepare()
-        app = Registration(env=config.eventsourcing_env(names=[Registration.name]))
+        app = build_application(config)
         self.apps.append(app)
         return app
 

@@ -8,7 +8,8 @@ from uuid import uuid4
 
 import pytest
 
-from regledger.domain.stored_state import (
+from regledger.domain.student import Student
+from regledger.projections.stored_state import (
     UnexpectedState,
     datetime_of,
     optional_uuid_of,
@@ -16,7 +17,6 @@ from regledger.domain.stored_state import (
     stored_keys,
     uuid_of,
 )
-from regledger.domain.student import Student
 
 
 def test_the_pairs_are_read() -> None:

@@ -38,6 +38,7 @@ from uuid import UUID
 
 import pytest
 
+from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.errors import RegistrationError
@@ -234,7 +235,7 @@ def worker_process_main() -> None:
     """Entry point of a spawned worker process (see the module docstring)."""
     config = json.loads(sys.stdin.readline())
     settings = Settings.from_mapping(config["settings"])
-    app = Registration(env=settings.eventsourcing_env(names=[Registration.name]))
+    app = build_application(settings)
     try:
         # Warm the cache like a running server would have, then report ready.
         app.load_program(ProgramId(UUID(config["plan"]["program_id"])))

@@ -195,7 +195,7 @@ def test_runs_started_on_a_warm_cache_replay_identically_from_zero(app):
     second = run_of(app, program_id, seed=3)  # warm: folded only the six new events
     third = run_of(app, program_id, seed=4)  # warm, nothing new for the program: reuses the input
     assert third.input_digest == second.input_digest != first.input_digest
-    app._folds.clear()  # as in a new process: every replay folds from zero
+    app.lottery_inputs._folds.clear()  # as in a new process: every replay folds from zero
     for run in (first, second, third):
         report = app.replay_lottery(run.id)
         assert report.identical
@@ -458,6 +458,7 @@ CHILD = textwrap.dedent(
     from uuid import UUID
     from regledger.adapters.postgres.recorders import LargeSavePostgresApplicationRecorder
     from regledger.domain.application import Registration
+    from regledger.projections.lottery_input import LotteryInputFold
     from regledger.domain.values import CommandContext
 
     class Announcing(LargeSavePostgresApplicationRecorder):
@@ -471,7 +472,7 @@ CHILD = textwrap.dedent(
     env, run_id = json.loads(sys.argv[1]), UUID(sys.argv[2])
     for key in ("APPLICATION_RECORDER_TOPIC", "REGISTRATION_APPLICATION_RECORDER_TOPIC"):
         env[key] = "__main__:Announcing"
-    app = Registration(env=env)
+    app = Registration(env=env, lottery_inputs=LotteryInputFold)
     app.commit_lottery(run_id, CommandContext(actor="admin", command_id="crash-commit"))
     print("committed", flush=True)
     """

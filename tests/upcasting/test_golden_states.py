@@ -3,7 +3,7 @@ silently diverge.
 
 Why these exist: two folds read some events straight from their stored JSON state instead of
 decoding them (`projections/lean_fold.py`'s `LEAN` table for the projections,
-`domain/lottery_inputs.py`'s `_raw_*` handlers for the lottery input). Those readers know the
+`projections/lottery_input.py`'s `_raw_*` handlers for the lottery input). Those readers know the
 stored format by heart. If an event class gains, loses or renames a field, or gets a
 `class_version` and an upcaster, the decoding follows at once, but a fast path would keep
 reading the old shape, and the projections or the lottery input would quietly disagree with
@@ -36,7 +36,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from regledger.domain.application import Registration
-from regledger.domain.lottery_inputs import _Fold, _StudentState
+from regledger.projections.lottery_input import _Fold, _StudentState
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.projections.changes import changes_of

@@ -24,41 +24,33 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, cast
 from uuid import UUID
 
-import orjson
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
-from regledger.domain.app_base import RegistrationBase
 from regledger.domain.errors import InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, SectionId
-from regledger.domain.log_pages import to_domain_event
-from regledger.domain.lottery.model import LotteryInput, LotterySection, LotteryStudent, LotteryTimeslot
+from regledger.domain.lottery.model import (
+    InputSnapshot,
+    LotteryInput,
+    LotterySection,
+    LotteryStudent,
+    LotteryTimeslot,
+)
 from regledger.domain.program import Program, ProgramSettings
 from regledger.domain.section import Section
-from regledger.domain.stored_state import section_ids_of, uuid_of
 from regledger.domain.student import Student
 from regledger.domain.subject import ACCEPTED_STATUSES, Subject
 from regledger.domain.values import ENROLLED, INTERESTED, priority_level_of, priority_verb
+from regledger.projections.log_pages import LogPages, RecorderLogPages, to_domain_event
+from regledger.projections.stored_state import guarded_state, reads_plain_json, section_ids_of, uuid_of
 
 PAGE = 1000
 # Programs whose fold is kept in process (one Splash-scale fold is a few MB).
 CACHED_FOLDS = 4
-
-
-@dataclass(frozen=True)
-class InputSnapshot:
-    """A lottery input and what the fold saw on the way."""
-
-    input: LotteryInput
-    position: int
-    # Every section of the program at `position`, eligible or not.
-    section_ids: tuple[SectionId, ...]
-    # Priority/N registrations left out because their section is not in the lottery.
-    ignored_priorities: int
 
 
 class _SectionState:
@@ -129,7 +121,8 @@ class _Fold:
         }
         # The hot topics (stars are ~80% of a Splash log, rankings ~15%), read from their JSON
         # state directly: the same fields the domain event would carry, without the transcoder's
-        # per-dict hook or event objects. Used only when the state is plain JSON (see `raw_ok`).
+        # per-dict hook or event objects. Used only when the mapper reads plain JSON and the
+        # state passes the guard the lean fold uses (`guarded_state`); else the full decoding.
         self.raw_handlers: dict[str, Callable[[UUID, dict[str, Any]], None]] = {
             get_topic(Student.SubjectStarred): self._raw_starred,
             get_topic(Student.SubjectUnstarred): self._raw_unstarred,
@@ -326,8 +319,9 @@ class _Fold:
         )
 
 
-class LotteryInputs(RegistrationBase):
-    """Reads a program's lottery input straight from the event log.
+class LotteryInputFold:
+    """Reads a program's lottery input straight from the event log (the domain's
+    `LotteryInputSource`, wired by the composition root).
 
     The fold of the most recent programs is kept in process and moved forward from the last
     position it read, so a run started after an earlier run or what-if reads only the new
@@ -336,11 +330,18 @@ class LotteryInputs(RegistrationBase):
     position p to q equals a fold from zero to q. A position older than the cached fold's is
     folded from zero (and never moves the cache back)."""
 
+    def __init__(self, app: Application[UUID], log_pages: LogPages | None = None) -> None:
+        self.recorder = app.recorder
+        self.mapper = app.mapper
+        self.log_pages = log_pages or RecorderLogPages(app)
+        self._folds: OrderedDict[ProgramId, _Fold] = OrderedDict()
+        self._lock = threading.Lock()
+
     def lottery_snapshot(self, program_id: ProgramId, position: int) -> InputSnapshot:
         """The input as of `position` (inclusive); independent of every projection."""
         if position < 0:
             raise InvalidInputError("A log position is not negative", position=position)
-        with _FOLDS_LOCK:
+        with self._lock:
             cached = self._folds.get(program_id)
             if cached is not None and cached.position <= position:
                 self._fold_up_to(cached, position)
@@ -349,7 +350,7 @@ class LotteryInputs(RegistrationBase):
         fold = _Fold(program_id)
         self._fold_up_to(fold, position)
         snapshot = fold.snapshot(position)  # before the fold is shared: it raises if no program
-        with _FOLDS_LOCK:
+        with self._lock:
             cached = self._folds.get(program_id)
             if cached is None or cached.position < fold.position:
                 self._folds[program_id] = fold
@@ -361,7 +362,7 @@ class LotteryInputs(RegistrationBase):
     def program_members(self, program_id: ProgramId) -> tuple[list[UUID], list[UUID]]:
         """Ids of every section and class of the program, as of the log's head."""
         self.lottery_snapshot(program_id, self.recorder.max_notification_id() or 0)
-        with _FOLDS_LOCK:
+        with self._lock:
             fold = self._folds[program_id]
             return list(fold.sections), list(fold.subjects)
 
@@ -371,14 +372,6 @@ class LotteryInputs(RegistrationBase):
         self._fold_up_to(fold, position)
         return fold.snapshot(position)
 
-    def lottery_input(self, program_id: ProgramId, position: int) -> LotteryInput:
-        return self.lottery_snapshot(program_id, position).input
-
-    @property
-    def _folds(self) -> OrderedDict[ProgramId, _Fold]:
-        folds = self.__dict__.setdefault("_lottery_folds", OrderedDict())
-        return cast(OrderedDict[ProgramId, _Fold], folds)
-
     def _fold_up_to(self, fold: _Fold, position: int) -> None:
         """Apply the program's events with fold.position < notification id <= position.
 
@@ -387,9 +380,7 @@ class LotteryInputs(RegistrationBase):
         head = self.recorder.max_notification_id() or 0
         handlers = fold.handlers
         mapper = self.mapper
-        raw_ok = mapper.cipher is None and mapper.compressor is None and isinstance(mapper.transcoder, JSONTranscoder)
-        raw_handlers = fold.raw_handlers if raw_ok else {}
-        loads = orjson.loads
+        raw_handlers = fold.raw_handlers if reads_plain_json(mapper) else {}
         topics: Sequence[str] = fold.topics
         start = fold.position + 1
         while position >= start:
@@ -400,8 +391,9 @@ class LotteryInputs(RegistrationBase):
                 if is_created or fold.is_ours(notification.originator_id):
                     fold.memo = None
                     raw = raw_handlers.get(topic)
-                    if raw is not None:
-                        raw(cast(UUID, notification.originator_id), loads(notification.state))
+                    state = guarded_state(topic, notification.state) if raw is not None else None
+                    if raw is not None and state is not None:
+                        raw(cast(UUID, notification.originator_id), state)
                     else:
                         handle(to_domain_event(mapper, notification))
             if len(page) < PAGE:
@@ -410,4 +402,4 @@ class LotteryInputs(RegistrationBase):
         fold.position = max(fold.position, min(position, head))
 
 
-_FOLDS_LOCK = threading.Lock()
+__all__ = ["LotteryInputFold"]
