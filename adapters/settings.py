@@ -275,10 +275,6 @@ class Settings(BaseSettings):
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             # Large saves (a lottery commit) leave pipeline mode, which deadlocks above ~8 MB.
             "APPLICATION_RECORDER_TOPIC": "regledger.adapters.postgres.recorders:LargeSavePostgresApplicationRecorder",
-            # One round trip refreshes every aggregate a command reads (adapters/event_reader.py).
-            "REGLEDGER_EVENT_READER_TOPIC": "regledger.adapters.postgres.event_reader:PostgresEventReader",
-            # Log pages read in binary (the lottery's fold; adapters/notification_reader.py).
-            "REGLEDGER_LOG_PAGES_TOPIC": "regledger.adapters.postgres.notification_reader:PostgresNotificationPages",
         }
 
     def postgres_conninfo(self) -> str:

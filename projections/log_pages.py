@@ -1,8 +1,8 @@
-"""Pages of the notification log, as the domain reads them (the lottery's input fold).
+"""Pages of the notification log, as the read side's folds read them.
 
 The store behind the application decides how a page is read best: by default the library's
-``select_notifications``; on PostgreSQL the infrastructure names a leaner reader of the same
-rows (``REGLEDGER_LOG_PAGES_TOPIC``, like the library's ``*_TOPIC`` settings).
+``select_notifications``; on PostgreSQL the composition root passes a leaner reader of the
+same rows (`adapters.postgres.notification_reader`).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def test_binary_pages_equal_the_librarys_pages(make_postgres_settings, make_app)
     head = write(app)
     reader = page_reader(app)
     assert isinstance(reader, PostgresNotificationPages)
-    assert isinstance(app.log_pages, PostgresNotificationPages)  # what the lottery's fold reads with
+    assert isinstance(app.lottery_inputs.log_pages, PostgresNotificationPages)  # what the lottery's fold reads
     for after in (0, 1, 5, head - 1, head, head + 10):
         for limit in (1, 7, 100):
             for stop in (None, after + 3, head - 2):
@@ -51,8 +51,9 @@ def test_other_stores_use_the_librarys_method(make_app, sqlite_settings):
     app = make_app(sqlite_settings, Registration)
     head = write(app, 10)
     assert isinstance(page_reader(app), RecorderLogPages)
-    assert isinstance(app.log_pages, RecorderLogPages)
-    assert app.log_pages(2, 10, stop=head - 1, topics=TOPICS[:1]) == app.recorder.select_notifications(
+    pages = app.lottery_inputs.log_pages
+    assert isinstance(pages, RecorderLogPages)
+    assert pages(2, 10, stop=head - 1, topics=TOPICS[:1]) == app.recorder.select_notifications(
         3, 10, stop=head - 1, topics=TOPICS[:1]
     )
 

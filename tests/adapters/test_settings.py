@@ -199,8 +199,6 @@ def test_postgres_env_is_complete_and_keeps_db_functions_off():
         "SINGLE_ROW_TRACKING": "t",
         "ORIGINATOR_ID_TYPE": "uuid",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-        "REGLEDGER_EVENT_READER_TOPIC": "regledger.adapters.postgres.event_reader:PostgresEventReader",
-        "REGLEDGER_LOG_PAGES_TOPIC": "regledger.adapters.postgres.notification_reader:PostgresNotificationPages",
         "APPLICATION_RECORDER_TOPIC": "regledger.adapters.postgres.recorders:LargeSavePostgresApplicationRecorder",
     }
 

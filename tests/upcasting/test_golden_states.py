@@ -36,11 +36,11 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from regledger.domain.application import Registration
-from regledger.projections.lottery_input import _Fold, _StudentState
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.projections.changes import changes_of
 from regledger.projections.lean_fold import LEAN, lean_changes
+from regledger.projections.lottery_input import _Fold, _StudentState
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
