@@ -1,11 +1,10 @@
 """The eventsourcing version the storage shortcuts were written against, checked at import.
 
-Why: `adapters/postgres/small_saves.py` re-types the library's lock, NOTIFY and insert statements as one
-query, and `adapters/postgres/recorders.py` re-implements its save (binary COPY) and its table creation.
-Both are exactly the library's behaviour only at the version they were read from. Another
-version could change a statement, the lock, the channel or a hook, and the shortcuts would keep
-running the old SQL without a word. So importing either module checks the installed version
-first and refuses to go on if it is not the one they were checked against.
+Why: `small_saves` re-types the library's lock, NOTIFY and insert statements as one query, and
+`recorders` re-implements its save (binary COPY) and its table creation. Both are exactly the
+library's behaviour only at the version they were read from; another version could change a
+statement, the lock, the channel or a hook, and the shortcuts would keep running the old SQL
+without a word. So importing either module refuses to go on against any other version.
 
 To move to a new eventsourcing: read `PostgresApplicationRecorder` (and its datastore) of the
 new version against both modules, adjust them, run their tests (`tests/adapters/`), then update

@@ -2,39 +2,33 @@
 
 Why: eventsourcing 9.5.6 writes every save in pipeline mode as one
 ``INSERT ... SELECT FROM unnest(%s::stored_event_uuid[]) RETURNING notification_id`` whose one
-parameter holds every event, then calls ``pipeline.sync()``. psycopg 3.3.9's
-``_pipeline_communicate`` (the Python generator and the C version alike) flushes libpq's output
-buffer once per writable wake-up and, once the command queue is empty, leaves *without checking
-that the flush finished* (``pgconn.flush()``'s return value is ignored). When the Bind message is
-larger than the kernel socket buffers can take at that moment (about 8-10 MB on loopback here:
-20,000 x 400-byte events save, 25,000 x 400 or 8,000 x 2,500 hang), the rest of the message stays
-in libpq's buffer, the client waits only for input, and the server waits in ``ClientRead`` for
-the rest of the Bind: a deadlock with the transaction open (same shape as psycopg#685). A
-lottery commit at Splash scale (about 34k events, 20+ MB) hit it every time.
+parameter holds every event. psycopg 3.3.9's ``_pipeline_communicate`` stops flushing libpq's
+output buffer once its command queue is empty, without checking that the flush finished. When
+the Bind message outgrows the socket buffers (about 8-10 MB on loopback), the rest stays in
+libpq's buffer: the client waits for input, the server for the rest of the Bind, with the
+transaction open (same shape as psycopg#685). A Splash-scale lottery commit hit it every time.
 
-What: saves above a modest size (events or bytes) are written WITHOUT pipeline mode, in one
-transaction: ``SET LOCAL lock_timeout``, ``LOCK TABLE ... IN EXCLUSIVE MODE``, ``NOTIFY``, then
-one binary ``COPY`` of every event, in order, then COMMIT. COPY streams and flushes as it goes,
-so no size can deadlock it, and it is the cheapest way in (35k events: about half the time of
-the library's ``unnest`` insert sent as binary chunks, and a third of its text form). COPY has
-no ``RETURNING``, so the notification ids are read back: under the EXCLUSIVE lock no other
-transaction can insert, and every earlier one has committed, so the rows above the maximum id
-read just before the COPY are exactly ours, and COPY numbers its rows in input order.
-Everything the library guarantees is kept: all or nothing (one transaction), insert order =
-commit order (the table lock is taken before the first row and held until commit), the NOTIFY,
-the ``_insert_events`` hook, psycopg errors translated by the datastore (a duplicate version is
-``eventsourcing`` ``IntegrityError``). A save that fails on a broken connection is tried once
-more after the pool drops its dead connections (`_retried_once`), not ten times as the
-library's: during an outage a command must fail fast. Retrying is safe: had the first attempt
-committed, the second is refused as a duplicate version and the command replays. Smaller saves,
-i.e. nearly all of them, are sent as ONE simple-protocol query holding the same statements
-(``adapters/small_saves.py``: one round trip instead of the pipeline's four). Database functions
-(POSTGRES_ENABLE_DB_FUNCTIONS) stay off; if they were on, the library's path is used as is.
+What: saves above a modest size (events or bytes) leave pipeline mode, in one transaction:
+``SET LOCAL lock_timeout``, ``LOCK TABLE ... IN EXCLUSIVE MODE``, ``NOTIFY``, one binary ``COPY``
+of every event in order, COMMIT. COPY streams and flushes as it goes, so no size can deadlock
+it, and it is the cheapest way in. COPY has no ``RETURNING``, so the notification ids are read
+back: under the EXCLUSIVE lock no other transaction can insert, and every earlier one has
+committed, so the rows above the maximum id read just before the COPY are exactly ours, and
+COPY numbers its rows in input order. Everything the library guarantees is kept: all or
+nothing, insert order = commit order, the NOTIFY, the ``_insert_events`` hook, psycopg errors
+translated by the datastore (a duplicate version is ``eventsourcing`` ``IntegrityError``).
+Smaller saves, nearly all of them, go through `small_saves.OneTripInsert`. With database
+functions on (POSTGRES_ENABLE_DB_FUNCTIONS, kept off), the library's path is used as is.
+
+A save that fails on a broken connection is tried once more after the pool drops its dead
+connections (`_retried_once`), not ten times as the library's: during an outage a command must
+fail fast. Retrying is safe: had the first attempt committed, the second is refused as a
+duplicate version and the command replays.
 
 Table creation is serialised too: the library runs ``CREATE TABLE/INDEX IF NOT EXISTS`` on every
-start, and two processes starting at once (two API workers, a worker and the projector) can make
-PostgreSQL fail one of them with ``tuple concurrently updated``. ``create_table`` here takes a
-transaction-level advisory lock keyed on the table before doing the same statements.
+start, and two processes starting at once can make PostgreSQL fail one of them with ``tuple
+concurrently updated``. ``create_table`` here takes a transaction-level advisory lock keyed on
+the table first.
 
 Selected by the ``APPLICATION_RECORDER_TOPIC`` key that ``Settings.eventsourcing_env`` emits.
 """

@@ -1,10 +1,9 @@
 """Small saves (one command's events) written in ONE round trip to PostgreSQL.
 
 Why: eventsourcing 9.5.6 writes every save in pipeline mode, and psycopg's pipelined
-transaction waits for the server four times (BEGIN, the statements, COMMIT and a final Sync):
-about 1.1 ms for a 2-event save here, against 0.5 ms for the same statements sent as one
-simple-protocol query. A registration command saves 2-3 events, so the write was most of an
-enroll's database time, and the table lock is held for every one of those waits.
+transaction waits for the server four times (BEGIN, the statements, COMMIT and a final Sync),
+with the table lock held through every wait. A command saves 2-3 events, so those waits were
+most of its write (gain: the package docstring).
 
 What: the library's own statements, in its order, in one query string: ``BEGIN``,
 ``SET LOCAL lock_timeout``, ``LOCK TABLE ... IN EXCLUSIVE MODE``, ``NOTIFY``, one ``INSERT ...
