@@ -16,8 +16,8 @@ from regledger.adapters.postgres.notification_reader import PostgresNotification
 from regledger.adapters.postgres.wakeup import await_database
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
-from regledger.domain.app_base import utc_now
 from regledger.domain.application import Registration
+from regledger.domain.runner import utc_now
 from regledger.projections.lottery_input import LotteryInputFold
 from regledger.projections.views import RegistrationViews
 

@@ -163,7 +163,7 @@ def _rush(
     keys = [s.key for s in program.students]
     total = max(options.threads, round(len(keys) * options.operations_per_student))
     tally = RushTally()
-    retries_before = app.retries
+    retries_before = app.runner.retries
     done = threading.Semaphore(0)
 
     def client(number: int, count: int) -> None:
@@ -186,7 +186,7 @@ def _rush(
             bar.advance(task)
         for worker in workers:
             worker.join()
-    return tally, app.retries - retries_before
+    return tally, app.runner.retries - retries_before
 
 
 def _one_operation(

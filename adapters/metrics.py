@@ -2,7 +2,7 @@
 
 Every app owns its own `CollectorRegistry` (never the process-global one), so several apps in
 one process (the tests) count apart. Commands are counted by an observer on the domain's
-`RegistrationBase.execute`; the projector's lag is measured at scrape time; HTTP requests by a
+`CommandRunner.run`; the projector's lag is measured at scrape time; HTTP requests by a
 small ASGI middleware that labels them by route template (never the raw path, whose ids would
 make one series per request).
 """
@@ -24,7 +24,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from regledger.domain.app_base import CommandObservation
+from regledger.domain.runner import CommandObservation
 from regledger.projections.views import RegistrationViews
 
 logger = logging.getLogger("regledger.metrics")

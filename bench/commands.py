@@ -54,9 +54,9 @@ from psycopg.conninfo import make_conninfo
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
 from regledger.domain.aggregate_cache import AggregateCache
-from regledger.domain.app_base import RegistrationBase
 from regledger.domain.application import Registration
 from regledger.domain.ids import ProgramId, SectionId, program_id
+from regledger.domain.runner import CommandRunner
 from regledger.domain.values import CommandContext
 
 SEATS = 50  # per section: a realistic class size, so Section aggregates stay realistic too
@@ -169,9 +169,9 @@ def enroll_rate(
         warm(app, scenario.program, [*sorted({s for items in work for _, s in items}), warm_up[1]])
         # One untimed command first: the process learns the verb catalogue once (as a server would).
         enroll_all(app, scenario.program, [warm_up])
-        retries = app.retries
+        retries = app.runner.retries
         rate = run_threads(threads, lambda i: enroll_all(app, scenario.program, work[i]))
-        return rate, app.retries - retries
+        return rate, app.runner.retries - retries
     finally:
         app.close()
 
@@ -300,11 +300,11 @@ def profile_sequential(app: Registration, scenario: Scenario, commands: int) -> 
     profiler.disable()
     stats = pstats.Stats(profiler)
     timings = {
-        "execute (whole command)": cumulative(stats, RegistrationBase.execute),
+        "execute (whole command)": cumulative(stats, CommandRunner.run),
         "AggregateCache.fetch": cumulative(stats, AggregateCache.fetch),
         "  deepcopy from cache": cumulative_named(stats, "copy.py", "deepcopy"),
         "Application.save": cumulative(stats, Application.save),
-        "RegistrationBase.position": cumulative(stats, RegistrationBase.position),
+        "Registration.position": cumulative(stats, Registration.position),
         "psycopg waiting on the server": cumulative_named(stats, "psycopg/connection.py", "wait"),
     }
     return {

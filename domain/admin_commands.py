@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from regledger.domain.app_base import CommandResult, RegistrationBase, command
 from regledger.domain.capacity import CapacityInputs, effective_capacity
 from regledger.domain.constraints import ScheduleConstraint, check_label, lunch_constraints, referenced_ids
 from regledger.domain.errors import AlreadyExistsError, InvalidInputError
@@ -22,6 +21,7 @@ from regledger.domain.ids import (
     timeslot_id,
 )
 from regledger.domain.program import Program, ProgramSettings
+from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
@@ -37,330 +37,336 @@ from regledger.domain.values import (
     priority_verb,
 )
 
+if TYPE_CHECKING:
+    from regledger.domain.application import Registration
 
-class AdminCommands(RegistrationBase):
-    # -- programs -------------------------------------------------------------------------
 
-    @command
-    def create_program(
-        self,
-        slug: str,
-        title: str,
-        ctx: CommandContext,
-        *,
-        grade_min: int = 7,
-        grade_max: int = 12,
-        school_year: int,
-        settings: dict[str, Any] | None = None,
-    ) -> CommandResult:
-        check_key(slug, "slug")
-        check_text(title, "title", max_length=200)
-        parsed = ProgramSettings.from_dict(settings or {})
-        if grade_min > grade_max:
-            raise InvalidInputError("grade_min must not exceed grade_max")
+# -- programs -------------------------------------------------------------------------
 
-        def attempt() -> CommandResult:
-            existing = self.find(Program, program_id(slug))
-            if existing is not None:
-                if existing.has_applied(ctx.command_id):
-                    return self.replay(ctx, existing, ids={"program_id": str(existing.id)})
-                raise AlreadyExistsError("A program with this slug exists already", slug=slug)
-            program = Program(
-                slug=slug,
-                title=title,
-                grade_min=grade_min,
-                grade_max=grade_max,
-                school_year=school_year,
-                settings=parsed.as_dict(),
-                **ctx.audit(),
-            )
-            verbs = [ENROLLED, WAITLISTED, INTERESTED, APPLIED] + [
-                priority_verb(n) for n in range(1, parsed.priority_limit + 1)
-            ]
-            catalogue = self.ensure_verbs(verbs, STUDENT_CATEGORY, ctx)
-            result = self.commit(ctx, program, catalogue, ids={"program_id": str(program.id)})
-            self.remember_verbs(verbs, STUDENT_CATEGORY)
-            return result
 
-        return self.execute("create_program", ctx, attempt)
+@command
+def create_program(
+    app: Registration,
+    slug: str,
+    title: str,
+    ctx: CommandContext,
+    *,
+    grade_min: int = 7,
+    grade_max: int = 12,
+    school_year: int,
+    settings: dict[str, Any] | None = None,
+) -> CommandResult:
+    check_key(slug, "slug")
+    check_text(title, "title", max_length=200)
+    parsed = ProgramSettings.from_dict(settings or {})
+    if grade_min > grade_max:
+        raise InvalidInputError("grade_min must not exceed grade_max")
 
-    def _on_program(
-        self,
-        name: str,
-        program_id_: ProgramId,
-        ctx: CommandContext,
-        change: Any,
-        ids: dict[str, str] | None = None,
-    ) -> CommandResult:
-        def attempt() -> CommandResult:
-            program = self.load_program(program_id_)
-            if program.has_applied(ctx.command_id):
-                return self.replay(ctx, program, ids=ids)
-            change(program)
-            return self.commit(ctx, program, ids=ids)
+    existing = app.find(Program, program_id(slug))
+    if existing is not None:
+        if existing.has_applied(ctx.command_id):
+            return app.replay(ctx, existing, ids={"program_id": str(existing.id)})
+        raise AlreadyExistsError("A program with this slug exists already", slug=slug)
+    program = Program(
+        slug=slug,
+        title=title,
+        grade_min=grade_min,
+        grade_max=grade_max,
+        school_year=school_year,
+        settings=parsed.as_dict(),
+        **ctx.audit(),
+    )
+    verbs = [ENROLLED, WAITLISTED, INTERESTED, APPLIED] + [
+        priority_verb(n) for n in range(1, parsed.priority_limit + 1)
+    ]
+    catalogue = app.ensure_verbs(verbs, STUDENT_CATEGORY, ctx)
+    result = app.commit(ctx, program, catalogue, ids={"program_id": str(program.id)})
+    app.remember_verbs(verbs, STUDENT_CATEGORY)
+    return result
 
-        return self.execute(name, ctx, attempt)
 
-    @command
-    def change_settings(self, program_id_: ProgramId, changes: dict[str, Any], ctx: CommandContext) -> CommandResult:
-        return self._on_program("change_settings", program_id_, ctx, lambda p: p.change_settings(changes, ctx.audit()))
+def on_program(
+    app: Registration,
+    program_id_: ProgramId,
+    ctx: CommandContext,
+    change: Callable[[Program], None],
+    ids: dict[str, str] | None = None,
+) -> CommandResult:
+    """The body of a command that changes only the program: load, replay or change, save."""
+    program = app.load_program(program_id_)
+    if replayed := app.replayed(ctx, program, ids):
+        return replayed
+    change(program)
+    return app.commit(ctx, program, ids=ids)
 
-    @command
-    def add_timeslot(
-        self, program_id_: ProgramId, label: str, start: datetime, end: datetime, ctx: CommandContext
-    ) -> CommandResult:
-        new_id = timeslot_id(program_id_, check_text(label, "label", max_length=200))
-        return self._on_program(
-            "add_timeslot",
-            program_id_,
-            ctx,
-            lambda p: p.add_timeslot(new_id, label, start, end, ctx.audit()),
-            ids={"timeslot_id": str(new_id)},
-        )
 
-    @command
-    def set_window(
-        self, program_id_: ProgramId, kind: str, opens: datetime | None, closes: datetime | None, ctx: CommandContext
-    ) -> CommandResult:
-        return self._on_program(
-            "set_window", program_id_, ctx, lambda p: p.set_window(kind, opens, closes, ctx.audit())
-        )
+@command
+def change_settings(
+    app: Registration, program_id_: ProgramId, changes: dict[str, Any], ctx: CommandContext
+) -> CommandResult:
+    return on_program(app, program_id_, ctx, lambda p: p.change_settings(changes, ctx.audit()))
 
-    # -- constraints ----------------------------------------------------------------------
 
-    @command
-    def add_constraint(
-        self, program_id_: ProgramId, label: str, condition: Any, requirement: Any, ctx: CommandContext
-    ) -> CommandResult:
-        new_id = constraint_id(program_id_, check_label(label))
-        constraint = ScheduleConstraint.from_json(
-            {"id": str(new_id), "label": label, "condition": condition, "requirement": requirement}
-        )
+@command
+def add_timeslot(
+    app: Registration, program_id_: ProgramId, label: str, start: datetime, end: datetime, ctx: CommandContext
+) -> CommandResult:
+    new_id = timeslot_id(program_id_, check_text(label, "label", max_length=200))
+    return on_program(
+        app,
+        program_id_,
+        ctx,
+        lambda p: p.add_timeslot(new_id, label, start, end, ctx.audit()),
+        ids={"timeslot_id": str(new_id)},
+    )
 
-        def change(program: Program) -> None:
-            self.check_references(program, constraint)
-            program.add_constraint(constraint, ctx.audit())
 
-        return self._on_program("add_constraint", program_id_, ctx, change, ids={"constraint_id": str(new_id)})
+@command
+def set_window(
+    app: Registration,
+    program_id_: ProgramId,
+    kind: str,
+    opens: datetime | None,
+    closes: datetime | None,
+    ctx: CommandContext,
+) -> CommandResult:
+    return on_program(app, program_id_, ctx, lambda p: p.set_window(kind, opens, closes, ctx.audit()))
 
-    def check_references(self, program: Program, constraint: ScheduleConstraint) -> None:
-        """Every id an expression names must be a timeslot, class or section of this program."""
-        for ref in referenced_ids(constraint.condition) | referenced_ids(constraint.requirement):
-            if ref in program.timeslots:
-                continue
-            found = self.find(Subject, ref) or self.find(Section, ref)
-            if found is None or found.program_id != program.id:
-                raise InvalidInputError("The constraint names an id outside this program", id=str(ref))
 
-    @command
-    def remove_constraint(
-        self, program_id_: ProgramId, constraint_id_: ConstraintId, ctx: CommandContext
-    ) -> CommandResult:
-        return self._on_program(
-            "remove_constraint",
-            program_id_,
-            ctx,
-            lambda p: p.remove_constraint(constraint_id_, ctx.audit()),
-        )
+# -- constraints ----------------------------------------------------------------------
 
-    @command
-    def add_lunch_constraints(
-        self,
-        program_id_: ProgramId,
-        lunch_timeslot_ids: Sequence[TimeslotId],
-        lunch_category: str,
-        ctx: CommandContext,
-        include_conditions: bool = True,
-    ) -> CommandResult:
-        """One constraint per day: students with classes before and after lunch keep a lunch period."""
-        check_text(lunch_category, "lunch_category", max_length=64)
 
-        def change(program: Program) -> None:
-            slots = [(t.id, t.start, t.end) for t in program.timeslots.values()]
-            for label, condition, requirement in lunch_constraints(
-                slots, lunch_timeslot_ids, lunch_category, include_conditions
-            ):
-                new_id = constraint_id(program.program_id, label)
-                if new_id not in program.constraints:
-                    program.add_constraint(ScheduleConstraint(new_id, label, condition, requirement), ctx.audit())
+@command
+def add_constraint(
+    app: Registration, program_id_: ProgramId, label: str, condition: Any, requirement: Any, ctx: CommandContext
+) -> CommandResult:
+    new_id = constraint_id(program_id_, check_label(label))
+    constraint = ScheduleConstraint.from_json(
+        {"id": str(new_id), "label": label, "condition": condition, "requirement": requirement}
+    )
 
-        return self._on_program("add_lunch_constraints", program_id_, ctx, change)
+    def change(program: Program) -> None:
+        check_references(app, program, constraint)
+        program.add_constraint(constraint, ctx.audit())
 
-    # -- classes and sections -------------------------------------------------------------
+    return on_program(app, program_id_, ctx, change, ids={"constraint_id": str(new_id)})
 
-    @command
-    def add_subject(
-        self,
-        program_id_: ProgramId,
-        code: str,
-        title: str,
-        ctx: CommandContext,
-        *,
-        category: str = "General",
-        grade_min: int = 7,
-        grade_max: int = 12,
-        status: str = "accepted",
-        class_size_max: int | None = None,
-        class_size_optimal: int | None = None,
-        is_lunch: bool = False,
-    ) -> CommandResult:
-        check_key(code, "code")
-        check_text(category, "category", max_length=64)
-        Subject.validate(title, grade_min, grade_max, status, class_size_max, class_size_optimal)
-        new_id = subject_id(program_id_, code)
 
-        def attempt() -> CommandResult:
-            self.load_program(program_id_)
-            existing = self.find(Subject, new_id)
-            if existing is not None:
-                if existing.has_applied(ctx.command_id):
-                    return self.replay(ctx, existing, ids={"subject_id": str(new_id)})
-                raise AlreadyExistsError("A class with this code exists already", code=code)
-            subject = Subject(
-                program_id=program_id_,
-                code=code,
-                title=title,
-                category=category,
-                grade_min=grade_min,
-                grade_max=grade_max,
-                status=status,
-                class_size_max=class_size_max,
-                class_size_optimal=class_size_optimal,
-                is_lunch=is_lunch,
-                **ctx.audit(),
-            )
-            return self.commit(ctx, subject, ids={"subject_id": str(new_id)})
+def check_references(app: Registration, program: Program, constraint: ScheduleConstraint) -> None:
+    """Every id an expression names must be a timeslot, class or section of this program."""
+    for ref in referenced_ids(constraint.condition) | referenced_ids(constraint.requirement):
+        if ref in program.timeslots:
+            continue
+        found = app.find(Subject, ref) or app.find(Section, ref)
+        if found is None or found.program_id != program.id:
+            raise InvalidInputError("The constraint names an id outside this program", id=str(ref))
 
-        return self.execute("add_subject", ctx, attempt)
 
-    @command
-    def change_subject_status(self, subject_id_: SubjectId, status: str, ctx: CommandContext) -> CommandResult:
-        def attempt() -> CommandResult:
-            subject = self.load_subject(subject_id_)
-            if subject.has_applied(ctx.command_id):
-                return self.replay(ctx, subject)
-            subject.change_status(status, ctx.audit())
-            return self.commit(ctx, subject)
+@command
+def remove_constraint(
+    app: Registration, program_id_: ProgramId, constraint_id_: ConstraintId, ctx: CommandContext
+) -> CommandResult:
+    return on_program(
+        app,
+        program_id_,
+        ctx,
+        lambda p: p.remove_constraint(constraint_id_, ctx.audit()),
+    )
 
-        return self.execute("change_subject_status", ctx, attempt)
 
-    @command
-    def create_section(
-        self,
-        subject_id_: SubjectId,
-        timeslot_ids: Sequence[TimeslotId],
-        ctx: CommandContext,
-        *,
-        max_class_capacity: int | None = None,
-        room_capacity: int | None = None,
-    ) -> CommandResult:
-        inputs = CapacityInputs(max_class_capacity, room_capacity)
+@command
+def add_lunch_constraints(
+    app: Registration,
+    program_id_: ProgramId,
+    lunch_timeslot_ids: Sequence[TimeslotId],
+    lunch_category: str,
+    ctx: CommandContext,
+    include_conditions: bool = True,
+) -> CommandResult:
+    """One constraint per day: students with classes before and after lunch keep a lunch period."""
+    check_text(lunch_category, "lunch_category", max_length=64)
 
-        def attempt() -> CommandResult:
-            subject = self.load_subject(subject_id_)
-            if subject.has_applied(ctx.command_id):
-                # The key may have been used for another command on this class (e.g. its creation).
-                added = subject.outcome_of(ctx.command_id) == "SectionAdded"
-                return self.replay(ctx, subject, ids={"section_id": str(subject.section_ids[-1])} if added else None)
-            program = self.load_program(subject.program_id)
-            slots = self.checked_timeslots(program, timeslot_ids)
-            new_id = subject.add_section(ctx.audit())
-            section = Section(
-                program_id=program.program_id,
-                subject_id=subject.subject_id,
-                index=len(subject.section_ids),
-                timeslot_ids=slots,
-                max_class_capacity=inputs.max_class_capacity,
-                room_capacity=inputs.room_capacity,
-                capacity=self.capacity_for(program, subject, inputs),
-                **ctx.audit(),
-            )
-            assert section.id == new_id
-            return self.commit(ctx, subject, section, ids={"section_id": str(new_id)})
+    def change(program: Program) -> None:
+        slots = [(t.id, t.start, t.end) for t in program.timeslots.values()]
+        for label, condition, requirement in lunch_constraints(
+            slots, lunch_timeslot_ids, lunch_category, include_conditions
+        ):
+            new_id = constraint_id(program.program_id, label)
+            if new_id not in program.constraints:
+                program.add_constraint(ScheduleConstraint(new_id, label, condition, requirement), ctx.audit())
 
-        return self.execute("create_section", ctx, attempt)
+    return on_program(app, program_id_, ctx, change)
 
-    @staticmethod
-    def checked_timeslots(program: Program, timeslot_ids: Sequence[TimeslotId]) -> tuple[TimeslotId, ...]:
-        if len(set(timeslot_ids)) != len(timeslot_ids):
-            raise InvalidInputError("A timeslot is listed twice")
-        for t in timeslot_ids:
-            program.timeslot(t)
-        return tuple(sorted(timeslot_ids, key=lambda t: program.timeslots[t].start))
 
-    @staticmethod
-    def capacity_for(program: Program, subject: Subject, inputs: CapacityInputs) -> int:
-        settings = program.settings
-        return effective_capacity(
-            inputs,
-            subject.class_size_max,
-            subject.class_size_optimal,
-            settings.class_cap_multiplier,
-            settings.class_cap_offset,
-        )
+# -- classes and sections -------------------------------------------------------------
 
-    def _on_section(self, name: str, section_id_: SectionId, ctx: CommandContext, change: Any) -> CommandResult:
-        def attempt() -> CommandResult:
-            section = self.load_section(section_id_)
-            if section.has_applied(ctx.command_id):
-                return self.replay(ctx, section)
-            change(section)
-            return self.commit(ctx, section)
 
-        return self.execute(name, ctx, attempt)
+@command
+def add_subject(
+    app: Registration,
+    program_id_: ProgramId,
+    code: str,
+    title: str,
+    ctx: CommandContext,
+    *,
+    category: str = "General",
+    grade_min: int = 7,
+    grade_max: int = 12,
+    status: str = "accepted",
+    class_size_max: int | None = None,
+    class_size_optimal: int | None = None,
+    is_lunch: bool = False,
+) -> CommandResult:
+    check_key(code, "code")
+    check_text(category, "category", max_length=64)
+    Subject.validate(title, grade_min, grade_max, status, class_size_max, class_size_optimal)
+    new_id = subject_id(program_id_, code)
 
-    @command
-    def schedule_section(
-        self, section_id_: SectionId, timeslot_ids: Sequence[TimeslotId], ctx: CommandContext
-    ) -> CommandResult:
-        def change(section: Section) -> None:
-            program = self.load_program(section.program_id)
-            section.assign_timeslots(self.checked_timeslots(program, timeslot_ids), ctx.audit())
+    app.load_program(program_id_)
+    existing = app.find(Subject, new_id)
+    if existing is not None:
+        if existing.has_applied(ctx.command_id):
+            return app.replay(ctx, existing, ids={"subject_id": str(new_id)})
+        raise AlreadyExistsError("A class with this code exists already", code=code)
+    subject = Subject(
+        program_id=program_id_,
+        code=code,
+        title=title,
+        category=category,
+        grade_min=grade_min,
+        grade_max=grade_max,
+        status=status,
+        class_size_max=class_size_max,
+        class_size_optimal=class_size_optimal,
+        is_lunch=is_lunch,
+        **ctx.audit(),
+    )
+    return app.commit(ctx, subject, ids={"subject_id": str(new_id)})
 
-        return self._on_section("schedule_section", section_id_, ctx, change)
 
-    @command
-    def change_capacity(
-        self,
-        section_id_: SectionId,
-        ctx: CommandContext,
-        *,
-        max_class_capacity: int | None = None,
-        room_capacity: int | None = None,
-    ) -> CommandResult:
-        inputs = CapacityInputs(max_class_capacity, room_capacity)
+@command
+def change_subject_status(app: Registration, subject_id_: SubjectId, status: str, ctx: CommandContext) -> CommandResult:
+    subject = app.load_subject(subject_id_)
+    if subject.has_applied(ctx.command_id):
+        return app.replay(ctx, subject)
+    subject.change_status(status, ctx.audit())
+    return app.commit(ctx, subject)
 
-        def change(section: Section) -> None:
-            program = self.load_program(section.program_id)
-            subject = self.load_subject(section.subject_id)
-            section.change_capacity(
-                inputs, self.capacity_for(program, subject, inputs), ctx.audit(), override=ctx.override
-            )
 
-        return self._on_section("change_capacity", section_id_, ctx, change)
+@command
+def create_section(
+    app: Registration,
+    subject_id_: SubjectId,
+    timeslot_ids: Sequence[TimeslotId],
+    ctx: CommandContext,
+    *,
+    max_class_capacity: int | None = None,
+    room_capacity: int | None = None,
+) -> CommandResult:
+    inputs = CapacityInputs(max_class_capacity, room_capacity)
 
-    @command
-    def set_section_open(self, section_id_: SectionId, is_open: bool, ctx: CommandContext) -> CommandResult:
-        return self._on_section(
-            "set_section_open",
-            section_id_,
-            ctx,
-            lambda s: s.set_open(is_open, ctx.audit()),
-        )
+    subject = app.load_subject(subject_id_)
+    if subject.has_applied(ctx.command_id):
+        # The key may have been used for another command on this class (e.g. its creation).
+        added = subject.outcome_of(ctx.command_id) == "SectionAdded"
+        return app.replay(ctx, subject, ids={"section_id": str(subject.section_ids[-1])} if added else None)
+    program = app.load_program(subject.program_id)
+    slots = checked_timeslots(program, timeslot_ids)
+    new_id = subject.add_section(ctx.audit())
+    section = Section(
+        program_id=program.program_id,
+        subject_id=subject.subject_id,
+        index=len(subject.section_ids),
+        timeslot_ids=slots,
+        max_class_capacity=inputs.max_class_capacity,
+        room_capacity=inputs.room_capacity,
+        capacity=capacity_for(program, subject, inputs),
+        **ctx.audit(),
+    )
+    assert section.id == new_id
+    return app.commit(ctx, subject, section, ids={"section_id": str(new_id)})
 
-    @command
-    def cancel_section(self, section_id_: SectionId, ctx: CommandContext) -> CommandResult:
-        """Cancel, releasing every seat and waitlist place with events on both sides."""
 
-        def attempt() -> CommandResult:
-            section = self.load_section(section_id_)
-            if section.has_applied(ctx.command_id):
-                return self.replay(ctx, section)
-            affected = section.cancel(ctx.audit())
-            students = [self.load(Student, s, "student") for s in affected]
-            for student in students:
-                held = [v for v in (ENROLLED, WAITLISTED) if v in student.verbs_on(section.section_id)]
-                student.end(section.section_id, held, cause="cancelled", audit=ctx.audit())
-            return self.commit(ctx, section, *students, ids={"released": str(len(students))})
+def checked_timeslots(program: Program, timeslot_ids: Sequence[TimeslotId]) -> tuple[TimeslotId, ...]:
+    if len(set(timeslot_ids)) != len(timeslot_ids):
+        raise InvalidInputError("A timeslot is listed twice")
+    for t in timeslot_ids:
+        program.timeslot(t)
+    return tuple(sorted(timeslot_ids, key=lambda t: program.timeslots[t].start))
 
-        return self.execute("cancel_section", ctx, attempt)
+
+def capacity_for(program: Program, subject: Subject, inputs: CapacityInputs) -> int:
+    settings = program.settings
+    return effective_capacity(
+        inputs,
+        subject.class_size_max,
+        subject.class_size_optimal,
+        settings.class_cap_multiplier,
+        settings.class_cap_offset,
+    )
+
+
+def on_section(
+    app: Registration, section_id_: SectionId, ctx: CommandContext, change: Callable[[Section], None]
+) -> CommandResult:
+    """The body of a command that changes only the section: load, replay or change, save."""
+    section = app.load_section(section_id_)
+    if replayed := app.replayed(ctx, section):
+        return replayed
+    change(section)
+    return app.commit(ctx, section)
+
+
+@command
+def schedule_section(
+    app: Registration, section_id_: SectionId, timeslot_ids: Sequence[TimeslotId], ctx: CommandContext
+) -> CommandResult:
+    def change(section: Section) -> None:
+        program = app.load_program(section.program_id)
+        section.assign_timeslots(checked_timeslots(program, timeslot_ids), ctx.audit())
+
+    return on_section(app, section_id_, ctx, change)
+
+
+@command
+def change_capacity(
+    app: Registration,
+    section_id_: SectionId,
+    ctx: CommandContext,
+    *,
+    max_class_capacity: int | None = None,
+    room_capacity: int | None = None,
+) -> CommandResult:
+    inputs = CapacityInputs(max_class_capacity, room_capacity)
+
+    def change(section: Section) -> None:
+        program = app.load_program(section.program_id)
+        subject = app.load_subject(section.subject_id)
+        section.change_capacity(inputs, capacity_for(program, subject, inputs), ctx.audit(), override=ctx.override)
+
+    return on_section(app, section_id_, ctx, change)
+
+
+@command
+def set_section_open(app: Registration, section_id_: SectionId, is_open: bool, ctx: CommandContext) -> CommandResult:
+    return on_section(
+        app,
+        section_id_,
+        ctx,
+        lambda s: s.set_open(is_open, ctx.audit()),
+    )
+
+
+@command
+def cancel_section(app: Registration, section_id_: SectionId, ctx: CommandContext) -> CommandResult:
+    """Cancel, releasing every seat and waitlist place with events on both sides."""
+
+    section = app.load_section(section_id_)
+    if replayed := app.replayed(ctx, section):
+        return replayed
+    affected = section.cancel(ctx.audit())
+    students = [app.load(Student, s, "student") for s in affected]
+    for student in students:
+        held = [v for v in (ENROLLED, WAITLISTED) if v in student.verbs_on(section.section_id)]
+        student.end(section.section_id, held, cause="cancelled", audit=ctx.audit())
+    return app.commit(ctx, section, *students, ids={"released": str(len(students))})

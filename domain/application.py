@@ -1,23 +1,245 @@
-"""The Registration application: every command, plus reads of single aggregates by id."""
+"""The Registration application: one class whose commands are listed below.
+
+Each command is a function in the module of its concern (`admin_commands`, `student_commands`,
+`preference_commands`, `lottery_commands`, `lottery_commit`), marked `@command`: it loads its
+aggregates, runs the reference's checks in order (`rules`), records on the aggregates and
+saves them together (`commit`). The runner (`runner.py`) repeats a command's body on a version
+conflict and answers a repeated command id. The collaborators (the event reader, the lottery's
+input fold, the bulk-work wrapper) are chosen by the composition root (`adapters/bootstrap`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from typing import TypeVar, cast
+from uuid import UUID
 
-from regledger.domain.admin_commands import AdminCommands
-from regledger.domain.errors import InvalidInputError
-from regledger.domain.ids import ProgramId, registration_types_id, student_id
-from regledger.domain.lottery_commit import LotteryCommit
-from regledger.domain.preference_commands import PreferenceCommands
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.utils import EnvType
+
+from regledger.domain import admin_commands, lottery_commands, lottery_commit, preference_commands, student_commands
+from regledger.domain.aggregate_cache import AggregateCache, EventReader, StoreEventReader
+from regledger.domain.audited import AuditedAggregate
+from regledger.domain.errors import IdempotencyKeyReused, InvalidInputError, NotFoundError
+from regledger.domain.ids import ProgramId, SectionId, SubjectId, registration_types_id, student_id
+from regledger.domain.lottery.model import LotteryInputSource, LotteryResult
+from regledger.domain.program import Program
 from regledger.domain.registration_types import RegistrationType, RegistrationTypes, default_labels
+from regledger.domain.runner import CommandResult, CommandRunner, stamp_request, utc_now
+from regledger.domain.section import Section
 from regledger.domain.student import Student
-from regledger.domain.values import CommandContext, check_text, check_verb
+from regledger.domain.subject import Subject
+from regledger.domain.values import CommandContext, SectionRefAsDict, SharedUUIDAsHex, check_text, check_verb
+
+A = TypeVar("A", bound=Aggregate)
 
 SYSTEM = CommandContext(actor="system", command_id="system")
 
 
-class Registration(AdminCommands, PreferenceCommands, LotteryCommit):
-    """Commands load aggregates, check rules in the aggregates, and save them in one transaction."""
+class Registration(Application[UUID]):
+    """Commands load aggregates, check the rules, and save the aggregates in one transaction."""
+
+    name = "Registration"
+
+    # -- commands --------------------------------------------------------------------------
+    create_program = admin_commands.create_program
+    change_settings = admin_commands.change_settings
+    add_timeslot = admin_commands.add_timeslot
+    set_window = admin_commands.set_window
+    add_constraint = admin_commands.add_constraint
+    remove_constraint = admin_commands.remove_constraint
+    add_lunch_constraints = admin_commands.add_lunch_constraints
+    add_subject = admin_commands.add_subject
+    change_subject_status = admin_commands.change_subject_status
+    create_section = admin_commands.create_section
+    schedule_section = admin_commands.schedule_section
+    change_capacity = admin_commands.change_capacity
+    set_section_open = admin_commands.set_section_open
+    cancel_section = admin_commands.cancel_section
+    submit_profile = student_commands.submit_profile
+    add_section = student_commands.add_section
+    complete_registration = student_commands.complete_registration
+    drop_section = student_commands.drop_section
+    switch_sections = student_commands.switch_sections
+    join_waitlist = student_commands.join_waitlist
+    star = preference_commands.star
+    unstar = preference_commands.unstar
+    rank_priorities = preference_commands.rank_priorities
+    confirm_preferences = preference_commands.confirm_preferences
+    start_lottery = lottery_commands.start_lottery
+    discard_lottery = lottery_commands.discard_lottery
+    commit_lottery = lottery_commit.commit_lottery
+
+    # -- lottery reads (runs are recomputed from the log and checked against their digests) ---
+    load_run = lottery_commands.load_run
+    lottery_assignment = lottery_commands.lottery_assignment
+    replay_lottery = lottery_commands.replay_lottery
+    lottery_stats = lottery_commands.lottery_stats
+    what_if = lottery_commands.what_if
+    compare_runs = lottery_commands.compare_runs
+    lottery_snapshot = lottery_commands.lottery_snapshot
+    lottery_snapshot_from_zero = lottery_commands.lottery_snapshot_from_zero
+    lottery_input = lottery_commands.lottery_input
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        event_reader: Callable[[Application[UUID]], EventReader] | None = None,
+        lottery_inputs: Callable[[Application[UUID]], LotteryInputSource] | None = None,
+        bulk_work: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
+        """The collaborators are the composition root's to choose (`adapters/bootstrap.py`):
+        `event_reader` refreshes the aggregates a command reads (default: the library's event
+        store), `lottery_inputs` folds the lottery's input from the log (the read side's),
+        `bulk_work` wraps large computations and saves (e.g. pausing the cycle collector)."""
+        super().__init__(env)
+        self.clock = clock
+        # Our own cache (not the library's repository cache): one log read refreshes every
+        # aggregate a command needs, instead of one query each.
+        self.cache = AggregateCache(int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0))
+        self.event_reader: EventReader = event_reader(self) if event_reader else StoreEventReader(self.events)
+        self._lottery_inputs = lottery_inputs(self) if lottery_inputs else None
+        self.bulk_work = bulk_work
+        self.runner = CommandRunner(int(self.env.get("REGLEDGER_MAX_ATTEMPTS") or 50))
+        # Results of lottery runs whose digest was checked (a run never changes its assignment).
+        self.lottery_results: OrderedDict[UUID, LotteryResult] = OrderedDict()
+
+    @property
+    def lottery_inputs(self) -> LotteryInputSource:
+        if self._lottery_inputs is None:
+            raise RuntimeError("no lottery input source: build the application with adapters.bootstrap")
+        return self._lottery_inputs
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(SharedUUIDAsHex())  # same name and format as the library's
+        transcoder.register(SectionRefAsDict())
+
+    # -- loading --------------------------------------------------------------------------
+
+    def prefetch(self, *ids: UUID | None) -> None:
+        """Bring every aggregate this attempt will read up to date in one read of the log."""
+        scope = self.runner.fetched()
+        wanted = [i for i in ids if i is not None and (scope is None or i not in scope)]
+        if wanted and scope is not None:
+            scope.update(self.cache.fetch(wanted, self.event_reader))
+
+    def subject_hint(self, section_id: UUID) -> UUID | None:
+        """A section's subject never changes, so a cached (even stale) section names it."""
+        cached = self.cache.peek(section_id)
+        return cast(UUID, cached.subject_id) if isinstance(cached, Section) else None
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        scope = self.runner.fetched()
+        if scope is None:
+            aggregate = self.cache.fetch([aggregate_id], self.event_reader)[aggregate_id]
+        else:
+            self.prefetch(aggregate_id)
+            aggregate = scope[aggregate_id]
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        aggregate = self.find(cls, aggregate_id)
+        if aggregate is None:
+            raise NotFoundError(f"No such {what}", **{f"{what}_id": str(aggregate_id)})
+        return aggregate
+
+    def load_program(self, program_id: ProgramId) -> Program:
+        return self.load(Program, program_id, "program")
+
+    def load_subject(self, subject_id: SubjectId, program: Program | None = None) -> Subject:
+        subject = self.load(Subject, subject_id, "subject")
+        if program is not None and subject.program_id != program.id:
+            raise NotFoundError("No such subject in this program", subject_id=str(subject_id))
+        return subject
+
+    def load_section(self, section_id: SectionId, program: Program | None = None) -> Section:
+        section = self.load(Section, section_id, "section")
+        if program is not None and section.program_id != program.id:
+            raise NotFoundError("No such section in this program", section_id=str(section_id))
+        return section
+
+    def position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def commit(
+        self, ctx: CommandContext, primary: Aggregate, *others: Aggregate | None, ids: dict[str, str] | None = None
+    ) -> CommandResult:
+        """Save every aggregate touched, atomically, with optimistic concurrency on each.
+
+        The outcome is the name of the primary aggregate's last new event, which is also what
+        a repeated command id reports (see `replay`)."""
+        outcome = type(primary.pending_events[-1]).__name__ if primary.pending_events else "Unchanged"
+        pending = [a for a in (primary, *others) if a is not None and a.pending_events]
+        if not pending:
+            return CommandResult(ctx.command_id, outcome, self.position(), ids=ids or {})
+        if ctx.request:
+            stamp_request(pending, ctx)
+        recordings = self.save(*pending)
+        for aggregate in pending:
+            self.cache.put(aggregate)  # committed now, and the command is done with it
+        notification = recordings[-1].notification if recordings else None
+        position = notification.id if notification is not None else self.position()
+        return CommandResult(ctx.command_id, outcome, position, ids=ids or {})
+
+    def replay(
+        self, ctx: CommandContext, aggregate: AuditedAggregate, ids: dict[str, str] | None = None
+    ) -> CommandResult:
+        """The answer to a repeated command id: the first outcome, nothing written.
+
+        The same id with a different request is refused: replaying the first answer would tell
+        the client its second request was done when nothing was."""
+        recorded = aggregate.request_of(ctx.command_id)
+        if recorded and ctx.request and recorded != ctx.request:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different request; use a new key",
+                command_id=ctx.command_id,
+            )
+        outcome = aggregate.outcome_of(ctx.command_id)
+        return CommandResult(ctx.command_id, outcome, self.position(), replayed=True, ids=ids or {})
+
+    def replayed(
+        self, ctx: CommandContext, aggregate: AuditedAggregate, ids: dict[str, str] | None = None
+    ) -> CommandResult | None:
+        """The first answer if this command id was applied to `aggregate` already, else None."""
+        return self.replay(ctx, aggregate, ids) if aggregate.has_applied(ctx.command_id) else None
+
+    # -- verbs ----------------------------------------------------------------------------
+
+    def verb_catalogue(self, category: str, ctx: CommandContext) -> RegistrationTypes:
+        catalogue = self.find(RegistrationTypes, registration_types_id(category))
+        if catalogue is None:
+            catalogue = RegistrationTypes(category=category, **ctx.audit())
+        return catalogue
+
+    def ensure_verbs(self, names: Iterable[str], category: str, ctx: CommandContext) -> RegistrationTypes | None:
+        """Load the catalogue only when a verb is new to this process (verbs are never removed)."""
+        missing = [n for n in names if (category, n) not in self._known_verbs]
+        if not missing:
+            return None
+        catalogue = self.verb_catalogue(category, ctx)
+        for name in missing:
+            catalogue.ensure(name, ctx.audit())
+        return catalogue
+
+    @property
+    def _known_verbs(self) -> set[tuple[str, str]]:
+        known = self.__dict__.setdefault("_verbs_seen", set())
+        return cast(set[tuple[str, str]], known)
+
+    def remember_verbs(self, names: Iterable[str], category: str) -> None:
+        self._known_verbs.update((category, n) for n in names)
+
+    # -- reads of single aggregates --------------------------------------------------------
 
     def get_student(self, program_id: ProgramId, student_key: str) -> Student:
         return self.load(Student, student_id(program_id, student_key), "student")

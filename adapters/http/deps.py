@@ -15,10 +15,10 @@ from regledger.adapters.http.existence import PROGRAM, SECTION, STUDENT, Existen
 from regledger.adapters.http.positions import PositionWatch
 from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, CommandResultPublic, QueryFlag, Reason
 from regledger.adapters.http.throttle import FailureThrottle
-from regledger.domain.app_base import CommandResult
 from regledger.domain.application import Registration
 from regledger.domain.errors import InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, program_id, student_id
+from regledger.domain.runner import CommandResult
 from regledger.domain.values import CommandContext
 from regledger.projections.views import RegistrationViews
 

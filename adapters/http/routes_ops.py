@@ -66,7 +66,7 @@ class _Unregister:
         self.services, self.metrics = services, metrics
 
     def close(self) -> None:
-        observers = self.services.app.observers
+        observers = self.services.app.runner.observers
         if self.metrics.observe in observers:
             observers.remove(self.metrics.observe)
 
@@ -89,7 +89,7 @@ def install(app: FastAPI, services: Services, views: RegistrationViews, owned: l
         metrics_token=token or None,
     )
     app.state.ops = ops
-    services.app.observers.append(metrics.observe)
+    services.app.runner.observers.append(metrics.observe)
     owned.append(_Unregister(services, metrics))
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.include_router(router)

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli import cli
 from regledger.adapters.logs import LogFormat, chosen_format, configure_logging
-from regledger.domain.app_base import CommandResult
 from regledger.domain.errors import RegistrationError
+from regledger.domain.runner import CommandResult
 from regledger.domain.values import CommandContext
 
 CTX = CommandContext(actor="admin:alice", command_id="cmd-1")

@@ -12,10 +12,10 @@ from uuid import UUID
 import pytest
 
 from regledger.adapters.settings import Settings
-from regledger.domain.app_base import CommandResult
 from regledger.domain.application import Registration
 from regledger.domain.errors import RegistrationError
 from regledger.domain.ids import program_id
+from regledger.domain.runner import CommandResult
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject

@@ -243,7 +243,7 @@ def test_two_apps_in_one_process_count_apart(api_settings):
                 for c in (first, second)
             ]
             assert counts == [2, 1]
-        assert services.app.observers == []  # each app removed its observer on shutdown
+        assert services.app.runner.observers == []  # each app removed its observer on shutdown
 
 
 # -- /docs offline ------------------------------------------------------------------------
