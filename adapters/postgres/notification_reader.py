@@ -30,13 +30,11 @@ from psycopg.rows import RowMaker
 from psycopg.sql import SQL, Composed, Identifier
 
 from regledger.adapters.postgres.wakeup import dropped
+from regledger.domain.ids import uuid_from_hex
 from regledger.projections.log_pages import LogEntry, LogPages, RecorderLogPages
 
 # Above any id: one prepared statement serves bounded and unbounded reads alike.
 NO_STOP = 2**63 - 1
-# A log names a few thousand aggregates over and over; bounded like the domain's id cache.
-MAX_CACHED_IDS = 200_000
-_ids: dict[bytes, UUID] = {}
 
 
 class LogRow(NamedTuple):
@@ -54,18 +52,13 @@ def _log_rows(cursor: Any) -> RowMaker[LogRow]:
 
 
 class SharedUUIDLoader(Loader):
-    """Binary uuid -> UUID, one object per distinct id (psycopg's loader builds each anew)."""
+    """Binary uuid -> UUID through the one id cache (`uuid_from_hex`): the same object for an id
+    wherever it is read, in a row or in a decoded state (psycopg's loader builds each anew)."""
 
     format = pq.Format.BINARY
 
     def load(self, data: Buffer) -> UUID:
-        key = bytes(data)
-        found = _ids.get(key)
-        if found is None:
-            if len(_ids) >= MAX_CACHED_IDS:
-                _ids.clear()
-            found = _ids[key] = UUID(bytes=key)
-        return found
+        return uuid_from_hex(data.hex())
 
 
 class PostgresNotificationPages:

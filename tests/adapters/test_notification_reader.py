@@ -15,6 +15,7 @@ from regledger.adapters.postgres.notification_reader import (
     pages_ahead,
 )
 from regledger.domain.application import Registration
+from regledger.domain.ids import uuid_from_hex
 from regledger.projections.log_pages import RecorderLogPages
 
 STATES = [b"", b"\x00\xff'\\", b'{"a":1}' * 300]
@@ -66,6 +67,15 @@ def test_one_aggregates_events_share_one_id_object(make_postgres_settings, make_
     page = page_reader(app)(0, 10)
     assert [n.originator_id for n in page] == [originator] * 3
     assert page[0].originator_id is page[2].originator_id
+
+
+@pytest.mark.postgres
+def test_page_ids_come_from_the_one_id_cache(make_postgres_settings, make_app):
+    app = make_app(make_postgres_settings(), Registration)
+    originator = uuid4()
+    app.recorder.insert_events([StoredEvent(originator, 1, TOPICS[0], b"{}")])
+    (row,) = page_reader(app)(0, 10)
+    assert row.originator_id is uuid_from_hex(originator.hex)  # the object decoded states share
 
 
 def library_page(app, after: int, limit: int) -> list[tuple[object, ...]]:
