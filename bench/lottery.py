@@ -40,12 +40,12 @@ from psycopg.conninfo import make_conninfo
 
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
+from regledger.adapters.simulation.seed import store_synthetic_program
+from regledger.adapters.simulation.synthetic import generate_program
 from regledger.domain.application import Registration
 from regledger.domain.lottery.algorithm import compute_assignment
 from regledger.domain.lottery.model import LotteryParameters
 from regledger.domain.lottery.stats import compute_stats
-from regledger.domain.lottery.synthetic import generate_program
-from regledger.domain.lottery_seed import store_synthetic_program
 from regledger.domain.values import CommandContext
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"

@@ -12,9 +12,9 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING
 
+from regledger.adapters.simulation.synthetic import generate_program, to_lottery_input
 from regledger.domain.lottery.algorithm import compute_assignment
 from regledger.domain.lottery.model import LotteryParameters
-from regledger.domain.lottery.synthetic import generate_program, to_lottery_input
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from regledger.adapters.auth import CACHE_TTL, build_token_store
 from regledger.adapters.bootstrap import build
 from regledger.adapters.cli import cli
+from regledger.adapters.simulation.seed import store_synthetic_program
+from regledger.adapters.simulation.synthetic import generate_program
 from regledger.domain.ids import SectionId, SubjectId, TimeslotId, program_id
-from regledger.domain.lottery.synthetic import generate_program
-from regledger.domain.lottery_seed import store_synthetic_program
 from regledger.domain.values import CommandContext
 
 

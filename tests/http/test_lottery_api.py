@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from regledger.domain.lottery.synthetic import generate_program
-from regledger.domain.lottery_seed import store_synthetic_program
+from regledger.adapters.simulation.seed import store_synthetic_program
+from regledger.adapters.simulation.synthetic import generate_program
 from regledger.domain.values import CommandContext
 
 SMALL = {"students": 30, "sections": 16, "classes": 12, "timeslots": 4, "days": 1}

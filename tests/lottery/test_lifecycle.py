@@ -19,14 +19,14 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from regledger.adapters.settings import Settings
+from regledger.adapters.simulation.seed import store_synthetic_program
+from regledger.adapters.simulation.synthetic import generate_program, to_lottery_input
 from regledger.domain.application import Registration
 from regledger.domain.errors import IdempotencyKeyReused, RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, TimeslotId
 from regledger.domain.lottery.algorithm import compute_assignment
 from regledger.domain.lottery.model import LotteryInput, LotteryParameters
-from regledger.domain.lottery.synthetic import generate_program, to_lottery_input
 from regledger.domain.lottery_run import LotteryRun
-from regledger.domain.lottery_seed import store_synthetic_program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.values import ENROLLED, CommandContext

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
+from regledger.adapters.simulation.synthetic import generate_program, to_lottery_input
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.lottery.algorithm import compute_assignment
 from regledger.domain.lottery.model import LotteryInput, LotteryParameters
 from regledger.domain.lottery.stats import compute_stats
-from regledger.domain.lottery.synthetic import generate_program, to_lottery_input
 
 SMALL = {"students": 30, "sections": 20, "classes": 16, "timeslots": 4, "days": 2}
 

@@ -1,4 +1,4 @@
-"""Store a synthetic Splash program (domain/lottery/synthetic.py) as real events, fast.
+"""Store a synthetic Splash program (`synthetic.py`) as real events, fast.
 
 The aggregates are built through their own public methods (so every event is exactly what a
 command would record: profile, one star per class, one ranking per timeslot) and saved in
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from regledger.domain.admin_commands import AdminCommands
+from regledger.domain.admin_commands import capacity_for
 from regledger.domain.capacity import CapacityInputs
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, TimeslotId
 from regledger.domain.program import Program, ProgramSettings
@@ -33,8 +33,8 @@ from regledger.domain.values import (
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
 
-    from regledger.domain.app_base import RegistrationBase
-    from regledger.domain.lottery.synthetic import SyntheticProgram
+    from regledger.adapters.simulation.synthetic import SyntheticProgram
+    from regledger.domain.application import Registration
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def store_synthetic_program(
-    app: RegistrationBase, program: SyntheticProgram, ctx: CommandContext, *, batch_events: int = 5000
+    app: Registration, program: SyntheticProgram, ctx: CommandContext, *, batch_events: int = 5000
 ) -> StoredProgram:
     """Write the program, its classes, sections and students; returns the event count."""
     audit = ctx.audit()
@@ -127,7 +127,7 @@ def store_synthetic_program(
             timeslot_ids=slots,
             max_class_capacity=None,
             room_capacity=None,
-            capacity=AdminCommands.capacity_for(root, subject, CapacityInputs(None, None)),
+            capacity=capacity_for(root, subject, CapacityInputs(None, None)),
             **audit,
         )
         assert section.id == new_id
