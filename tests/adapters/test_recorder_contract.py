@@ -1,6 +1,6 @@
 """eventsourcing's own recorder contract tests, run against OUR PostgreSQL recorder.
 
-Why: `adapters/recorders.py` and `adapters/small_saves.py` replace the library's save with
+Why: `adapters/postgres/recorders.py` and `adapters/postgres/small_saves.py` replace the library's save with
 their own SQL (one simple-protocol query for small saves, a binary COPY for large ones). The
 library ships the tests every application recorder must pass (`eventsourcing.tests.persistence`:
 ids in insert order and contiguous, duplicates refused, notifications selected by position and
