@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from regledger.adapters.aggregate_cache import AggregateCache, StoreEventReader
 from regledger.adapters.auth import TokenStore, build_token_store
 from regledger.adapters.bulk import collector_paused
 from regledger.adapters.postgres.event_reader import PostgresEventReader
@@ -48,8 +49,9 @@ class Services:
 def build_application(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Registration:
     """The application over the configured store, with its collaborators.
 
-    On PostgreSQL: the event reader that refreshes a command's aggregates in one round trip,
-    and log pages read in binary for the lottery's input fold. Everywhere: the lottery input
+    Commands read their aggregates through an in-process cache refreshed from the log (on
+    PostgreSQL in one round trip for all of them), and the lottery's input fold reads log pages
+    in binary there. Everywhere: the lottery input
     fold of the read side, and large computations and saves with the cycle collector paused.
     (The recorder and the transcoder are the library's seams: `eventsourcing_env` names them.)"""
     postgres = settings.store == "postgres"
@@ -57,10 +59,14 @@ def build_application(settings: Settings, *, clock: Callable[[], datetime] = utc
     def lottery_inputs(app: Application[UUID]) -> LotteryInputFold:
         return LotteryInputFold(app, PostgresNotificationPages(app) if postgres else None)
 
+    def aggregates(app: Application[UUID]) -> AggregateCache:
+        reader = PostgresEventReader(app) if postgres else StoreEventReader(app.events)
+        return AggregateCache(settings.aggregate_cache_size, reader)
+
     return Registration(
         env=settings.eventsourcing_env(names=[Registration.name]),
         clock=clock,
-        event_reader=PostgresEventReader if postgres else None,
+        aggregates=aggregates,
         lottery_inputs=lottery_inputs,
         bulk_work=collector_paused,
     )

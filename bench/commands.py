@@ -51,9 +51,9 @@ from eventsourcing.application import Application
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from regledger.adapters.aggregate_cache import AggregateCache
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
-from regledger.domain.aggregate_cache import AggregateCache
 from regledger.domain.application import Registration
 from regledger.domain.ids import ProgramId, SectionId, program_id
 from regledger.domain.runner import CommandRunner
@@ -264,7 +264,7 @@ def profile_sequential(app: Registration, scenario: Scenario, commands: int) -> 
     warm(app, scenario.program, [*sorted({s for _, s in work}), warm_up[1]])
     enroll_all(app, scenario.program, [warm_up])
     counter = CallCounter()
-    counter.wrap(app.event_reader, "events_after", "events read (all aggregates of the command, 1 round trip)")
+    counter.wrap(app.aggregates.reader, "events_after", "events read (all aggregates of the command, 1 round trip)")
     counter.wrap(app.recorder, "max_notification_id", "SELECT max(notification_id) (position)")
     counter.wrap(app.recorder, "insert_events", "insert_events transaction (1 round trip: adapters/small_saves.py)")
     gets = Counter[str]()

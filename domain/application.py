@@ -23,14 +23,20 @@ from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
 from regledger.domain import admin_commands, lottery_commands, lottery_commit, preference_commands, student_commands
-from regledger.domain.aggregate_cache import AggregateCache, EventReader, StoreEventReader
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.errors import IdempotencyKeyReused, InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, registration_types_id, student_id
 from regledger.domain.lottery.model import LotteryInputSource, LotteryResult
 from regledger.domain.program import Program
 from regledger.domain.registration_types import RegistrationType, RegistrationTypes, default_labels
-from regledger.domain.runner import CommandResult, CommandRunner, stamp_request, utc_now
+from regledger.domain.runner import (
+    AggregateStore,
+    CommandResult,
+    CommandRunner,
+    RepositoryAggregates,
+    stamp_request,
+    utc_now,
+)
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
@@ -91,20 +97,17 @@ class Registration(Application[UUID]):
         env: EnvType | None = None,
         *,
         clock: Callable[[], datetime] = utc_now,
-        event_reader: Callable[[Application[UUID]], EventReader] | None = None,
+        aggregates: Callable[[Application[UUID]], AggregateStore] | None = None,
         lottery_inputs: Callable[[Application[UUID]], LotteryInputSource] | None = None,
         bulk_work: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         """The collaborators are the composition root's to choose (`adapters/bootstrap.py`):
-        `event_reader` refreshes the aggregates a command reads (default: the library's event
-        store), `lottery_inputs` folds the lottery's input from the log (the read side's),
+        `aggregates` gives commands fresh copies of the aggregates they read (default: the
+        library's repository), `lottery_inputs` folds the lottery's input from the log (the read side's),
         `bulk_work` wraps large computations and saves (e.g. pausing the cycle collector)."""
         super().__init__(env)
         self.clock = clock
-        # Our own cache (not the library's repository cache): one log read refreshes every
-        # aggregate a command needs, instead of one query each.
-        self.cache = AggregateCache(int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0))
-        self.event_reader: EventReader = event_reader(self) if event_reader else StoreEventReader(self.events)
+        self.aggregates: AggregateStore = aggregates(self) if aggregates else RepositoryAggregates(self.repository)
         self._lottery_inputs = lottery_inputs(self) if lottery_inputs else None
         self.bulk_work = bulk_work
         self.runner = CommandRunner(int(self.env.get("REGLEDGER_MAX_ATTEMPTS") or 50))
@@ -129,17 +132,17 @@ class Registration(Application[UUID]):
         scope = self.runner.fetched()
         wanted = [i for i in ids if i is not None and (scope is None or i not in scope)]
         if wanted and scope is not None:
-            scope.update(self.cache.fetch(wanted, self.event_reader))
+            scope.update(self.aggregates.fetch(wanted))
 
     def subject_hint(self, section_id: UUID) -> UUID | None:
         """A section's subject never changes, so a cached (even stale) section names it."""
-        cached = self.cache.peek(section_id)
+        cached = self.aggregates.peek(section_id)
         return cast(UUID, cached.subject_id) if isinstance(cached, Section) else None
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         scope = self.runner.fetched()
         if scope is None:
-            aggregate = self.cache.fetch([aggregate_id], self.event_reader)[aggregate_id]
+            aggregate = self.aggregates.fetch([aggregate_id])[aggregate_id]
         else:
             self.prefetch(aggregate_id)
             aggregate = scope[aggregate_id]
@@ -186,7 +189,7 @@ class Registration(Application[UUID]):
             stamp_request(pending, ctx)
         recordings = self.save(*pending)
         for aggregate in pending:
-            self.cache.put(aggregate)  # committed now, and the command is done with it
+            self.aggregates.put(aggregate)  # committed now, and the command is done with it
         notification = recordings[-1].notification if recordings else None
         position = notification.id if notification is not None else self.position()
         return CommandResult(ctx.command_id, outcome, position, ids=ids or {})

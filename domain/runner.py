@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -209,3 +210,37 @@ class CommandRunner:
                     except Exception:
                         # An observer must never turn a saved command into a failed one.
                         logger.exception("command observer %r failed", observe)
+
+
+class AggregateStore(Protocol):
+    """Where commands read aggregates: fresh private copies, in one read where the store can."""
+
+    def fetch(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate | None]: ...
+
+    def peek(self, aggregate_id: UUID) -> Aggregate | None:
+        """A committed state kept in process, possibly stale (None: not kept)."""
+
+    def put(self, aggregate: Aggregate) -> None:
+        """Keep a state just committed."""
+
+
+class RepositoryAggregates:
+    """The library's repository, one aggregate at a time (the default; keeps nothing itself)."""
+
+    def __init__(self, repository: Repository[UUID]) -> None:
+        self.repository = repository
+
+    def fetch(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate | None]:
+        found: dict[UUID, Aggregate | None] = {}
+        for aggregate_id in ids:
+            try:
+                found[aggregate_id] = cast(Aggregate, self.repository.get(aggregate_id))
+            except AggregateNotFoundError:
+                found[aggregate_id] = None
+        return found
+
+    def peek(self, aggregate_id: UUID) -> Aggregate | None:
+        return None
+
+    def put(self, aggregate: Aggregate) -> None:
+        pass

@@ -30,7 +30,7 @@ STUDENT = get_topic(Student.Registered)
 
 def log_head(app: Registration) -> Callable[[], int]:
     """A function reading the log's last notification id (failing fast on PostgreSQL)."""
-    reader = app.event_reader
+    reader = getattr(app.aggregates, "reader", None)
     if isinstance(reader, PostgresEventReader):
         return reader.head
     recorder = app.recorder
@@ -41,7 +41,7 @@ class Existence:
     """`exists(id, topic)`: the aggregate `id` was created by an event with that topic."""
 
     def __init__(self, app: Registration) -> None:
-        reader = app.event_reader
+        reader = getattr(app.aggregates, "reader", None)
         if isinstance(reader, PostgresEventReader):
             self._first_topic: Callable[[UUID], str | None] = reader.first_topic
         else:

@@ -65,7 +65,7 @@ def store_synthetic_program(
         if pending:
             app.save(*pending)
             for aggregate in pending:  # as the commands' own saves do: a running server is warm
-                app.cache.put(aggregate)
+                app.aggregates.put(aggregate)
             saved += pending_events
             pending.clear()
             pending_events = 0

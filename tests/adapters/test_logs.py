@@ -94,7 +94,7 @@ def test_a_retried_conflict_logs_its_attempt_and_the_count(services, restore_log
             raise IntegrityError("version conflict")
         return CommandResult("cmd-1", "Done", 7)
 
-    services.app.execute("flaky", CTX, attempt)
+    services.app.runner.run("flaky", CTX, attempt)
     retry, done = lines(stream)
     assert retry["attempt"] == 1
     assert retry["command"] == "flaky"

@@ -269,7 +269,7 @@ def test_a_conflict_after_retries_is_409_with_a_retry_hint(api, world, profile):
     attempt, so each save conflicts."""
     profile("s1")
     app = api.services.app
-    real_clock, app.max_attempts = app.clock, 3
+    real_clock, app.runner.max_attempts = app.clock, 3
     interfering = []
 
     def clock():

@@ -1,9 +1,11 @@
-"""Committed aggregate states kept in process, brought up to date from the log before use.
+"""Committed aggregate states kept in process, brought up to date from the log before use
+(the domain's `AggregateStore`, wired by `adapters/bootstrap.py`).
 
 Every command reads the aggregates it decides on *fresh*: it asks the event reader for the
-events after the cached versions of all of them at once (on PostgreSQL one round trip, see
-`regledger.adapters.event_reader`), so a rule is never checked against a stale state, while
-replaying from scratch happens only on a cache miss.
+events after the cached versions of all of them at once (on PostgreSQL one round trip:
+`adapters/postgres/event_reader.py`), so a rule is never checked against a stale state, while
+replaying from scratch happens only on a cache miss. The library's repository cache reads
+one aggregate a query instead.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ def project(aggregate: Any, events: Iterable[Any]) -> Any:
 class AggregateCache:
     """LRU of committed aggregates. Stored objects are never mutated: readers get copies."""
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, reader: EventReader) -> None:
         self.maxsize = maxsize
+        self.reader = reader
         self._items: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -73,11 +76,11 @@ class AggregateCache:
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
 
-    def fetch(self, ids: Iterable[UUID], reader: EventReader) -> dict[UUID, Aggregate | None]:
+    def fetch(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate | None]:
         """Fresh, private copies of the aggregates (None where nothing was ever recorded)."""
         wanted = list(dict.fromkeys(ids))
         cached = {i: self.peek(i) for i in wanted}
-        news = reader.events_after({i: (a.version if a is not None else 0) for i, a in cached.items()})
+        news = self.reader.events_after({i: (a.version if a is not None else 0) for i, a in cached.items()})
         fresh: dict[UUID, Aggregate | None] = {}
         for aggregate_id in wanted:
             base = cached[aggregate_id]
