@@ -135,7 +135,7 @@ def project(
         if not catch_up:
             err_console.print("following the log (Ctrl-C or SIGTERM to stop)")
 
-            def stop(signum: int, _frame: object) -> None:
+            def stop(_signum: int, _frame: object) -> None:
                 projector.stop()  # run_forever returns after the batch or wait in progress
 
             for signum in (signal.SIGINT, signal.SIGTERM):

@@ -71,7 +71,7 @@ class AuditedAggregate(Aggregate):
 
     applied_commands: MutableMapping[str, tuple[str, int, Any]]
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+    def __new__(cls, *_args: Any, **_kwargs: Any) -> Any:
         obj = super().__new__(cls)
         obj.applied_commands = {}
         return obj

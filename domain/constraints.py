@@ -83,7 +83,7 @@ def _index(
 class Constant:
     value: bool
 
-    def evaluate(self, schedule: ScheduleMap) -> bool:
+    def evaluate(self, _schedule: ScheduleMap) -> bool:
         return self.value
 
     def to_json(self) -> dict[str, object]:
@@ -296,7 +296,7 @@ def _parse(data: object, path: str, depth: int, budget: _Budget) -> Expression:
     return reader(obj, path, depth, budget)
 
 
-def _read_constant(obj: dict[str, object], path: str, depth: int, budget: _Budget) -> Expression:
+def _read_constant(obj: dict[str, object], path: str, _depth: int, _budget: _Budget) -> Expression:
     value = obj["value"]
     # isinstance would not do: JSON 0 and 1 arrive as ints, and bool is an int subclass.
     if type(value) is not bool:
@@ -322,22 +322,22 @@ def _read_not(obj: dict[str, object], path: str, depth: int, budget: _Budget) ->
     return Not(_parse(obj["item"], _key(path, "item"), depth + 1, budget))
 
 
-def _read_enrolled(obj: dict[str, object], path: str, depth: int, budget: _Budget) -> Expression:
+def _read_enrolled(obj: dict[str, object], path: str, _depth: int, _budget: _Budget) -> Expression:
     return EnrolledInClass(_uuid(obj["subject_id"], _key(path, "subject_id")))
 
 
-def _read_occupied(obj: dict[str, object], path: str, depth: int, budget: _Budget) -> Expression:
+def _read_occupied(obj: dict[str, object], path: str, _depth: int, _budget: _Budget) -> Expression:
     return TimeslotOccupied(_uuid(obj["timeslot_id"], _key(path, "timeslot_id")))
 
 
-def _read_category(obj: dict[str, object], path: str, depth: int, budget: _Budget) -> Expression:
+def _read_category(obj: dict[str, object], path: str, _depth: int, _budget: _Budget) -> Expression:
     category = obj["category"]
     if not isinstance(category, str) or not category:
         raise _error(_key(path, "category"), "must be a non-empty string")
     return CategoryInTimeslot(category, _uuid(obj["timeslot_id"], _key(path, "timeslot_id")))
 
 
-def _read_sections(obj: dict[str, object], path: str, depth: int, budget: _Budget) -> Expression:
+def _read_sections(obj: dict[str, object], path: str, _depth: int, _budget: _Budget) -> Expression:
     ids_path = _key(path, "section_ids")
     raw = _list(obj["section_ids"], ids_path)
     section_ids = tuple(_uuid(value, f"{ids_path}[{i}]") for i, value in enumerate(raw))

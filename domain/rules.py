@@ -108,9 +108,8 @@ def check_subject(program: Program, subject: Subject, student: Student, ctx: Com
     check_grade(program, subject, student, ctx)
 
 
-def constraint_refusal(
-    program: Program, title: str, before: ScheduleMap, after: ScheduleMap
-) -> RegistrationError | None:
+def constraint_refusal(program: Program, title: str, after: ScheduleMap) -> RegistrationError | None:
+    """The first constraint the schedule after the add would break (reference 6.1)."""
     for constraint in program.constraints.values():
         if not constraint.is_satisfied(after):
             return ConstraintViolated(add_refusal_message(title, constraint.label), label=constraint.label)
@@ -145,7 +144,7 @@ def check_seat(
         before = before.with_removed(leaving.section_id)
     checks: tuple[Callable[[], RegistrationError | None], ...] = (
         lambda: section.seat_refusal(program.settings.temporarily_full_text, override=ctx.override),
-        lambda: constraint_refusal(program, subject.title, before, before.with_added(as_scheduled(ref))),
+        lambda: constraint_refusal(program, subject.title, before.with_added(as_scheduled(ref))),
         lambda: conflict_refusal(student, ref, other_sections_exist, leaving),
         section.status_refusal,
     )
@@ -258,5 +257,5 @@ def promotion_refusal(
     ref = section_ref(section, subject)
     before = schedule_of(candidate)
     return candidate.conflict_refusal(ref, other_sections_exist=False) or constraint_refusal(
-        program, subject.title, before, before.with_added(as_scheduled(ref))
+        program, subject.title, before.with_added(as_scheduled(ref))
     )

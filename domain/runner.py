@@ -239,7 +239,7 @@ class RepositoryAggregates:
                 found[aggregate_id] = None
         return found
 
-    def peek(self, aggregate_id: UUID) -> Aggregate | None:
+    def peek(self, _aggregate_id: UUID) -> Aggregate | None:
         return None
 
     def put(self, aggregate: Aggregate) -> None:

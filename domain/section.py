@@ -16,10 +16,10 @@ from regledger.domain.errors import (
     NotEnrolled,
     NotRegistered,
     NotScheduled,
-    RegistrationClosed,
     RegistrationError,
     SeatsHeld,
     SectionCancelled,
+    SectionClosed,
     SectionFull,
 )
 from regledger.domain.ids import ProgramId, SectionId, StudentId, SubjectId, TimeslotId, section_id
@@ -127,7 +127,7 @@ class Section(AuditedAggregate):
 
     def status_refusal(self) -> RegistrationError | None:
         if not self.is_open:
-            return RegistrationClosed(CLOSED_MESSAGE, section_id=str(self.id))
+            return SectionClosed(CLOSED_MESSAGE, section_id=str(self.id))
         if self.is_cancelled:
             return SectionCancelled(CANCELLED_MESSAGE, section_id=str(self.id))
         return None
@@ -221,8 +221,8 @@ class Section(AuditedAggregate):
         self,
         student_id: StudentId,
         cause: str,
-        override: bool,
-        lottery_run_id: UUID | None,
+        override: bool,  # noqa: ARG002 - recorded by the event, not kept in the state
+        lottery_run_id: UUID | None,  # noqa: ARG002 - recorded by the event, not kept in the state
         actor: str,
         command_id: str,
         reason: str,
@@ -232,7 +232,7 @@ class Section(AuditedAggregate):
             self.waitlist.remove(student_id)
 
     @event(StudentUnenrolled)
-    def _student_unenrolled(self, student_id: StudentId, cause: str, actor: str, command_id: str, reason: str) -> None:
+    def _student_unenrolled(self, student_id: StudentId, cause: str, actor: str, command_id: str, reason: str) -> None:  # noqa: ARG002 - recorded by the event, not kept in the state
         del self.enrolled[student_id]
 
     @event(StudentWaitlisted)
@@ -241,7 +241,12 @@ class Section(AuditedAggregate):
 
     @event(StudentLeftWaitlist)
     def _student_left_waitlist(
-        self, student_id: StudentId, cause: str, actor: str, command_id: str, reason: str
+        self,
+        student_id: StudentId,
+        cause: str,  # noqa: ARG002 - recorded by the event, not kept in the state
+        actor: str,
+        command_id: str,
+        reason: str,
     ) -> None:
         self.waitlist.remove(student_id)
 

@@ -34,7 +34,7 @@ class Profile:
 
 
 @dataclass(frozen=True)
-class Registration:
+class Holding:
     """A current (not yet ended) relationship between the student and a section."""
 
     section: SectionRef
@@ -92,7 +92,7 @@ class Student(AuditedAggregate):
         self.program_id = program_id
         self.student_key = student_key
         self.profile: Profile | None = None
-        self.registrations: dict[tuple[SectionId, str], Registration] = {}
+        self.registrations: dict[tuple[SectionId, str], Holding] = {}
         self.stars: set[SubjectId] = set()
         self.rankings: dict[TimeslotId, tuple[SectionRef | None, ...]] = {}
         self.confirmed = False
@@ -225,16 +225,22 @@ class Student(AuditedAggregate):
         section: SectionRef,
         verb: str,
         cause: str,
-        lottery_run_id: UUID | None,
+        lottery_run_id: UUID | None,  # noqa: ARG002 - recorded by the event, not kept in the state
         actor: str,
         command_id: str,
         reason: str,
     ) -> None:
-        self.registrations[(section.section_id, verb)] = Registration(section, verb, cause)
+        self.registrations[(section.section_id, verb)] = Holding(section, verb, cause)
 
     @event(RegistrationEnded)
     def _registration_ended(
-        self, section_id: SectionId, verb: str, cause: str, actor: str, command_id: str, reason: str
+        self,
+        section_id: SectionId,
+        verb: str,
+        cause: str,  # noqa: ARG002 - recorded by the event, not kept in the state
+        actor: str,
+        command_id: str,
+        reason: str,
     ) -> None:
         del self.registrations[(section_id, verb)]
 
@@ -243,7 +249,7 @@ class Student(AuditedAggregate):
         self, from_section_id: SectionId, to_section: SectionRef, actor: str, command_id: str, reason: str
     ) -> None:
         del self.registrations[(from_section_id, ENROLLED)]
-        self.registrations[(to_section.section_id, ENROLLED)] = Registration(to_section, ENROLLED, "switch")
+        self.registrations[(to_section.section_id, ENROLLED)] = Holding(to_section, ENROLLED, "switch")
 
     @event(SubjectStarred)
     def _subject_starred(self, subject_id: SubjectId, actor: str, command_id: str, reason: str) -> None:
@@ -258,7 +264,7 @@ class Student(AuditedAggregate):
         self,
         timeslot_id: TimeslotId,
         ranked: Sequence[SectionRef | None],
-        previous: Sequence[SectionRef | None],
+        previous: Sequence[SectionRef | None],  # noqa: ARG002 - recorded by the event, not kept in the state
         actor: str,
         command_id: str,
         reason: str,
@@ -268,11 +274,11 @@ class Student(AuditedAggregate):
                 self.registrations.pop((ref.section_id, priority_verb(level)), None)
         for level, ref in enumerate(ranked, start=1):
             if ref is not None:
-                self.registrations[(ref.section_id, priority_verb(level))] = Registration(
+                self.registrations[(ref.section_id, priority_verb(level))] = Holding(
                     ref, priority_verb(level), "ranking"
                 )
         self.rankings[timeslot_id] = tuple(ranked)
 
     @event(PreferencesConfirmed)
-    def _preferences_confirmed(self, stars: int, actor: str, command_id: str, reason: str) -> None:
+    def _preferences_confirmed(self, stars: int, actor: str, command_id: str, reason: str) -> None:  # noqa: ARG002 - recorded by the event, not kept in the state
         self.confirmed = True

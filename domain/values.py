@@ -84,6 +84,14 @@ def check_verb(verb: str) -> str:
     return verb
 
 
+OVERRIDE_NEEDS_REASON = "An override needs a reason"
+
+
+def missing_reason(override: bool, reason: str) -> bool:
+    """The one rule: an override is recorded with the reason someone gave for it."""
+    return override and not reason.strip()
+
+
 @dataclass(frozen=True)
 class CommandContext:
     """Who asked, under which idempotency key, and why (a reason is required for overrides)."""
@@ -102,8 +110,8 @@ class CommandContext:
         if not self.command_id or len(self.command_id) > 200 or unsafe_character(self.command_id):
             raise InvalidInputError("A command id is 1-200 characters without control characters", field="command_id")
         check_text(self.reason, "reason", max_length=MAX_REASON, multiline=True, blank=True)
-        if self.override and not self.reason.strip():
-            raise OverrideNeedsReason("An override needs a reason", actor=self.actor)
+        if missing_reason(self.override, self.reason):
+            raise OverrideNeedsReason(OVERRIDE_NEEDS_REASON, actor=self.actor)
 
     def audit(self) -> dict[str, str]:
         return {"actor": self.actor, "command_id": self.command_id, "reason": self.reason}

@@ -201,7 +201,7 @@ def _ts(ids: tuple[UUID, ...]) -> tuple[UUID, ...]:
 
 
 @singledispatch
-def fold(event: DomainEventProtocol[UUID]) -> list[ViewChange]:
+def fold(_event: DomainEventProtocol[UUID]) -> list[ViewChange]:
     """The view changes of one event (none for events the views do not show)."""
     return []
 

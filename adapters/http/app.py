@@ -62,7 +62,7 @@ def status_of(error: RegistrationError) -> int:
     return 409
 
 
-async def _on_refusal(request: Request, exc: Exception) -> Any:
+async def _on_refusal(_request: Request, exc: Exception) -> Any:
     assert isinstance(exc, RegistrationError)
     detail = dict(exc.detail)
     headers = None
@@ -72,7 +72,7 @@ async def _on_refusal(request: Request, exc: Exception) -> Any:
     return _error(status_of(exc), exc.code, exc.message, detail, headers)
 
 
-async def _on_integrity_error(request: Request, exc: Exception) -> Any:
+async def _on_integrity_error(_request: Request, _exc: Exception) -> Any:
     # Only reachable from writes outside the domain's retry loop (registration-types include).
     return _error(
         409,
@@ -90,7 +90,7 @@ async def _on_api_error(request: Request, exc: Exception) -> Any:
     return _error(exc.status, exc.code, exc.message, exc.detail, exc.headers or None)
 
 
-async def _on_validation_error(request: Request, exc: Exception) -> Any:
+async def _on_validation_error(_request: Request, exc: Exception) -> Any:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", "")), "type": e.get("type")}
@@ -101,7 +101,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Any:
     return _error(422, InvalidInputError.code, message, {"errors": errors, "fields": [e["field"] for e in errors]})
 
 
-async def _on_http_error(request: Request, exc: Exception) -> Any:
+async def _on_http_error(_request: Request, exc: Exception) -> Any:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # an undecodable body: malformed input like any other
         return _error(422, InvalidInputError.code, f"Invalid input: {exc.detail}", {"errors": [], "fields": ["body"]})

@@ -19,7 +19,7 @@ from regledger.domain.application import Registration
 from regledger.domain.errors import InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, program_id, student_id
 from regledger.domain.runner import CommandResult
-from regledger.domain.values import CommandContext
+from regledger.domain.values import OVERRIDE_NEEDS_REASON, CommandContext, missing_reason
 from regledger.projections.views import RegistrationViews
 
 
@@ -174,8 +174,8 @@ def context(
         reason, override = body.reason, body.override
     if override and not principal.is_admin:
         raise Forbidden("Only admins may override rules", role=principal.role)
-    if override and not reason.strip():
-        raise InvalidInputError("An override needs a reason", fields=["reason"])
+    if missing_reason(override, reason):  # refused as malformed input here, before any command
+        raise InvalidInputError(OVERRIDE_NEEDS_REASON, fields=["reason"])
     return CommandContext(actor=principal.actor, command_id=key or str(uuid4()), reason=reason, override=override)
 
 

@@ -46,7 +46,7 @@ class PayloadTooLarge(HTTPException):
         self.limit = limit
 
 
-async def on_payload_too_large(request: Request, exc: Exception) -> Response:
+async def on_payload_too_large(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PayloadTooLarge)
     return _too_large(exc.limit)
 

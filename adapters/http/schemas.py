@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from regledger.domain.values import KEY_RULE, unsafe_character
+from regledger.domain.values import KEY_RULE, OVERRIDE_NEEDS_REASON, missing_reason, unsafe_character
 
 KEY_PATTERN = f"^{KEY_RULE}$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
@@ -135,8 +135,8 @@ class CommandRequest(_Request):
 
     @model_validator(mode="after")
     def _override_needs_reason(self) -> Self:
-        if self.override and not self.reason.strip():
-            raise ValueError("An override needs a reason")
+        if missing_reason(self.override, self.reason):
+            raise ValueError(OVERRIDE_NEEDS_REASON)
         return self
 
 

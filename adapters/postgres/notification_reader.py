@@ -47,7 +47,7 @@ class LogRow(NamedTuple):
     state: bytes
 
 
-def _log_rows(cursor: Any) -> RowMaker[LogRow]:
+def _log_rows(_cursor: Any) -> RowMaker[LogRow]:
     return LogRow._make
 
 

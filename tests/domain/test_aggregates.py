@@ -24,10 +24,10 @@ from regledger.domain.errors import (
     NotScheduled,
     NotStarred,
     OverrideNeedsReason,
-    RegistrationClosed,
     RegistrationError,
     SeatsHeld,
     SectionCancelled,
+    SectionClosed,
     SectionFull,
     TimeslotConflict,
     WindowClosed,
@@ -173,7 +173,7 @@ def test_a_closed_section_refuses_with_the_reference_message() -> None:
     section = new_section()
     section.set_open(False, audit())
     assert event_names(section) == ["RegistrationClosed"]
-    with refused(RegistrationClosed, CLOSED_MESSAGE):
+    with refused(SectionClosed, CLOSED_MESSAGE):
         section.enroll(ALICE, cause="fcfs", audit=audit(), full_text=FULL)
     assert CLOSED_MESSAGE == "Registration for this section is not currently open."
 

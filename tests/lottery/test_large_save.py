@@ -34,7 +34,7 @@ class Ticket(Aggregate):
         self.marks = 0
 
     @event("Marked")
-    def mark(self, note: str) -> None:
+    def mark(self, _note: str) -> None:
         self.marks += 1
 
 
