@@ -3,9 +3,9 @@
 Why: registrations, stars, enrolments and waitlist places are nine in ten events of a Splash
 log, and decoding each into its domain event (every value walked and transcoded, the event
 object built) was most of a rebuild's client time. For these four classes the changes are
-made from the parsed JSON state directly: a rebuild ran 17% faster.
+made from the parsed JSON state directly (the gain: docs/benchmarks.md).
 
-Exactly `changes.fold` of the decoded event: each reader is strict (`domain.stored_state`),
+Exactly `changes.fold` of the decoded event: each reader is strict (`stored_state`),
 the state must pass `stored_state.guarded_state` (exactly the class's stored keys: no
 upcast `class_version`, no other fields) and its text fields must be strings; anything else returns None and the caller
 decodes the event as usual. Only for a mapper whose states are plain JSON (no cipher, no

@@ -1,9 +1,9 @@
 """Waiting for the views to reach a log position, without a worker thread per waiter.
 
-Read-your-writes queries (`min_position`) used to poll `views.position()` every 5 ms each, on a
-worker thread: sixty waiters held the whole pool and an unrelated request waited seconds. Here
-one thread per app polls the position, only while someone waits, and wakes the waiters, which
-await a future on the event loop. A position beyond the log's head can never be reached, so it
+Read-your-writes queries (`min_position`) must not hold a worker thread each while they wait:
+enough waiters would hold the whole pool and delay unrelated requests. One thread per app polls
+the position, only while someone waits, and wakes the waiters, which await a future on the
+event loop. A position beyond the log's head can never be reached, so it
 is refused at once (`head`, read only when a position is above the last head seen).
 """
 
