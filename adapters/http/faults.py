@@ -1,6 +1,6 @@
 """Database faults over HTTP: 503 `database_unavailable`, and GET handlers retried once.
 
-A transient fault (see `adapters/db_faults.py`) is answered 503 with `Retry-After`. For a
+A transient fault (see `adapters/postgres/db_faults.py`) is answered 503 with `Retry-After`. For a
 command the detail says whether its outcome is unknown: true when the fault may have come after
 its write was sent (raised on the save path, or after the command's first completed read), in
 which case the client retries with the same Idempotency-Key and gets the first outcome; false

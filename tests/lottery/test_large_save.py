@@ -2,7 +2,7 @@
 
 eventsourcing 9.5.6 writes a save as ONE pipelined INSERT whose one parameter holds every
 event; psycopg 3.3.9 leaves the pipeline's flush loop before libpq's output buffer is empty,
-so above ~8 MB the client and the server wait for each other forever (adapters/recorders.py).
+so above ~8 MB the client and the server wait for each other forever (adapters/postgres/recorders.py).
 These tests go through the recorder our settings select and check that a large save is
 written, in one transaction, in order, and refused as a whole on a version conflict.
 """
