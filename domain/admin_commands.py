@@ -56,29 +56,18 @@ def create_program(
     school_year: int,
     settings: dict[str, Any] | None = None,
 ) -> CommandResult:
-    check_key(slug, "slug")
+    check_key(slug, "slug")  # the runner checked it; the program's id is derived from it below
     check_text(title, "title", max_length=200)
     parsed = ProgramSettings.from_dict(settings or {})
     if grade_min > grade_max:
         raise InvalidInputError("grade_min must not exceed grade_max")
-
     existing = app.find(Program, program_id(slug))
     if existing is not None:
-        if existing.has_applied(ctx.command_id):
-            return app.replay(ctx, existing, ids={"program_id": str(existing.id)})
+        if replayed := app.replayed(ctx, existing, ids={"program_id": str(existing.id)}):
+            return replayed
         raise AlreadyExistsError("A program with this slug exists already", slug=slug)
-    program = Program(
-        slug=slug,
-        title=title,
-        grade_min=grade_min,
-        grade_max=grade_max,
-        school_year=school_year,
-        settings=parsed.as_dict(),
-        **ctx.audit(),
-    )
-    verbs = [ENROLLED, WAITLISTED, INTERESTED, APPLIED] + [
-        priority_verb(n) for n in range(1, parsed.priority_limit + 1)
-    ]
+    program = Program(slug, title, grade_min, grade_max, school_year, parsed.as_dict(), **ctx.audit())
+    verbs = [ENROLLED, WAITLISTED, INTERESTED, APPLIED, *map(priority_verb, range(1, parsed.priority_limit + 1))]
     catalogue = app.ensure_verbs(verbs, STUDENT_CATEGORY, ctx)
     result = app.commit(ctx, program, catalogue, ids={"program_id": str(program.id)})
     app.remember_verbs(verbs, STUDENT_CATEGORY)
