@@ -27,7 +27,7 @@ from regledger.adapters.cli_lottery import print_replay
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import SyntheticProgram, generate_program
-from regledger.adapters.views_sqlite import views_path
+from regledger.adapters.views.sqlite import views_path
 from regledger.domain.errors import RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, student_id
 from regledger.domain.values import ENROLLED, CommandContext

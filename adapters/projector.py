@@ -40,9 +40,9 @@ from regledger.adapters.bulk import collector_paused
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages, page_reader, pages_ahead
 from regledger.adapters.postgres.wakeup import Outage, PostgresWakeup
 from regledger.adapters.settings import Settings
+from regledger.adapters.views.postgres import PostgresViews
+from regledger.adapters.views.sqlite import SqliteViews, views_path
 from regledger.adapters.views_memory import MemoryViews
-from regledger.adapters.views_postgres import PostgresViews
-from regledger.adapters.views_sqlite import SqliteViews, views_path
 from regledger.projections.changes import Batch
 from regledger.projections.lean_fold import fold_stored
 from regledger.projections.log_pages import LogEntry

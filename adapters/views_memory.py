@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from regledger.adapters.views_sql import ORDER, TABLES, TRACKING_NAME, canonical, join_ids
+from regledger.adapters.views.schema import TABLES, canonical, join_ids
+from regledger.adapters.views.writes import TRACKING_NAME
 from regledger.domain.values import ENROLLED, PRIORITY_PREFIX
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch
@@ -282,8 +283,8 @@ class MemoryViews(RegistrationViews):
         }
         out: dict[str, list[tuple[object, ...]]] = {}
         for table in TABLES:
-            rows = [tuple(canonical(v) for v in row) for row in tables[table]]
-            out[table] = sorted(rows, key=_sort_key(table))
+            rows = [tuple(canonical(v) for v in row) for row in tables[table.name]]
+            out[table.name] = sorted(rows, key=_sort_key(table.name))
         return out
 
 
@@ -298,7 +299,7 @@ _COLUMN_INDEX = {
     "timeslots": (0,),
     "tracking": (0,),
 }
-assert set(_COLUMN_INDEX) == set(ORDER)
+assert set(_COLUMN_INDEX) == {table.name for table in TABLES}
 
 
 def _sort_key(table: str) -> Any:

@@ -4,7 +4,8 @@ Within a batch, changes to one key happen in order (an interval opened and close
 batch, a seat released and taken again, a section scheduled then re-timed). `net` resolves each
 key's sequence in memory, so the writer only sees, per table, final rows to insert, final
 updates of rows that existed before the batch, and keys to delete -- each one set, no order
-inside it. Applying the sets in the order of `NetBatch`'s fields (deletes and closes of earlier
+inside it. Rows are objects whose attributes are named after the table's columns (deletes:
+key tuples). Applying the sets in the order of `NetBatch`'s fields (deletes and closes of earlier
 rows before inserts) gives the same tables as applying the changes one by one:
 
 - An interval (or star) opened in the batch is inserted once, already closed if the batch
@@ -32,6 +33,40 @@ from regledger.projections.changes import Batch
 IntervalKey = tuple[UUID, UUID, str]  # student, section, verb
 StarKey = tuple[UUID, UUID]  # student, subject
 PairKey = tuple[UUID, UUID]  # section, student
+
+
+@dataclass(slots=True)
+class StudentRow:
+    student_id: UUID
+    program_id: UUID
+    student_key: str
+    registered_at: datetime
+
+
+@dataclass(slots=True)
+class TimeslotRow:
+    timeslot_id: UUID
+    program_id: UUID
+    label: str
+    starts: datetime
+    ends: datetime
+
+
+@dataclass(slots=True)
+class SeatRow:
+    section_id: UUID
+    student_id: UUID
+    since: datetime
+    cause: str
+
+
+@dataclass(slots=True)
+class WaitlistRow:
+    section_id: UUID
+    student_id: UUID
+    since: datetime
+    position: int
+    seq: int
 
 
 @dataclass(slots=True)
@@ -122,16 +157,16 @@ class NetBatch:
     """The final writes of a batch, in the order they must be applied (one set per field)."""
 
     position: int
-    students: dict[UUID, c.StudentUpserted] = field(default_factory=dict)
+    students: dict[UUID, StudentRow] = field(default_factory=dict)
     subjects: dict[UUID, c.SubjectUpserted] = field(default_factory=dict)
-    subject_status: dict[UUID, str] = field(default_factory=dict)
+    subject_status: dict[UUID, c.SubjectStatusChanged] = field(default_factory=dict)
     sections: dict[UUID, SectionRow] = field(default_factory=dict)
     section_patches: dict[UUID, SectionPatch] = field(default_factory=dict)
-    timeslots: dict[UUID, c.TimeslotAdded] = field(default_factory=dict)
+    timeslots: dict[UUID, TimeslotRow] = field(default_factory=dict)
     seat_deletes: set[PairKey] = field(default_factory=set)
-    seats: dict[PairKey, tuple[datetime, str]] = field(default_factory=dict)
+    seats: dict[PairKey, SeatRow] = field(default_factory=dict)
     waitlist_deletes: set[PairKey] = field(default_factory=set)
-    waitlist: dict[PairKey, tuple[datetime, int, int]] = field(default_factory=dict)
+    waitlist: dict[PairKey, WaitlistRow] = field(default_factory=dict)
     star_closes: dict[StarKey, StarClose] = field(default_factory=dict)
     stars: list[StarRow] = field(default_factory=list)
     interval_closes: dict[IntervalKey, IntervalClose] = field(default_factory=dict)
@@ -220,22 +255,25 @@ def net(batch: Batch) -> NetBatch:
                     out.star_closes[skey] = StarClose(*skey, ch.at, ch.actor, ch.command_id)
             case c.SeatTaken():
                 waitlist.delete((ch.section_id, ch.student_id))
-                seats.insert((ch.section_id, ch.student_id), (ch.at, ch.cause), "seat")
+                seats.insert(
+                    (ch.section_id, ch.student_id), SeatRow(ch.section_id, ch.student_id, ch.at, ch.cause), "seat"
+                )
             case c.SeatReleased():
                 seats.delete((ch.section_id, ch.student_id))
             case c.WaitlistJoined():
-                waitlist.insert((ch.section_id, ch.student_id), (ch.at, position, seq), "waitlist place")
+                place = WaitlistRow(ch.section_id, ch.student_id, ch.at, position, seq)
+                waitlist.insert((ch.section_id, ch.student_id), place, "waitlist place")
             case c.WaitlistLeft():
                 waitlist.delete((ch.section_id, ch.student_id))
             case c.StudentUpserted():
-                _create(out.students, ch.student_id, ch)
+                _create(out.students, ch.student_id, StudentRow(ch.student_id, ch.program_id, ch.student_key, ch.at))
             case c.SubjectUpserted():
                 _create(out.subjects, ch.subject_id, ch)
             case c.SubjectStatusChanged():
                 if ch.subject_id in out.subjects:
                     out.subjects[ch.subject_id] = replace(out.subjects[ch.subject_id], status=ch.status)
                 else:
-                    out.subject_status[ch.subject_id] = ch.status
+                    out.subject_status[ch.subject_id] = ch
             case c.SectionUpserted():
                 section = SectionRow(
                     ch.section_id, ch.program_id, ch.subject_id, ch.index, ch.timeslot_ids, ch.capacity
@@ -252,7 +290,8 @@ def net(batch: Batch) -> NetBatch:
                 if ch.is_cancelled is not None:
                     target.is_cancelled = ch.is_cancelled
             case c.TimeslotAdded():
-                _create(out.timeslots, ch.timeslot_id, ch)
+                timeslot = TimeslotRow(ch.timeslot_id, ch.program_id, ch.label, ch.start, ch.end)
+                _create(out.timeslots, ch.timeslot_id, timeslot)
     return out
 
 

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import fields, replace
 from typing import Any, cast
 
@@ -15,17 +15,9 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from regledger.adapters.postgres.wakeup import dropped
-from regledger.adapters.views_sql import (
-    ADVANCE,
-    DDL,
-    STATISTICS_COLUMNS,
-    TABLES,
-    BulkOp,
-    Cursor,
-    Dialect,
-    SqlViews,
-    advance_params,
-)
+from regledger.adapters.views.schema import DEFERRED_INDEXES, INTERVALS, TABLES, Table
+from regledger.adapters.views.sql import Cursor, Dialect, SqlViews
+from regledger.adapters.views.writes import ADVANCE, Write, advance_params
 from regledger.projections.changes import Batch, ViewChange
 from regledger.projections.netting import net
 from regledger.projections.views import PositionAlreadyApplied, RegistrationViews
@@ -77,17 +69,21 @@ def escaped(batch: Batch) -> tuple[Batch, list[int]]:
 def optimize_statements() -> list[str]:
     """After a bulk load, costliest first: the intervals' index builds (widest first), the
     intervals' VACUUM ANALYZE (blocked until those builds end, so the other connection moves on
-    meanwhile), then the other tables. Large tables gather statistics for `STATISTICS_COLUMNS` only: half the
-    cost of a whole-table ANALYZE (intervals: 36 against 71 ms)."""
-    builds = [statement for statement in DDL if statement.startswith("CREATE INDEX")]  # the deferrable ones
-    intervals = sorted((b for b in builds if " ON {p}intervals " in b), key=lambda b: -b.count(","))
-    others = [b for b in builds if b not in intervals]
+    meanwhile), then the other tables. Tables with declared `statistics` columns gather only
+    those: half the cost of a whole-table ANALYZE."""
+    intervals = sorted((i for t, i in DEFERRED_INDEXES if t is INTERVALS), key=lambda i: -len(i.columns))
+    others = [i.ddl(t.name) for t, i in DEFERRED_INDEXES if t is not INTERVALS]
 
-    def vacuum(table: str) -> str:
-        columns = STATISTICS_COLUMNS.get(table)
-        return f"VACUUM (ANALYZE) {{p}}{table}" + (f" ({', '.join(columns)})" if columns else "")
+    def vacuum(table: Table) -> str:
+        columns = f" ({', '.join(table.statistics)})" if table.statistics else ""
+        return f"VACUUM (ANALYZE) {{p}}{table.name}{columns}"
 
-    return [*intervals, vacuum("intervals"), *others, *(vacuum(t) for t in TABLES if t != "intervals")]
+    return [
+        *(i.ddl(INTERVALS.name) for i in intervals),
+        vacuum(INTERVALS),
+        *others,
+        *(vacuum(t) for t in TABLES if t is not INTERVALS),
+    ]
 
 
 class PostgresViews(SqlViews):
@@ -130,7 +126,7 @@ class PostgresViews(SqlViews):
             # small (early in a rebuild) would keep scanning them whole as they grow.
             self._writer.execute("SET plan_cache_mode = force_custom_plan")
             # The writes' updates and deletes join a batch's rows to the rows they name by
-            # ctid (`views_sql._located`): one TID lookup each. Without statistics (a rebuild's
+            # ctid (`writes._located`): one TID lookup each. Without statistics (a rebuild's
             # tables) the planner hashed the whole table instead once a batch named a hundred
             # rows: 7 ms against 0.5 for 230 closes at 46k intervals, and growing with the table.
             # This connection runs only those writes, so joins are nested loops here.
@@ -247,10 +243,7 @@ class PostgresViews(SqlViews):
             self._apply_escaped(batch, exc)  # rolled back; nothing after it was sent yet
         return batch
 
-    def _pipeline(self) -> AbstractContextManager[Any]:
-        return nullcontext()  # the whole transaction already is one
-
-    def _bulk(self, cur: Cursor, op: BulkOp, rows: list[tuple[Any, ...]]) -> None:
+    def _bulk(self, cur: Cursor, write: Write, rows: list[tuple[Any, ...]]) -> None:
         """All rows in one statement: one array per column, joined with `unnest`.
 
         A column of NULLs only is sent as a NULL array: `unnest` of several arrays pads the
@@ -258,9 +251,9 @@ class PostgresViews(SqlViews):
         19 columns, the 7 its close fills are mostly NULL)."""
         count = len(rows)
         columns = [None if column.count(None) == count else list(column) for column in zip(*rows, strict=True)]
-        statement = self._binary.get(op.set_sql)
+        statement = self._binary.get(write.set_sql)
         if statement is None:  # binary arrays: dumping them as text costs ~10x more client CPU
-            statement = self._binary[op.set_sql] = self.sql(op.set_sql).replace("%s", "%b")
+            statement = self._binary[write.set_sql] = self.sql(write.set_sql).replace("%s", "%b")
         cast(psycopg.Cursor[Any], cur).execute(statement, columns, prepare=True)
 
     def optimize(self) -> None:
@@ -343,7 +336,6 @@ class PostgresViews(SqlViews):
     def aside(self) -> PostgresViews:
         """Views beside these (`<prefix>rebuild_` tables) for a rebuild to fill, then `swap_in`."""
         other = PostgresViews(self.conninfo, self.schema, prefix=self.prefix + ASIDE, pool_size=1)
-        other.set_based = self.set_based
         other.pipeline_max_changes = self.pipeline_max_changes
         return other
 
@@ -351,15 +343,15 @@ class PostgresViews(SqlViews):
         """Replace these tables by `aside`'s, in one transaction: drop these, rename those and
         their indexes (constraints follow their index) to these names."""
         assert isinstance(aside, PostgresViews)
-        live = [self.prefix + table for table in TABLES]
+        live = [self.prefix + table.name for table in TABLES]
         conn = self._connection()
         with conn.transaction(), conn.cursor() as cur:
             self._lock_ddl(cur)
             for table in TABLES:
-                cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table}"))
+                cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table.name}"))
                 cur.execute(
                     sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                        sql.Identifier(self.schema, aside.prefix + table), sql.Identifier(self.prefix + table)
+                        sql.Identifier(self.schema, aside.prefix + table.name), sql.Identifier(self.prefix + table.name)
                     )
                 )
             cur.execute(

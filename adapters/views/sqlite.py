@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from regledger.adapters.views_sql import DDL, TABLES, Cursor, Dialect, SqlViews, fmt_ts
+from regledger.adapters.views.schema import DDL, TABLES, fmt_ts
+from regledger.adapters.views.sql import Cursor, Dialect, SqlViews
 from regledger.projections.views import RegistrationViews
 
 # Where a rebuild builds its tables before they are swapped in: `<prefix>rebuild_<table>`.
@@ -70,7 +71,7 @@ class SqliteViews(SqlViews):
         return conn
 
     @contextmanager
-    def _transaction(self, changes: int = 0) -> Iterator[Cursor]:
+    def _transaction(self, _changes: int = 0) -> Iterator[Cursor]:
         with self._write_lock:
             cur = self._writer.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -89,9 +90,7 @@ class SqliteViews(SqlViews):
 
     def aside(self) -> SqliteViews:
         """Views beside these (`<prefix>rebuild_` tables, same file) for a rebuild, then `swap_in`."""
-        other = SqliteViews(self.path, prefix=self.prefix + ASIDE, busy_timeout=self.busy_timeout)
-        other.set_based = self.set_based
-        return other
+        return SqliteViews(self.path, prefix=self.prefix + ASIDE, busy_timeout=self.busy_timeout)
 
     def swap_in(self, aside: RegistrationViews) -> None:
         """Replace these tables by `aside`'s, in one transaction. SQLite cannot rename an index:
@@ -99,9 +98,9 @@ class SqliteViews(SqlViews):
         assert isinstance(aside, SqliteViews)
         with self._transaction() as cur:
             for table in TABLES:
-                cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table}"))
-                cur.execute(f'ALTER TABLE "{aside.prefix}{table}" RENAME TO "{self.prefix}{table}"')
-            live = [self.prefix + table for table in TABLES]
+                cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table.name}"))
+                cur.execute(f'ALTER TABLE "{aside.prefix}{table.name}" RENAME TO "{self.prefix}{table.name}"')
+            live = [self.prefix + table.name for table in TABLES]
             cur.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "  # noqa: S608 - placeholders only
                 f"AND tbl_name IN ({', '.join('?' for _ in live)})",

@@ -16,9 +16,10 @@ from regledger.projections.views import RegistrationViews
 MakeViews = Callable[..., RegistrationViews]
 
 
-def load_history_module() -> ModuleType:
-    path = Path(__file__).with_name("history.py")
-    spec = importlib.util.spec_from_file_location("regledger_test_history", path)
+def load_sibling(name: str) -> ModuleType:
+    """A module beside this file, by path (tests have no packages)."""
+    path = Path(__file__).with_name(f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"regledger_test_{name}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -28,7 +29,13 @@ def load_history_module() -> ModuleType:
 
 @pytest.fixture(scope="session")
 def history() -> ModuleType:
-    return load_history_module()
+    return load_sibling("history")
+
+
+@pytest.fixture(scope="session")
+def per_change() -> ModuleType:
+    """The oracle of the set-based writers (`per_change.PerChangeViews`)."""
+    return load_sibling("per_change")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Builds aggregates with their domain methods (so every event is one the application could have
 written) and saves many aggregates per `app.save`, which is ~20x faster than one command each.
-Loaded by path (tests have no packages): see `load_history_module` in conftest.py.
+Loaded by path (tests have no packages): see `load_sibling` in conftest.py.
 """
 
 from __future__ import annotations

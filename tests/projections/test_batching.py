@@ -4,8 +4,8 @@ The writers net each batch per table and key (`projections.netting`) and apply t
 with one statement per table and kind. A random but valid stream of view changes, dense in the
 sequences netting must resolve (open then close in one batch, close then reopen, a seat released
 and taken again, a waitlist place left by taking a seat, a section created then changed), is cut
-into batches of 1, 7 and 1000 positions; every store and the former change-by-change SQL writer
-must give the same rows as the in-memory views applying one change at a time.
+into batches of 1, 7 and 1000 positions; every store must give the same rows as the oracle
+applying one change at a time (`per_change.py`).
 """
 
 from __future__ import annotations
@@ -19,12 +19,16 @@ from uuid import UUID, uuid4
 import pytest
 
 from regledger.adapters.projector import Projector
-from regledger.adapters.views_postgres import optimize_statements
-from regledger.adapters.views_sql import DEFERRABLE_INDEXES, STATISTICS_COLUMNS, TABLES, SqlViews
+from regledger.adapters.views.postgres import optimize_statements
+from regledger.adapters.views.schema import DEFERRED_INDEXES, INTERVALS, TABLES
+from regledger.adapters.views.writes import WRITES
 from regledger.domain.application import Registration
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch, ViewChange
+from regledger.projections.netting import NetBatch
 from regledger.projections.views import PositionAlreadyApplied
+
+DEFERRED = {index.name for _, index in DEFERRED_INDEXES}
 
 
 def change_stream(seed: int, positions: int = 400) -> list[tuple[int, list[ViewChange]]]:
@@ -128,9 +132,9 @@ def build(views: Any, stream: list[tuple[int, list[ViewChange]]], size: int) -> 
     return dump
 
 
-def test_batch_sizes_give_identical_tables(store_settings: Any, memory_settings: Any, make_views: Any) -> None:
+def test_batch_sizes_give_identical_tables(store_settings: Any, make_views: Any, per_change: Any) -> None:
     stream = change_stream(seed=7)
-    expected = build(make_views(memory_settings, prefix="m1_"), stream, 1)
+    expected = build(per_change.PerChangeViews(), stream, 1)
     assert len(expected["intervals"]) > 100
     assert any(row[8] is not None for row in expected["intervals"])  # closed intervals
     assert expected["seats"]
@@ -139,13 +143,9 @@ def test_batch_sizes_give_identical_tables(store_settings: Any, memory_settings:
     # (on PostgreSQL, the 1000-position batch has more changes than `pipeline_max_changes`: it
     # takes the unpipelined path, the smaller ones the pipelined one)
     assert len(batches(stream, 1000)[0].changes) > 1000
-    sequential = make_views(store_settings, prefix="seq_")
-    if isinstance(sequential, SqlViews):
-        sequential.set_based = False
-        assert build(sequential, stream, 1000) == expected
     for seed in range(3):
         other = change_stream(seed, positions=150)
-        want = build(make_views(memory_settings, prefix=f"m{seed}_"), other, 1)
+        want = build(per_change.PerChangeViews(), other, 1)
         for size in (1, 7, 1000):
             assert build(make_views(store_settings, prefix=f"r{seed}_{size}_"), other, size) == want, (seed, size)
 
@@ -154,9 +154,9 @@ def test_a_rebuild_recreates_the_deferred_indexes(sqlite_settings: Any, make_app
     app = make_app(sqlite_settings, Registration)
     views = make_views(sqlite_settings)
     views.defer_indexes()
-    assert not {f"rv_{i}" for i in DEFERRABLE_INDEXES} & _index_names(views)
+    assert not {f"rv_{i}" for i in DEFERRED} & _index_names(views)
     Projector(app, views).rebuild()
-    assert {f"rv_{i}" for i in DEFERRABLE_INDEXES} <= _index_names(views)
+    assert {f"rv_{i}" for i in DEFERRED} <= _index_names(views)
 
 
 def _index_names(views: Any) -> set[str]:
@@ -173,7 +173,7 @@ def test_a_postgres_rebuild_recreates_the_deferred_indexes_and_vacuums(
     Projector(app, views).rebuild()
     schema = postgres_settings.postgres_schema
     indexes = {r[0] for r in views.read("SELECT indexname FROM pg_indexes WHERE schemaname = ?", schema)}
-    assert {f"rv_{i}" for i in DEFERRABLE_INDEXES} <= indexes
+    assert {f"rv_{i}" for i in DEFERRED} <= indexes
     stats = views.read("SELECT relname FROM pg_stat_user_tables WHERE schemaname = ? AND last_vacuum IS NULL", schema)
     assert not [r[0] for r in stats if r[0].startswith("rv_")]
     analyzed = views.read(
@@ -182,8 +182,9 @@ def test_a_postgres_rebuild_recreates_the_deferred_indexes_and_vacuums(
     assert not [r[0] for r in analyzed if r[0].startswith("rv_")]
     # The planner has statistics on every column the queries filter, join and sort on.
     columns = set(views.read("SELECT tablename, attname FROM pg_stats WHERE schemaname = ?", schema))
-    for table in ("intervals", "stars", "seats"):  # waitlist: empty in this history
-        assert {(f"rv_{table}", c) for c in STATISTICS_COLUMNS[table]} <= columns, table
+    for table in TABLES:
+        if table.name != "waitlist":  # empty in this history
+            assert {(f"rv_{table.name}", c) for c in table.statistics} <= columns, table.name
 
 
 def test_a_large_batch_is_applied_exactly_once(store_settings: Any, make_views: Any) -> None:
@@ -203,12 +204,17 @@ def test_a_large_batch_is_applied_exactly_once(store_settings: Any, make_views: 
 def test_the_optimize_queue_runs_every_build_and_vacuum_once_costliest_first() -> None:
     statements = optimize_statements()
     builds = [s for s in statements if s.startswith("CREATE INDEX")]
-    assert sorted(re.search(r"\{n\}(\w+) ON", s).group(1) for s in builds) == sorted(DEFERRABLE_INDEXES)
+    assert sorted(re.search(r"\{n\}(\w+) ON", s).group(1) for s in builds) == sorted(DEFERRED)
     vacuumed = [re.search(r"\{p\}(\w+)", s).group(1) for s in statements if s.startswith("VACUUM")]
-    assert sorted(vacuumed) == sorted(TABLES)
+    assert sorted(vacuumed) == sorted(t.name for t in TABLES)
     # The intervals (the largest table): its builds, widest first, then its VACUUM, before the rest.
     first = statements[
-        : statements.index("VACUUM (ANALYZE) {p}intervals (" + ", ".join(STATISTICS_COLUMNS["intervals"]) + ")") + 1
+        : statements.index("VACUUM (ANALYZE) {p}intervals (" + ", ".join(INTERVALS.statistics) + ")") + 1
     ]
     assert all(" ON {p}intervals " in s for s in first[:-1])
     assert first[0].startswith("CREATE INDEX IF NOT EXISTS {n}intervals_section_verb")
+
+
+def test_the_writes_follow_the_netted_batch_in_order() -> None:
+    """Deletes and closes of earlier rows before inserts, per table: NetBatch's field order."""
+    assert [w.field for w in WRITES] == [f for f in NetBatch.__dataclass_fields__ if f != "position"]

@@ -14,7 +14,7 @@ import pytest
 
 from regledger.adapters.projector import TRANSIENT, Projector
 from regledger.adapters.settings import Settings
-from regledger.adapters.views_sqlite import SqliteViews, views_path
+from regledger.adapters.views.sqlite import SqliteViews, views_path
 from regledger.domain.application import Registration
 from regledger.domain.values import CommandContext
 
