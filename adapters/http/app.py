@@ -90,11 +90,21 @@ async def _on_api_error(request: Request, exc: Exception) -> Any:
     return _error(exc.status, exc.code, exc.message, exc.detail, exc.headers or None)
 
 
+# FastAPI checks a dependency's parameters before the route's own; putting header errors after
+# path and query ones keeps the order (and so the message) of when routes declared Idempotency-Key.
+_LATE = {"header": 1, "body": 2}
+
+
+def _place(error: Any) -> int:
+    loc = error.get("loc") or ("",)
+    return _LATE.get(str(loc[0]), 0)
+
+
 async def _on_validation_error(_request: Request, exc: Exception) -> Any:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"field": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", "")), "type": e.get("type")}
-        for e in exc.errors()
+        for e in sorted(exc.errors(), key=_place)
     ]
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     message = f"Invalid input: {first['field']}: {first['message']}" if first["field"] else "Invalid input"

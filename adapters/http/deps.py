@@ -202,10 +202,61 @@ def acting_for_student(principal: PrincipalDep, slug: SlugPath, key: KeyPath) ->
 ActingDep = Annotated[Acting, Depends(acting_for_student)]
 
 
-def respond(result: CommandResult, response: Response, *, created: bool = False) -> CommandResultPublic:
-    """201 for a first creation, 200 otherwise (a replay is always 200 with replayed=true)."""
-    response.status_code = 201 if created and not result.replayed else 200
-    return CommandResultPublic(**asdict(result))
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"model": CommandResultPublic, "description": "A repeated Idempotency-Key: the first outcome, replayed"}
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """What every command route needs besides its own parameters: the application, the caller,
+    the Idempotency-Key and the response whose status the outcome sets."""
+
+    app: Registration
+    principal: Principal
+    key: str | None
+    response: Response
+
+    def ctx(self, body: CommandRequest | None = None, *, reason: str = "", override: bool = False) -> CommandContext:
+        """The context from the body's reason and override, else from the given (query) ones."""
+        return context(self.principal, self.key, body, reason=reason, override=override)
+
+    def respond(self, result: CommandResult, *, created: bool = False) -> CommandResultPublic:
+        """201 for a first creation, 200 otherwise (a replay is always 200 with replayed=true)."""
+        self.response.status_code = 201 if created and not result.replayed else 200
+        return CommandResultPublic(**asdict(result))
+
+
+@dataclass(frozen=True)
+class StudentCommand(Command):
+    """A command for one student of one program, by a token checked to act for them."""
+
+    acting: Acting
+
+    @property
+    def program_id(self) -> ProgramId:
+        return self.acting.program_id
+
+    @property
+    def student_key(self) -> str:
+        return self.acting.student_key
+
+
+# Async: they only bundle what FastAPI already resolved, so they need no worker thread.
+async def admin_command(
+    admin: AdminDep, app: RegistrationDep, response: Response, idempotency_key: IdempotencyKey = None
+) -> Command:
+    return Command(app, admin, idempotency_key, response)
+
+
+async def student_command(
+    acting: ActingDep, app: RegistrationDep, response: Response, idempotency_key: IdempotencyKey = None
+) -> StudentCommand:
+    return StudentCommand(app, acting.principal, idempotency_key, response, acting)
+
+
+AdminCommandDep = Annotated[Command, Depends(admin_command)]
+StudentCommandDep = Annotated[StudentCommand, Depends(student_command)]
 
 
 async def fresh_views(

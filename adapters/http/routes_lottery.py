@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query
 
-from regledger.adapters.http.deps import AdminDep, IdempotencyKey, RegistrationDep, SlugPath, context, respond
+from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, AdminDep, RegistrationDep, SlugPath
 from regledger.adapters.http.schemas import (
     ActionRequest,
     AssignmentPublic,
@@ -25,28 +25,17 @@ from regledger.domain.ids import program_id
 
 router = APIRouter(tags=["lottery"])
 
-REPLAYED: dict[int | str, dict[str, Any]] = {
-    200: {"model": CommandResultPublic, "description": "A repeated Idempotency-Key: the first outcome, replayed"}
-}
 RunPath = Annotated[UUID, Path(description="A lottery run id (`ids.run_id` of the start command)")]
 RunIdsQuery = Annotated[list[UUID], Query(min_length=1, max_length=20, description="Run ids, one column each")]
 
 
 @router.post("/programs/{slug}/lottery-runs", status_code=201, responses=REPLAYED, summary="Start a lottery run")
-def start_run(
-    slug: SlugPath,
-    admin: AdminDep,
-    app: RegistrationDep,
-    response: Response,
-    body: LotteryStartRequest | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> CommandResultPublic:
+def start_run(cmd: AdminCommandDep, slug: SlugPath, body: LotteryStartRequest | None = None) -> CommandResultPublic:
     """Compute an assignment from the log as it stands, with the given (or a drawn) seed, and
     record the run; nothing is enrolled until it is committed. `ids.run_id` names the run."""
     body = body or LotteryStartRequest()
-    ctx = context(admin, idempotency_key, body)
-    result = app.start_lottery(program_id(slug), ctx, body.parameters.model_dump(), body.seed)
-    return respond(result, response, created=True)
+    result = cmd.app.start_lottery(program_id(slug), cmd.ctx(body), body.parameters.model_dump(), body.seed)
+    return cmd.respond(result, created=True)
 
 
 @router.get("/lottery-runs/compare", summary="Several runs' stats side by side")
@@ -87,30 +76,14 @@ def run_assignment(run_id: RunPath, _admin: AdminDep, app: RegistrationDep) -> L
 
 
 @router.post("/lottery-runs/{run_id}/commit", responses=REPLAYED, summary="Turn a run's assignment into seats")
-def commit_run(
-    run_id: RunPath,
-    admin: AdminDep,
-    app: RegistrationDep,
-    response: Response,
-    body: LotteryCommitRequest | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> CommandResultPublic:
+def commit_run(cmd: AdminCommandDep, run_id: RunPath, body: LotteryCommitRequest | None = None) -> CommandResultPublic:
     body = body or LotteryCommitRequest()
-    result = app.commit_lottery(run_id, context(admin, idempotency_key, body), replace=body.replace)
-    return respond(result, response)
+    return cmd.respond(cmd.app.commit_lottery(run_id, cmd.ctx(body), replace=body.replace))
 
 
 @router.post("/lottery-runs/{run_id}/discard", responses=REPLAYED, summary="Discard a run (never committed)")
-def discard_run(
-    run_id: RunPath,
-    admin: AdminDep,
-    app: RegistrationDep,
-    response: Response,
-    body: ActionRequest | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> CommandResultPublic:
-    ctx = context(admin, idempotency_key, body)
-    return respond(app.discard_lottery(run_id, ctx), response)
+def discard_run(cmd: AdminCommandDep, run_id: RunPath, body: ActionRequest | None = None) -> CommandResultPublic:
+    return cmd.respond(cmd.app.discard_lottery(run_id, cmd.ctx(body)))
 
 
 @router.post("/lottery-runs/{run_id}/replay", summary="Recompute a run and compare digests (writes nothing)")
