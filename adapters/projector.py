@@ -41,8 +41,7 @@ from regledger.adapters.postgres.notification_reader import PostgresNotification
 from regledger.adapters.postgres.wakeup import Outage, PostgresWakeup
 from regledger.adapters.settings import Settings
 from regledger.adapters.views.postgres import PostgresViews
-from regledger.adapters.views.sqlite import SqliteViews, views_path
-from regledger.adapters.views_memory import MemoryViews
+from regledger.adapters.views.sqlite import MemoryViews, SqliteViews, views_path
 from regledger.projections.changes import Batch
 from regledger.projections.lean_fold import fold_stored
 from regledger.projections.log_pages import LogEntry

@@ -1,9 +1,10 @@
 """The registration views' query API (results are frozen DTOs) and their write contract.
 
-Implemented three times in `regledger.adapters` (memory, SQLite, PostgreSQL); the behaviour is
-pinned by one contract test over all three. Every read model is keyed by program and shares ONE
-tracking position: the last notification id whose changes are applied. Time arguments
-(`as_of`) use half-open intervals: a registration is valid at T iff valid_from <= T < valid_to.
+Implemented once in SQL (`regledger.adapters.views`) for SQLite, in a file or in memory, and
+PostgreSQL; the projection tests run over every store. Every read model is keyed by program and
+shares ONE tracking position: the last notification id whose changes are applied. Time
+arguments (`as_of`) use half-open intervals: a registration is valid at T iff
+valid_from <= T < valid_to.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""The registration views on SQLite: a file of their own beside the events file.
+"""The registration views on SQLite: a file of their own beside the events file, or memory.
 
 A separate file keeps the view writer from contending with command writers for SQLite's one
 write lock. WAL mode lets queries from any thread read while the projector writes.
+
+The `memory` store's views are the same tables in an in-memory database (`MemoryViews`).
 """
 
 from __future__ import annotations
@@ -117,3 +119,25 @@ class SqliteViews(SqlViews):
             for conn in self._all:
                 conn.close()
             self._all.clear()
+
+
+class MemoryViews(SqliteViews):
+    """The views in an in-memory SQLite database (the `memory` store): one connection, since
+    another would open another database, so reads wait for the write transaction. A rebuild's
+    aside tables share it (`aside`)."""
+
+    def __init__(self, *, prefix: str = "rv_", beside: MemoryViews | None = None) -> None:
+        self._beside = beside
+        super().__init__(":memory:", prefix=prefix)
+        if beside is not None:
+            self._write_lock = beside._write_lock
+
+    def _connect(self) -> sqlite3.Connection:
+        return super()._connect() if self._beside is None else self._beside._writer
+
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._write_lock:
+            return self._writer.execute(statement, params).fetchall()
+
+    def aside(self) -> MemoryViews:
+        return MemoryViews(prefix=self.prefix + ASIDE, beside=self)

@@ -173,7 +173,7 @@ def test_poison_events_are_stored_escaped_and_the_projector_goes_on(
     assert caught_up.dump() == rebuilt.dump() == views.dump()
 
 
-@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
+@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite", "memory"])
 def test_a_rebuild_that_fails_half_way_leaves_the_views_as_they_were(
     store: str, request: pytest.FixtureRequest, make_app: Any, make_views: Any, history: Any
 ) -> None:
