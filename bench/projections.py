@@ -76,10 +76,9 @@ def raw_rate(app: Registration, decode: bool, binary: bool = False) -> float:
     return best
 
 
-def rebuild_rate(app: Registration, views: Any, set_based: bool, upto: int | None = None) -> float:
+def rebuild_rate(app: Registration, views: Any, upto: int | None = None) -> float:
     """Drop the views and replay from zero: a whole rebuild (the projector's defaults: batches of
     2,000 ids), or up to position `upto` step by step (batches of 1,000 events)."""
-    views.set_based = set_based
     if upto is None:  # the real thing: drop, recreate, replay, VACUUM ANALYZE
         projector = Projector(app, views)
         t = time.perf_counter()
@@ -118,7 +117,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=3000)
     parser.add_argument("--attempts", type=int, default=18, help="registration attempts per student")
     parser.add_argument(
-        "--compare-events", type=int, default=15000, help="events replayed by both writers (before/after)"
+        "--compare-events", type=int, default=15000, help="events replayed step by step (batches of 1,000)"
     )
     parser.add_argument(
         "--write-doc", action="store_true", help='replace the "## Projections" section of docs/benchmarks.md'
@@ -158,11 +157,9 @@ def main() -> None:
         raw = raw_rate(app, decode=False)
         decoded = raw_rate(app, decode=True)
         raw_binary = raw_rate(app, decode=False, binary=True)
-        # before/after in the same run: the former change-by-change writer vs the set-based one
-        before = rebuild_rate(app, views, set_based=False, upto=args.compare_events)
-        after_part = rebuild_rate(app, views, set_based=True, upto=args.compare_events)
+        first_part = rebuild_rate(app, views, upto=args.compare_events)
         # best of 2, as the raw read it is compared with
-        rebuild = max(rebuild_rate(app, views, set_based=True) for _ in range(2))
+        rebuild = max(rebuild_rate(app, views) for _ in range(2))
         assert views.position() == events
         rows.append(
             figure("projections.rebuild_rate_postgres", rebuild, "events/s", round(raw), round(rebuild / raw, 3))
@@ -180,16 +177,7 @@ def main() -> None:
             )
         )
         rows.append(
-            figure(
-                f"projections.rebuild_first_{args.compare_events}_set_based",
-                after_part,
-                "events/s",
-                round(before),
-                round(after_part / before, 2),
-            )
-        )
-        rows.append(
-            figure(f"projections.rebuild_first_{args.compare_events}_per_change", before, "events/s", None, None)
+            figure(f"projections.rebuild_first_{args.compare_events}_set_based", first_part, "events/s", None, None)
         )
 
         # live lag: command returns -> its position visible in the views (read-your-writes wait)
@@ -256,8 +244,8 @@ def write_markdown(rows: list[dict[str, Any]], events: int, args: argparse.Names
         "`mapper.to_domain_event`, which every projection must pay). The projector itself reads the same "
         "rows in binary into tuples (`adapters/notification_reader.py`), about 3x faster than the library's "
         "method: `rebuild_rate_vs_binary_read` gives the rebuild against that read too. "
-        "`rebuild_first_N_*` replays the first N "
-        "events with the set-based writer and with the former change-by-change writer, in the same run. Live "
+        "`rebuild_first_N_set_based` replays the first N "
+        "events step by step (batches of 1,000 events). Live "
         "lag = a command returning -> `Projector.wait(position)` returning (projector following with "
         "LISTEN). Queries run in-process on the calling thread's own connection (prepared statements).",
         "",
