@@ -248,7 +248,7 @@ def worker_process_main() -> None:
                 raise SystemExit("expected go")
 
         records = run_threads(app, config["plan"], config["names"], config["owns"], go)
-        Path(config["out"]).write_text(json.dumps({"records": records, "retries": app.retries}))
+        Path(config["out"]).write_text(json.dumps({"records": records, "retries": app.runner.retries}))
     finally:
         app.close()
 
@@ -369,7 +369,7 @@ def test_concurrent_adds_drops_switches_never_overbook(make_postgres_settings, m
     here_names = names[:THREADS_HERE]
     pushed = time.monotonic()
     records = run_threads(app, plan, here_names, [owns[n] for n in here_names], go)
-    retries = {"this process (8 threads)": app.retries}
+    retries = {"this process (8 threads)": app.runner.retries}
     for p, (proc, out) in enumerate(procs):
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, f"worker process {p} failed:\n{err}"
