@@ -70,10 +70,16 @@ class Table:
     superseded: tuple[str, ...] = ()  # indexes of earlier versions, dropped
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name}")
 
     def index(self, name: str) -> Index:
-        return next(i for i in self.indexes if i.name == name)
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        raise KeyError(f"{self.name} has no index {name}")
 
     def ddl(self) -> list[str]:
         """CREATE TABLE, its indexes, and the drops of superseded ones (all idempotent)."""
