@@ -26,7 +26,6 @@ import contextlib
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
@@ -37,6 +36,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from regledger.adapters.bulk import collector_paused
+from regledger.adapters.positions import PositionWatch
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages, page_reader, pages_ahead
 from regledger.adapters.postgres.wakeup import Outage, PostgresWakeup
 from regledger.adapters.settings import Settings
@@ -117,7 +117,10 @@ class Projector:
         # The views' position as this projector last committed it (None: read it from the views).
         # Only this projector moves it while it runs: a second one is refused by the tracking row.
         self._position: int | None = None
-        self._advanced = threading.Condition()
+        # Read-your-writes: waiters wake when this projector commits (or, another process
+        # projecting, when the watch's poll sees the views move). Others subscribe `listeners`.
+        self.positions = PositionWatch(views, lambda: app.recorder.max_notification_id() or 0)
+        self.listeners: list[Callable[[int], None]] = [self.positions.advanced]
         self.error: BaseException | None = None
 
     @classmethod
@@ -167,9 +170,9 @@ class Projector:
         self._advanced_to(batch.position)
 
     def _advanced_to(self, position: int) -> None:
-        with self._advanced:
-            self._position = position
-            self._advanced.notify_all()
+        self._position = position
+        for listener in self.listeners:
+            listener(position)
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Apply batches until the head (as read when called) is reached; returns events applied.
@@ -331,29 +334,15 @@ class Projector:
         self.stop()
 
     def wait(self, position: int, timeout: float = 5.0) -> None:
-        """Block until the views reached `position` (read-your-writes), bounded by `timeout`.
-
-        While this projector follows in-process, a commit wakes the waiters at once (a condition
-        variable); otherwise (another process projects) the views' position is polled every 1 ms.
-        """
-        deadline = time.monotonic() + timeout
-        while not self._reached(position):
+        """Block until the views reached `position` (read-your-writes), bounded by `timeout`."""
+        if self.error is not None:
+            raise RuntimeError("the projector stopped on an error") from self.error
+        try:
+            self.positions.wait(position, timeout)
+        except TimeoutError:
             if self.error is not None:
                 raise RuntimeError("the projector stopped on an error") from self.error
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"views at {self.views.position()}, not yet at {position} after {timeout}s")
-            with self._advanced:
-                if not self._reached_here(position):
-                    self._advanced.wait(min(left, 0.001))
-
-    def _reached_here(self, position: int) -> bool:
-        return self._thread is not None and self._position is not None and self._position >= position
-
-    def _reached(self, position: int) -> bool:
-        if self._reached_here(position):
-            return True
-        return self._thread is None and self.views.position() >= position
+            raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,9 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from regledger.adapters.auth import Principal, TokenStore
 from regledger.adapters.bootstrap import Services
 from regledger.adapters.http.existence import PROGRAM, SECTION, STUDENT, Existence, log_head
-from regledger.adapters.http.positions import PositionWatch
 from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, CommandResultPublic, QueryFlag, Reason
 from regledger.adapters.http.throttle import FailureThrottle
+from regledger.adapters.positions import PositionWatch
 from regledger.domain.application import Registration
 from regledger.domain.errors import InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, program_id, student_id
@@ -85,6 +85,8 @@ class Api:
     def __post_init__(self) -> None:
         self.positions = PositionWatch(self.views, log_head(self.services.app))
         self.owned.append(self.positions)
+        # An in-process projector (the embedded stores) wakes this app's waiters as it commits.
+        self.services.projector.listeners.append(self.positions.advanced)
         self.existence = Existence(self.services.app)
 
 

@@ -34,7 +34,7 @@ class Ticket(Aggregate):
         self.marks = 0
 
     @event("Marked")
-    def mark(self, _note: str) -> None:
+    def mark(self, note: str) -> None:  # noqa: ARG002 - the event records it
         self.marks += 1
 
 

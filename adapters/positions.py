@@ -1,4 +1,7 @@
-"""Waiting for the views to reach a log position, without a worker thread per waiter.
+"""Waiting for the views to reach a log position: the one read-your-writes wait.
+
+HTTP queries await it (`wait_for`), the CLI, the demo and tests block on it (`wait`); an
+in-process projector pushes its progress (`advanced`), so those waiters wake at once.
 
 Read-your-writes queries (`min_position`) must not hold a worker thread each while they wait:
 enough waiters would hold the whole pool and delay unrelated requests. One thread per app polls
@@ -20,17 +23,16 @@ import anyio.to_thread
 
 from regledger.projections.views import RegistrationViews
 
-logger = logging.getLogger("regledger.http.positions")
+logger = logging.getLogger("regledger.positions")
 
 POLL_INTERVAL = 0.002  # as the embedded projector's own polling
 ERROR_BACKOFF = 0.1  # a failing position read (database down) is retried less eagerly
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Waiter:
     min_position: int
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[int]
+    resolve: Callable[[int], None]  # called once the views reach `min_position`, on any thread
 
 
 class PositionWatch:
@@ -62,16 +64,55 @@ class PositionWatch:
         if self.position >= position:
             return self.position
         loop = asyncio.get_running_loop()
-        waiter = Waiter(position, loop, loop.create_future())
+        future: asyncio.Future[int] = loop.create_future()
+
+        def resolve(reached: int) -> None:
+            loop.call_soon_threadsafe(_resolve, future, reached)
+
+        waiter = Waiter(position, resolve)
+        self._add(waiter)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._remove(waiter)
+
+    def wait(self, position: int, timeout: float) -> int:
+        """As `wait_for`, blocking the calling thread."""
+        if self.position >= position:
+            return self.position
+        reached: list[int] = []
+        done = threading.Event()
+
+        def resolve(at: int) -> None:
+            reached.append(at)
+            done.set()
+
+        waiter = Waiter(position, resolve)
+        self._add(waiter)
+        try:
+            if not done.wait(timeout):
+                raise TimeoutError(f"views at {self.position}, not yet at {position} after {timeout}s")
+            return reached[0]
+        finally:
+            self._remove(waiter)
+
+    def advanced(self, position: int) -> None:
+        """The views now include `position` (an in-process projector's commit): wake who waits."""
+        with self._lock:
+            self.position = max(self.position, position)
+            ready = [w for w in self._waiters if w.min_position <= position]
+        for waiter in ready:
+            waiter.resolve(position)
+
+    def _add(self, waiter: Waiter) -> None:
         with self._lock:
             self._waiters.add(waiter)
             self._ensure_thread()
         self._wake.set()
-        try:
-            return await asyncio.wait_for(waiter.future, timeout)
-        finally:
-            with self._lock:
-                self._waiters.discard(waiter)
+
+    def _remove(self, waiter: Waiter) -> None:
+        with self._lock:
+            self._waiters.discard(waiter)
 
     def _ensure_thread(self) -> None:
         if self._thread is None and not self._stopped:
@@ -98,7 +139,7 @@ class PositionWatch:
             self.position = max(self.position, position)
             for waiter in waiting:
                 if waiter.min_position <= position:
-                    waiter.loop.call_soon_threadsafe(_resolve, waiter.future, position)
+                    waiter.resolve(position)
             self._sleep(self._interval)
 
     def _sleep(self, seconds: float) -> None:
