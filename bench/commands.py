@@ -266,7 +266,7 @@ def profile_sequential(app: Registration, scenario: Scenario, commands: int) -> 
     counter = CallCounter()
     counter.wrap(app.aggregates.reader, "events_after", "events read (all aggregates of the command, 1 round trip)")
     counter.wrap(app.recorder, "max_notification_id", "SELECT max(notification_id) (position)")
-    counter.wrap(app.recorder, "insert_events", "insert_events transaction (1 round trip: adapters/postgres/small_saves.py)")
+    counter.wrap(app.recorder, "insert_events", "insert_events transaction (1 round trip: postgres/small_saves.py)")
     gets = Counter[str]()
     original_find = app.find
 

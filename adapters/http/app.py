@@ -23,7 +23,7 @@ from regledger.adapters.http import routes_admin, routes_lottery, routes_ops, ro
 from regledger.adapters.http.deps import Api, ApiError, Forbidden, Unauthenticated
 from regledger.adapters.http.faults import on_database_fault
 from regledger.adapters.http.limits import PayloadTooLarge, RequestGuard, on_payload_too_large
-from regledger.adapters.http.schemas import ErrorPublic
+from regledger.adapters.http.responses import ErrorPublic
 from regledger.adapters.postgres.db_faults import TRANSIENT
 from regledger.domain.errors import ConflictError, InvalidInputError, NotFoundError, RegistrationError
 

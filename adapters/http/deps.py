@@ -12,7 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from regledger.adapters.auth import Principal, TokenStore
 from regledger.adapters.bootstrap import Services
 from regledger.adapters.http.existence import PROGRAM, SECTION, STUDENT, Existence, log_head
-from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, CommandResultPublic, QueryFlag, Reason
+from regledger.adapters.http.responses import CommandResultPublic
+from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, QueryFlag, Reason
 from regledger.adapters.http.throttle import FailureThrottle
 from regledger.adapters.positions import PositionWatch
 from regledger.domain.application import Registration

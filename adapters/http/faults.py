@@ -18,7 +18,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from regledger.adapters.http.schemas import ErrorPublic
+from regledger.adapters.http.responses import ErrorPublic
 from regledger.adapters.postgres.db_faults import (
     TRANSIENT,
     current_request,

@@ -8,10 +8,10 @@ from uuid import UUID
 from fastapi import APIRouter, Path
 
 from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, ReasonQuery, SlugPath
+from regledger.adapters.http.responses import CommandResultPublic
 from regledger.adapters.http.schemas import (
     ActionRequest,
     CapacityRequest,
-    CommandResultPublic,
     ConstraintRequest,
     LunchConstraintsRequest,
     ProgramCreateRequest,

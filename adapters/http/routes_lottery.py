@@ -8,19 +8,17 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 
 from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, AdminDep, RegistrationDep, SlugPath
-from regledger.adapters.http.schemas import (
-    ActionRequest,
+from regledger.adapters.http.responses import (
     AssignmentPublic,
     CommandResultPublic,
     ComparisonRowPublic,
     LotteryAssignmentPublic,
-    LotteryCommitRequest,
     LotteryComparisonPublic,
     LotteryReplayPublic,
-    LotteryStartRequest,
     LotteryStatsPublic,
     StatRowPublic,
 )
+from regledger.adapters.http.schemas import ActionRequest, LotteryCommitRequest, LotteryStartRequest
 from regledger.domain.ids import program_id
 
 router = APIRouter(tags=["lottery"])

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from regledger.adapters.bootstrap import Services
 from regledger.adapters.http.deps import ApiDep, ApiError, Forbidden, Unauthenticated
-from regledger.adapters.http.schemas import ErrorPublic
+from regledger.adapters.http.responses import ErrorPublic
 from regledger.adapters.metrics import HttpMetricsMiddleware, Lag, Metrics, measure_lag
 from regledger.projections.views import RegistrationViews
 

@@ -10,20 +10,19 @@ from fastapi import APIRouter, Query
 
 from regledger.adapters.http.deps import AdminDep, KnownProgram, KnownSection, KnownStudent, PrincipalDep, ViewsDep
 from regledger.adapters.http.faults import ReadRetryRoute
-from regledger.adapters.http.schemas import (
+from regledger.adapters.http.responses import (
     CountsPublic,
     DemandPublic,
     HistoryPublic,
-    Instant,
     IntervalPublic,
     RosterPublic,
     ScheduleEntryPublic,
     SchedulePublic,
     SeatCountPublic,
     StarsPublic,
-    Verb,
     WaitlistPublic,
 )
+from regledger.adapters.http.schemas import Instant, Verb
 from regledger.domain.ids import program_id, student_id
 from regledger.projections.views import Interval
 

@@ -16,14 +16,13 @@ from regledger.adapters.http.deps import (
     StudentCommandDep,
     context,
 )
+from regledger.adapters.http.responses import CommandResultPublic, RegistrationTypePublic
 from regledger.adapters.http.schemas import (
     ActionRequest,
     Category,
-    CommandResultPublic,
     PrioritiesRequest,
     ProfileRequest,
     RegistrationRequest,
-    RegistrationTypePublic,
     SwitchRequest,
     Verb,
     WaitlistRequest,

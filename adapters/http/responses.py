@@ -1,0 +1,190 @@
+"""Response models of the HTTP API (`*Public`): what every answer carries, names and ids."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from regledger.adapters.http.schemas import EXAMPLE_UUID
+
+
+class CommandResultPublic(BaseModel):
+    """What a command did; `position` is the log position a query must reach to show it."""
+
+    command_id: str
+    outcome: str
+    position: int
+    replayed: bool
+    ids: dict[str, str]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "command_id": "0b8e4c2e-0c2f-4b7e-9f5a-2a1d3c4b5e6f",
+                    "outcome": "SectionRegistered",
+                    "position": 42,
+                    "replayed": False,
+                    "ids": {"student_id": EXAMPLE_UUID, "verb": "Enrolled"},
+                }
+            ]
+        }
+    )
+
+
+class ErrorPublic(BaseModel):
+    """Every error: a stable machine `code`, a `message` for people, and structured `detail`."""
+
+    code: str
+    message: str
+    detail: dict[str, Any]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"code": "section_full", "message": "Class temporarily full; please check back later", "detail": {}}
+            ]
+        }
+    )
+
+
+class RegistrationTypePublic(BaseModel):
+    name: str
+    display_name: str
+    description: str
+    category: str
+
+
+class RosterPublic(BaseModel):
+    position: int
+    section_id: UUID
+    student_ids: list[UUID]
+
+
+class ScheduleEntryPublic(BaseModel):
+    section_id: UUID
+    subject_id: UUID
+    verb: str
+    since: datetime
+    timeslot_ids: list[UUID]
+
+
+class SchedulePublic(BaseModel):
+    position: int
+    student_id: UUID
+    entries: list[ScheduleEntryPublic]
+
+
+class IntervalPublic(BaseModel):
+    student_id: UUID
+    section_id: UUID
+    subject_id: UUID
+    verb: str
+    valid_from: datetime
+    valid_to: datetime | None
+    cause: str
+    actor: str
+    reason: str
+    command_id: str
+    end_cause: str | None
+    end_actor: str | None
+    end_reason: str | None
+    end_command_id: str | None
+    lottery_run_id: UUID | None
+    position: int
+
+
+class HistoryPublic(BaseModel):
+    position: int
+    intervals: list[IntervalPublic]
+
+
+class SeatCountPublic(BaseModel):
+    section_id: UUID
+    subject_id: UUID
+    capacity: int
+    taken: int
+    free: int
+    waitlisted: int
+    is_open: bool
+    is_cancelled: bool
+
+
+class CountsPublic(BaseModel):
+    position: int
+    students: int
+    sections: list[SeatCountPublic]
+
+
+class StarsPublic(BaseModel):
+    position: int
+    subject_ids: list[UUID]
+
+
+class WaitlistPublic(BaseModel):
+    position: int
+    section_id: UUID
+    student_ids: list[UUID]
+
+
+class DemandPublic(BaseModel):
+    position: int
+    section_id: UUID
+    stars: int
+    priorities: dict[int, int]
+    verb_counts: dict[str, int]
+
+
+class StatRowPublic(BaseModel):
+    label: str
+    value: str
+
+
+class LotteryStatsPublic(BaseModel):
+    """A run's recorded stats: `rows` for people (as the CLI prints them), `stats` for programs."""
+
+    run_id: UUID
+    status: str
+    seed: int
+    input_position: int
+    parameters: dict[str, Any]
+    rows: list[StatRowPublic]
+    stats: dict[str, Any]
+
+
+class AssignmentPublic(BaseModel):
+    student_id: UUID
+    section_id: UUID
+    level: int = Field(description="The priority level that won the seat (1..N), 0 for interest")
+
+
+class LotteryAssignmentPublic(BaseModel):
+    run_id: UUID
+    digest: str
+    assignments: list[AssignmentPublic]
+
+
+class LotteryReplayPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the domain's ReplayReport
+
+    run_id: UUID
+    position: int
+    seed: int
+    recorded_input_digest: str
+    replayed_input_digest: str
+    recorded_digest: str
+    replayed_digest: str
+    identical: bool
+
+
+class ComparisonRowPublic(BaseModel):
+    label: str
+    values: list[str]
+
+
+class LotteryComparisonPublic(BaseModel):
+    run_ids: list[UUID]
+    rows: list[ComparisonRowPublic]
