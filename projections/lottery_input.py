@@ -1,11 +1,8 @@
 """The lottery's input as of a log position, folded from the stored events themselves.
 
-Projections may lag, be rebuilt or change shape; a lottery run must be replayable from its
-recorded position forever, so it reads the event log directly: one pass over the events with
-notification id <= position (pages of 1,000, only the topics that matter), plain dicts, and
-events of other programs' aggregates skipped before they are even decoded.
-
-What the fold reproduces (reference §4.2, with regledger's decisions):
+A run must be replayable from its recorded position forever, so the fold reads the log, not
+the views: pages of the topics that matter up to the position, into plain state, other
+programs' events skipped before they are decoded. It reproduces (reference §4.2):
 
 * sections: scheduled (>= 1 timeslot), open, not cancelled, of an accepted or hidden class;
   capacity is the section's full capacity (the lottery is a full reassignment);
