@@ -317,15 +317,12 @@ class _Fold:
 
 
 class LotteryInputFold:
-    """Reads a program's lottery input straight from the event log (the domain's
-    `LotteryInputSource`, wired by the composition root).
+    """The domain's `LotteryInputSource`: a program's input read straight from the event log.
 
-    The fold of the most recent programs is kept in process and moved forward from the last
-    position it read, so a run started after an earlier run or what-if reads only the new
-    events. The log is append-only and, on every store, a position once read has no gaps that
-    fill later (PostgreSQL's insert lock, SQLite's single writer), so a fold continued from
-    position p to q equals a fold from zero to q. A position older than the cached fold's is
-    folded from zero (and never moves the cache back)."""
+    The folds of the latest programs are kept and moved forward from the last position read,
+    so a later run reads only the new events. On every store a position once read has no gaps
+    that fill later (PostgreSQL's insert lock, SQLite's single writer), so a fold continued
+    from p to q equals a fold from zero to q. An older position is folded from zero."""
 
     def __init__(self, app: Application[UUID], log_pages: LogPages | None = None) -> None:
         self.recorder = app.recorder
