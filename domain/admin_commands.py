@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from regledger.domain.capacity import CapacityInputs, effective_capacity
-from regledger.domain.constraints import ScheduleConstraint, check_label, lunch_constraints, referenced_ids
+from regledger.domain.constraints import ScheduleConstraint, check_label, referenced_ids
 from regledger.domain.errors import AlreadyExistsError, InvalidInputError
 from regledger.domain.ids import (
     ConstraintId,
@@ -20,6 +20,7 @@ from regledger.domain.ids import (
     subject_id,
     timeslot_id,
 )
+from regledger.domain.lunch import lunch_constraints
 from regledger.domain.program import Program, ProgramSettings
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from types import MappingProxyType
 from typing import TypeAlias, assert_never
 from uuid import UUID
 
-from regledger.domain.errors import InvalidInputError, MalformedConstraintError
+from regledger.domain.errors import MalformedConstraintError
 from regledger.domain.values import unsafe_character
 
 # Bounds keep a hostile or buggy document from exhausting the stack or CPU while parsing.
 MAX_DEPTH = 32
 MAX_NODES = 1000
-
-ADD_REFUSAL_TEMPLATE = (
-    "Adding <i>{title}</i> to your schedule requires that you {label}.  You can go back and correct this."
-)
-REMOVAL_REFUSAL_TEMPLATE = (
-    "You can't remove this class from your schedule because it would violate the "
-    "requirement that you {label}.  You can go back and correct this."
-)
-
-# Fixed English names: calendar.day_name and strftime("%A") follow the process locale.
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True)
@@ -254,15 +242,6 @@ def check_label(label: object) -> str:
     return label
 
 
-def add_refusal_message(title: str, label: str) -> str:
-    """ESP's refusal text; an HTML fragment with `title` and `label` inserted verbatim."""
-    return ADD_REFUSAL_TEMPLATE.format(title=title, label=label)
-
-
-def removal_refusal_message(label: str) -> str:
-    return REMOVAL_REFUSAL_TEMPLATE.format(label=label)
-
-
 def parse_expression(data: object) -> Expression:
     """Build an expression from its JSON form; anything malformed raises with its JSON path."""
     return _parse(data, "", 1, _Budget())
@@ -403,41 +382,3 @@ def _uuid(value: object, path: str) -> UUID:
     if str(parsed) != value:
         raise _error(path, "not a UUID in canonical form (lowercase, hyphenated)")
     return parsed
-
-
-def lunch_constraints(
-    timeslots: Sequence[tuple[UUID, datetime, datetime]],
-    lunch_timeslot_ids: Collection[UUID],
-    lunch_category: str,
-    include_conditions: bool = True,
-) -> list[tuple[str, Expression, Expression]]:
-    """One (label, condition, requirement) per program day with lunch slots, ordered by day."""
-    known = {timeslot_id for timeslot_id, _, _ in timeslots}
-    unknown = [str(t) for t in lunch_timeslot_ids if t not in known]
-    if unknown:
-        raise InvalidInputError("lunch timeslots must be program timeslots", unknown=unknown)
-    lunch = frozenset(lunch_timeslot_ids)
-    by_day: dict[date, list[tuple[datetime, UUID]]] = {}
-    for timeslot_id, start, _end in timeslots:
-        by_day.setdefault(start.date(), []).append((start, timeslot_id))
-    return [
-        _lunch_constraint(day, sorted(slots), lunch, lunch_category, include_conditions)
-        for day, slots in sorted(by_day.items())
-        if any(timeslot_id in lunch for _, timeslot_id in slots)
-    ]
-
-
-def _lunch_constraint(
-    day: date,
-    slots: list[tuple[datetime, UUID]],
-    lunch: frozenset[UUID],
-    lunch_category: str,
-    include_conditions: bool,
-) -> tuple[str, Expression, Expression]:
-    lunch_starts = [start for start, t in slots if t in lunch]
-    # Slots starting between two lunch slots count as neither morning nor afternoon.
-    before = tuple(TimeslotOccupied(t) for start, t in slots if start < min(lunch_starts))
-    after = tuple(TimeslotOccupied(t) for start, t in slots if start > max(lunch_starts))
-    condition: Expression = All((Any(before), Any(after))) if include_conditions else Constant(True)
-    requirement = Any(tuple(CategoryInTimeslot(lunch_category, t) for _, t in slots if t in lunch))
-    return f"choose a lunch period on {_WEEKDAYS[day.weekday()]}", condition, requirement

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from regledger.domain.constraints import ScheduledSection, ScheduleMap, add_refusal_message, removal_refusal_message
+from regledger.domain.constraints import ScheduledSection, ScheduleMap
 from regledger.domain.errors import (
     ClassNotAccepted,
     ConstraintViolated,
@@ -35,6 +35,22 @@ PROGRAM_FULL_MESSAGE = "This program cannot accept any more students!  Please tr
 PROFILE_MESSAGE = "Please complete your profile first"
 NOT_ACCEPTED_MESSAGE = "This class is not accepted."
 GRADE_MESSAGE = "You are not in the requested grade range for this class."
+ADD_REFUSAL_TEMPLATE = (
+    "Adding <i>{title}</i> to your schedule requires that you {label}.  You can go back and correct this."
+)
+REMOVAL_REFUSAL_TEMPLATE = (
+    "You can't remove this class from your schedule because it would violate the "
+    "requirement that you {label}.  You can go back and correct this."
+)
+
+
+def add_refusal_message(title: str, label: str) -> str:
+    """ESP's refusal text; an HTML fragment with `title` and `label` inserted verbatim."""
+    return ADD_REFUSAL_TEMPLATE.format(title=title, label=label)
+
+
+def removal_refusal_message(label: str) -> str:
+    return REMOVAL_REFUSAL_TEMPLATE.format(label=label)
 
 
 def section_ref(section: Section, subject: Subject) -> SectionRef:

@@ -23,13 +23,12 @@ from regledger.domain.constraints import (
     ScheduleMap,
     SectionInTimeslot,
     TimeslotOccupied,
-    add_refusal_message,
-    lunch_constraints,
     parse_expression,
     referenced_ids,
-    removal_refusal_message,
 )
 from regledger.domain.errors import InvalidInputError, MalformedConstraintError
+from regledger.domain.lunch import lunch_constraints
+from regledger.domain.rules import add_refusal_message, removal_refusal_message
 
 TRUE = Constant(True)
 FALSE = Constant(False)
