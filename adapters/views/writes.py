@@ -2,16 +2,16 @@
 
 Each write takes the rows of one `NetBatch` field (`projections.netting`), in the fields' order:
 deletes and closes of earlier rows before inserts, per table. A row is an object with attributes
-named after the table's columns (a key tuple, for deletes). The statements are derived from the
-table's declaration (`schema.py`): `row_sql` takes one row per execution (SQLite, `executemany`),
-`set_sql` every row at once, one array per column (PostgreSQL, `unnest`).
+named after the table's columns, or a tuple of all of them in the table's order (`tuples`; for
+deletes, of the key). The statements are derived from the table's declaration (`schema.py`):
+`row_sql` takes one row per execution (SQLite, `executemany`), `set_sql` every row at once, one
+array per column (PostgreSQL, `unnest`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from operator import attrgetter
 from typing import Any
 
 from regledger.adapters.views.schema import (
@@ -57,10 +57,10 @@ class Write:
     repeat: int | None = None
 
 
-def insert(field: str, table: Table) -> Write:
+def insert(field: str, table: Table, *, tuples: bool = False) -> Write:
     columns = [col for col in table.columns if not (table.program_of_student and col.name == "program_id")]
     names = ", ".join(col.name for col in columns)
-    params = _params(columns)
+    params = tuple if tuples else _params(columns)
     if not table.program_of_student:
         return Write(
             field,
@@ -136,19 +136,16 @@ def _located(table: Table, columns: list[Column], keys: list[Column], by: Index 
 
 
 def _params(columns: list[Column]) -> Callable[[Any], tuple[Any, ...]]:
-    get = attrgetter(*(col.name for col in columns))
-    encoded = [i for i, col in enumerate(columns) if col.ids]
-    if not encoded:
-        return get
-
-    def params(row: Any) -> tuple[Any, ...]:
-        values = list(get(row))
-        for i in encoded:
-            if values[i] is not None:
-                values[i] = join_ids(values[i])
-        return tuple(values)
-
-    return params
+    """A row's parameters: one attribute load per column, compiled once per write (the loads
+    Python specialises, about twice as fast as `attrgetter`); `ids` columns stored as text."""
+    values = [
+        f"None if row.{col.name} is None else join_ids(row.{col.name})" if col.ids else f"row.{col.name}"
+        for col in columns
+    ]
+    getter: Callable[[Any], tuple[Any, ...]] = eval(  # noqa: S307 - column names from the schema
+        f"lambda row: ({', '.join(values)},)", {"join_ids": join_ids}
+    )
+    return getter
 
 
 # In NetBatch's field order.
@@ -160,9 +157,9 @@ WRITES = (
     update("section_patches", SECTIONS, SectionPatch, merge=True),
     insert("timeslots", TIMESLOTS),
     delete("seat_deletes", SEATS),
-    insert("seats", SEATS),
+    insert("seats", SEATS, tuples=True),
     delete("waitlist_deletes", WAITLIST),
-    insert("waitlist", WAITLIST),
+    insert("waitlist", WAITLIST, tuples=True),
     update("star_closes", STARS, StarClose, by=STARS.index("stars_open")),
     insert("stars", STARS),
     update("interval_closes", INTERVALS, IntervalClose, by=INTERVALS.index("intervals_open")),
