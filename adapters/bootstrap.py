@@ -46,7 +46,9 @@ class Services:
         self.app.close()
 
 
-def build_application(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Registration:
+def build_application(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, app_class: type[Registration] = Registration
+) -> Registration:
     """The application over the configured store, with its collaborators.
 
     Commands read their aggregates through an in-process cache refreshed from the log (on
@@ -63,8 +65,8 @@ def build_application(settings: Settings, *, clock: Callable[[], datetime] = utc
         reader = PostgresEventReader(app) if postgres else StoreEventReader(app.events)
         return AggregateCache(settings.aggregate_cache_size, reader)
 
-    return Registration(
-        env=settings.eventsourcing_env(names=[Registration.name]),
+    return app_class(
+        env=settings.eventsourcing_env(names=[app_class.name]),
         clock=clock,
         aggregates=aggregates,
         lottery_inputs=lottery_inputs,

@@ -38,6 +38,7 @@ from _baseline import pg_create_events_table
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from regledger.adapters.bootstrap import build_application
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.seed import store_synthetic_program
@@ -124,7 +125,7 @@ def main() -> None:
             }
         )
         settings.prepare()
-        app = TimedSaves(env=settings.eventsourcing_env(names=[Registration.name]))
+        app = build_application(settings, app_class=TimedSaves)
         ctx = CommandContext(actor="bench", command_id="bench-load")
         program = generate_program(args.seed, students=args.students, sections=args.sections, classes=args.classes)
 
