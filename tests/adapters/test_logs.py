@@ -7,10 +7,8 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from regledger.adapters.logs import LogFormat, chosen_format, configure_logging
 from regledger.domain.errors import RegistrationError
 from regledger.domain.runner import CommandResult
 from regledger.domain.values import CommandContext
+from tests.serving import free_port, wait_until_up
 
 CTX = CommandContext(actor="admin:alice", command_id="cmd-1")
 
@@ -147,12 +146,6 @@ def test_project_takes_a_log_format_and_refuses_an_unknown_one(sqlite_settings, 
     assert runner.invoke(cli, ["project", "--catch-up", "--log-format", "xml"]).exit_code == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _regledger(*args: str) -> list[str]:
     return [sys.executable, "-c", "from regledger.adapters.cli import main; main()", *args]
 
@@ -174,7 +167,7 @@ def test_serve_logs_commands_and_requests_in_the_chosen_format(tmp_path: Path, f
         timeout=60,
     )
     token = made.stdout.split()[0]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         _regledger("serve", "--port", str(port)),
         env=env,
@@ -184,15 +177,7 @@ def test_serve_logs_commands_and_requests_in_the_chosen_format(tmp_path: Path, f
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        wait_until_up(base)
         created = httpx.post(
             f"{base}/programs",
             headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "make-splash"},

@@ -22,6 +22,7 @@ from regledger.adapters.projector import TRANSIENT, Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.values import CommandContext
+from tests.serving import free_port
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,19 +41,13 @@ def _load_history() -> Any:
     return module
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Proxy:
     """A TCP proxy to PostgreSQL: `cut()` drops its connections and refuses new ones (nothing
     listens on its port), `open()` listens again."""
 
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
-        self.port = _free_port()
+        self.port = free_port()
         self._server: socket.socket | None = None
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -278,7 +273,7 @@ def test_project_waits_for_the_database_and_rides_out_a_cut(
 
 
 def test_project_gives_up_waiting_with_one_line(postgres_settings: Settings, tmp_path: Path) -> None:
-    closed = _free_port()  # nothing listens there
+    closed = free_port()  # nothing listens there
     started = time.monotonic()
     done = subprocess.run(
         [str(BIN / "regledger"), "project", "--wait-for-database", "1"],

@@ -27,15 +27,10 @@ from regledger.adapters.auth import build_token_store
 from regledger.adapters.settings import Settings
 from regledger.domain.ids import program_id, student_id
 from tests.http.tcp_proxy import TcpProxy
+from tests.serving import free_port, wait_until_up
 
 BIN = Path(sys.executable).parent
 SLUG = "faults"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(settings: Settings, port: int) -> dict[str, str]:
@@ -67,7 +62,7 @@ def serve(
     postgres_settings: Settings, proxy: TcpProxy, tmp_path: Path
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """(base url, process): `serve --no-follow` whose every connection goes through `proxy`."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [str(BIN / "regledger"), "serve", "--port", str(port), "--no-follow", "--log-level", "warning"],
         env=_env(postgres_settings, proxy.port),
@@ -77,16 +72,7 @@ def serve(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server exited"
-            assert time.monotonic() < deadline, "the server did not come up in 30 s"
-            time.sleep(0.1)
+        wait_until_up(base, [process], path="/openapi.json")
         yield base, process
     finally:
         if process.poll() is None:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.serving import free_port, wait_until_up
+
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(settings) -> dict[str, str]:
@@ -55,7 +49,7 @@ def _stop(process: subprocess.Popen[bytes]) -> str:
 def server(postgres_settings, tmp_path):
     """(base url, env): `serve --no-follow` plus `project`, stopped (SIGTERM) before the schema goes."""
     env = _env(postgres_settings)
-    port = _free_port()
+    port = free_port()
     processes = [
         subprocess.Popen(
             [str(BIN / "regledger"), "serve", "--port", str(port), "--no-follow", "--log-level", "warning"],
@@ -70,17 +64,7 @@ def server(postgres_settings, tmp_path):
     ]
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            for process in processes:
-                assert process.poll() is None, _stop(process)
-            assert time.monotonic() < deadline, "the server did not come up in 30 s"
-            time.sleep(0.1)
+        wait_until_up(base, processes, path="/openapi.json", exited=_stop)
         yield base, env
     finally:
         outputs = [_stop(process) for process in processes]

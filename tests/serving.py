@@ -1,0 +1,38 @@
+"""Helpers for tests that run real `regledger` processes: a free port, and waiting for a server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(
+    base: str,
+    processes: Sequence[subprocess.Popen[bytes]] | Sequence[subprocess.Popen[str]] = (),
+    *,
+    path: str = "/health",
+    timeout: float = 30,
+    exited: Callable[[subprocess.Popen[bytes]], str] | None = None,
+) -> None:
+    """Poll `base + path` until it answers 200; fail at once if one of `processes` exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}{path}", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        for process in processes:
+            assert process.poll() is None, exited(process) if exited else "the server exited"
+        assert time.monotonic() < deadline, f"the server did not come up in {timeout:.0f} s"
+        time.sleep(0.1)
