@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 
 import httpx
+
+from regledger.adapters.settings import Settings
 
 
 def free_port() -> int:
@@ -36,3 +39,22 @@ def wait_until_up(
             assert process.poll() is None, exited(process) if exited else "the server exited"
         assert time.monotonic() < deadline, f"the server did not come up in {timeout:.0f} s"
         time.sleep(0.1)
+
+
+def postgres_env(settings: Settings, port: int | None = None) -> dict[str, str]:
+    """The environment of a `regledger` process on `settings`' database (at `port`, e.g. a
+    proxy's), without any REGLEDGER_* variable of the shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGLEDGER_")}
+    env.update(
+        {
+            "REGLEDGER_STORE": "postgres",
+            "REGLEDGER_POSTGRES_HOST": settings.postgres_host,
+            "REGLEDGER_POSTGRES_PORT": str(port or settings.postgres_port),
+            "REGLEDGER_POSTGRES_USER": settings.postgres_user,
+            "REGLEDGER_POSTGRES_DB": settings.postgres_db,
+            "REGLEDGER_POSTGRES_SCHEMA": settings.postgres_schema,
+            "REGLEDGER_POSTGRES_POOL_SIZE": "2",
+            "REGLEDGER_POSTGRES_MAX_OVERFLOW": "2",
+        }
+    )
+    return env

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -27,27 +26,10 @@ from regledger.adapters.auth import build_token_store
 from regledger.adapters.settings import Settings
 from regledger.domain.ids import program_id, student_id
 from tests.http.tcp_proxy import TcpProxy
-from tests.serving import free_port, wait_until_up
+from tests.serving import free_port, postgres_env, wait_until_up
 
 BIN = Path(sys.executable).parent
 SLUG = "faults"
-
-
-def _env(settings: Settings, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGLEDGER_")}
-    env.update(
-        {
-            "REGLEDGER_STORE": "postgres",
-            "REGLEDGER_POSTGRES_HOST": settings.postgres_host,
-            "REGLEDGER_POSTGRES_PORT": str(port),
-            "REGLEDGER_POSTGRES_USER": settings.postgres_user,
-            "REGLEDGER_POSTGRES_DB": settings.postgres_db,
-            "REGLEDGER_POSTGRES_SCHEMA": settings.postgres_schema,
-            "REGLEDGER_POSTGRES_POOL_SIZE": "2",
-            "REGLEDGER_POSTGRES_MAX_OVERFLOW": "2",
-        }
-    )
-    return env
 
 
 @pytest.fixture
@@ -65,7 +47,7 @@ def serve(
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "regledger"), "serve", "--port", str(port), "--no-follow", "--log-level", "warning"],
-        env=_env(postgres_settings, proxy.port),
+        env=postgres_env(postgres_settings, proxy.port),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

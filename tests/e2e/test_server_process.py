@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,26 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serving import free_port, wait_until_up
+from tests.serving import free_port, postgres_env, wait_until_up
 
 BIN = Path(sys.executable).parent
-
-
-def _env(settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGLEDGER_")}
-    env.update(
-        {
-            "REGLEDGER_STORE": "postgres",
-            "REGLEDGER_POSTGRES_HOST": settings.postgres_host,
-            "REGLEDGER_POSTGRES_PORT": str(settings.postgres_port),
-            "REGLEDGER_POSTGRES_USER": settings.postgres_user,
-            "REGLEDGER_POSTGRES_DB": settings.postgres_db,
-            "REGLEDGER_POSTGRES_SCHEMA": settings.postgres_schema,
-            "REGLEDGER_POSTGRES_POOL_SIZE": "2",
-            "REGLEDGER_POSTGRES_MAX_OVERFLOW": "2",
-        }
-    )
-    return env
 
 
 def _stop(process: subprocess.Popen[bytes]) -> str:
@@ -48,7 +30,7 @@ def _stop(process: subprocess.Popen[bytes]) -> str:
 @pytest.fixture
 def server(postgres_settings, tmp_path):
     """(base url, env): `serve --no-follow` plus `project`, stopped (SIGTERM) before the schema goes."""
-    env = _env(postgres_settings)
+    env = postgres_env(postgres_settings)
     port = free_port()
     processes = [
         subprocess.Popen(
