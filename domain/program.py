@@ -21,6 +21,7 @@ from regledger.domain.values import (
     WAITLISTED,
     Timeslot,
     check_text,
+    check_timezone,
     check_verb,
     priority_level_of,
 )
@@ -46,8 +47,12 @@ class ProgramSettings:
     # Verbs a student may register with besides Enrolled and Waitlisted; any other verb (and
     # Priority/N, which only the priorities command records) needs an admin's override.
     student_verbs: tuple[str, ...] = (INTERESTED, APPLIED)
+    # An IANA zone: where the program happens. Times people type without an offset ("Friday
+    # 9:00") are read in it; stored times stay UTC.
+    timezone: str = "UTC"
 
     def __post_init__(self) -> None:
+        check_timezone(self.timezone)
         if not isinstance(self.priority_limit, int) or not 1 <= self.priority_limit <= 20:
             raise InvalidInputError("priority_limit must be between 1 and 20", value=self.priority_limit)
         if self.class_cap_multiplier < 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -15,6 +16,8 @@ from regledger.domain.values import check_text
 STATUSES = ("cancelled", "rejected", "unreviewed", "hidden", "accepted")
 ACCEPTED_STATUSES = frozenset({"accepted", "hidden"})
 STARRABLE_STATUSES = frozenset({"unreviewed", "hidden", "accepted"})
+# What `change_details` may change (the code is the class's identity; status has its command).
+DETAIL_FIELDS = ("title", "category", "grade_min", "grade_max", "class_size_max", "class_size_optimal", "is_lunch")
 
 
 class Subject(AuditedAggregate):
@@ -37,6 +40,12 @@ class Subject(AuditedAggregate):
 
     class SectionAdded(AuditedAggregate.Event):
         section_id: SectionId
+
+    class DetailsChanged(AuditedAggregate.Event):
+        """The class's description changed (an import of a changed row, or an admin's edit).
+        Only the changed fields are recorded."""
+
+        changes: dict[str, Any]
 
     @staticmethod
     def create_id(program_id: ProgramId, code: str) -> UUID:
@@ -111,6 +120,31 @@ class Subject(AuditedAggregate):
         new_id = section_id(self.subject_id, len(self.section_ids) + 1)
         self._section_added(section_id=new_id, **audit)
         return new_id
+
+    def change_details(self, details: dict[str, Any], audit: dict[str, str]) -> dict[str, Any]:
+        """Change any of DETAIL_FIELDS; records only what differs (nothing if nothing does)."""
+        unknown = set(details) - set(DETAIL_FIELDS)
+        if unknown:
+            raise InvalidInputError(f"Unknown class fields: {sorted(unknown)}")
+        merged = {name: details.get(name, getattr(self, name)) for name in DETAIL_FIELDS}
+        Subject.validate(
+            merged["title"],
+            merged["grade_min"],
+            merged["grade_max"],
+            self.status,
+            merged["class_size_max"],
+            merged["class_size_optimal"],
+        )
+        check_text(merged["category"], "category", max_length=64)
+        changes = {name: value for name, value in details.items() if value != getattr(self, name)}
+        if changes:
+            self._details_changed(changes=changes, **audit)
+        return changes
+
+    @event(DetailsChanged)
+    def _details_changed(self, changes: dict[str, Any], actor: str, command_id: str, reason: str) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
 
     @event(StatusChanged)
     def _status_changed(self, status: str, actor: str, command_id: str, reason: str) -> None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import Transcoding, UUIDAsHex
@@ -31,6 +32,21 @@ _KEY = re.compile(KEY_RULE)
 _UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069"
 _UNSAFE_LINE = re.compile(f"[{_UNSAFE}\t\n]")
 _UNSAFE_MULTILINE = re.compile(f"[{_UNSAFE}]")  # multi-line text keeps \n and \t, nothing else
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """An IANA timezone name (`America/New_York`), or InvalidInputError."""
+    if not isinstance(name, str) or not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        raise InvalidInputError("timezone must be an IANA zone name such as America/New_York", timezone=name)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidInputError(f"Unknown timezone {name!r}", timezone=name) from error
+
+
+def in_zone(value: datetime, zone: str) -> datetime:
+    """A time people typed: kept when it names its offset, read in `zone` when it does not."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=check_timezone(zone))
 
 
 def priority_verb(level: int) -> str:
