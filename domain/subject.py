@@ -42,10 +42,11 @@ class Subject(AuditedAggregate):
         section_id: SectionId
 
     class DetailsChanged(AuditedAggregate.Event):
-        """The class's description changed (an import of a changed row, or an admin's edit).
-        Only the changed fields are recorded."""
+        """The class's description changed (an import of a changed row, or an admin's edit):
+        every DETAIL_FIELDS value after the change, and the names of those that changed."""
 
-        changes: dict[str, Any]
+        details: dict[str, Any]
+        changed: list[str]
 
     @staticmethod
     def create_id(program_id: ProgramId, code: str) -> UUID:
@@ -138,12 +139,19 @@ class Subject(AuditedAggregate):
         check_text(merged["category"], "category", max_length=64)
         changes = {name: value for name, value in details.items() if value != getattr(self, name)}
         if changes:
-            self._details_changed(changes=changes, **audit)
+            self._details_changed(details=merged, changed=sorted(changes), **audit)
         return changes
 
     @event(DetailsChanged)
-    def _details_changed(self, changes: dict[str, Any], actor: str, command_id: str, reason: str) -> None:
-        for name, value in changes.items():
+    def _details_changed(
+        self,
+        details: dict[str, Any],
+        changed: list[str],  # noqa: ARG002 - recorded by the event, for the history
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        for name, value in details.items():
             setattr(self, name, value)
 
     @event(StatusChanged)
