@@ -19,10 +19,11 @@ section at T and no longer in the old one. (ESP's ``end_date`` was inclusive; th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import singledispatch
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
@@ -32,152 +33,39 @@ from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
 from regledger.domain.values import ENROLLED, SectionRef, priority_verb
-
-
-@dataclass(slots=True)
-class StudentUpserted:
-    student_id: UUID
-    program_id: UUID
-    student_key: str
-    at: datetime
-
-
-@dataclass(slots=True)
-class IntervalOpened:
-    """A registration begins. The program is the student's (resolved by the view)."""
-
-    student_id: UUID
-    section_id: UUID
-    subject_id: UUID
-    verb: str
-    at: datetime
-    cause: str
-    actor: str
-    reason: str
-    command_id: str
-    lottery_run_id: UUID | None
-
-
-@dataclass(slots=True)
-class IntervalClosed:
-    student_id: UUID
-    section_id: UUID
-    verb: str
-    at: datetime
-    cause: str
-    actor: str
-    reason: str
-    command_id: str
-
-
-@dataclass(slots=True)
-class StarOpened:
-    student_id: UUID
-    subject_id: UUID
-    at: datetime
-    actor: str
-    command_id: str
-
-
-@dataclass(slots=True)
-class StarClosed:
-    student_id: UUID
-    subject_id: UUID
-    at: datetime
-    actor: str
-    command_id: str
-
-
-@dataclass(slots=True)
-class SubjectUpserted:
-    subject_id: UUID
-    program_id: UUID
-    code: str
-    title: str
-    category: str
-    status: str
-
-
-@dataclass(slots=True)
-class SubjectStatusChanged:
-    subject_id: UUID
-    status: str
-
-
-@dataclass(slots=True)
-class SectionUpserted:
-    section_id: UUID
-    program_id: UUID
-    subject_id: UUID
-    index: int
-    timeslot_ids: tuple[UUID, ...]
-    capacity: int
-
-
-@dataclass(slots=True)
-class SectionTimeslotsChanged:
-    section_id: UUID
-    timeslot_ids: tuple[UUID, ...]
-
-
-@dataclass(slots=True)
-class SeatsChanged:
-    """The section's capacity (seats taken are counted from the seat rows)."""
-
-    section_id: UUID
-    capacity: int
-
-
-@dataclass(slots=True)
-class SectionStatusChanged:
-    section_id: UUID
-    is_open: bool | None = None
-    is_cancelled: bool | None = None
-
-
-@dataclass(slots=True)
-class SeatTaken:
-    """A seat is taken; the student also leaves the section's waitlist if on it (the aggregate's
-    `enroll` does both, and the event does not say whether the student was waitlisted)."""
-
-    section_id: UUID
-    student_id: UUID
-    at: datetime
-    cause: str
-
-
-@dataclass(slots=True)
-class SeatReleased:
-    section_id: UUID
-    student_id: UUID
-
-
-@dataclass(slots=True)
-class WaitlistJoined:
-    section_id: UUID
-    student_id: UUID
-    at: datetime
-
-
-@dataclass(slots=True)
-class WaitlistLeft:
-    """A no-op when the student is not on the waitlist."""
-
-    section_id: UUID
-    student_id: UUID
-
-
-@dataclass(slots=True)
-class TimeslotAdded:
-    program_id: UUID
-    timeslot_id: UUID
-    label: str
-    start: datetime
-    end: datetime
-
+from regledger.projections.catalogue_changes import (
+    ProgramCreated,
+    ProgramSettingSet,
+    SeatsChanged,
+    SectionStatusChanged,
+    SectionTimeslotsChanged,
+    SectionUpserted,
+    StudentProfiled,
+    StudentUpserted,
+    SubjectDetailsChanged,
+    SubjectStatusChanged,
+    SubjectUpserted,
+    TimeslotAdded,
+    WindowSet,
+)
+from regledger.projections.registration_changes import (
+    IntervalClosed,
+    IntervalOpened,
+    SeatReleased,
+    SeatTaken,
+    StarClosed,
+    StarOpened,
+    WaitlistJoined,
+    WaitlistLeft,
+)
 
 ViewChange = (
     StudentUpserted
+    | StudentProfiled
+    | ProgramCreated
+    | ProgramSettingSet
+    | WindowSet
+    | SubjectDetailsChanged
     | IntervalOpened
     | IntervalClosed
     | StarOpened
@@ -275,8 +163,68 @@ def _(e: Student.SubjectUnstarred) -> list[ViewChange]:
 
 
 @fold.register
+def _(e: Student.ProfileSubmitted) -> list[ViewChange]:
+    email = e.contacts.get("email") if isinstance(e.contacts, dict) else None
+    return [StudentProfiled(e.originator_id, e.name, e.graduation_year, email if isinstance(email, str) else None)]
+
+
+@fold.register
+def _(e: Program.Created) -> list[ViewChange]:
+    created = ProgramCreated(e.originator_id, e.slug, e.title, e.grade_min, e.grade_max, e.school_year, e.timestamp)
+    return [created, *_settings(e.originator_id, e.settings)]
+
+
+@fold.register
+def _(e: Program.SettingsChanged) -> list[ViewChange]:
+    return _settings(e.originator_id, e.changes)
+
+
+def _settings(program_id: UUID, values: dict[str, Any]) -> list[ViewChange]:
+    return [
+        ProgramSettingSet(program_id, name, json.dumps(value, default=str, sort_keys=True))
+        for name, value in sorted(values.items())
+    ]
+
+
+@fold.register
+def _(e: Program.WindowSet) -> list[ViewChange]:
+    return [WindowSet(e.originator_id, e.kind, e.opens, e.closes)]
+
+
+@fold.register
 def _(e: Subject.Created) -> list[ViewChange]:
-    return [SubjectUpserted(e.originator_id, e.program_id, e.code, e.title, e.category, e.status)]
+    return [
+        SubjectUpserted(
+            e.originator_id,
+            e.program_id,
+            e.code,
+            e.title,
+            e.category,
+            e.status,
+            e.grade_min,
+            e.grade_max,
+            e.class_size_max,
+            e.class_size_optimal,
+            e.is_lunch,
+        )
+    ]
+
+
+@fold.register
+def _(e: Subject.DetailsChanged) -> list[ViewChange]:
+    d = e.details
+    return [
+        SubjectDetailsChanged(
+            e.originator_id,
+            d["title"],
+            d["category"],
+            d["grade_min"],
+            d["grade_max"],
+            d["class_size_max"],
+            d["class_size_optimal"],
+            d["is_lunch"],
+        )
+    ]
 
 
 @fold.register
@@ -286,7 +234,18 @@ def _(e: Subject.StatusChanged) -> list[ViewChange]:
 
 @fold.register
 def _(e: Section.Scheduled) -> list[ViewChange]:
-    return [SectionUpserted(e.originator_id, e.program_id, e.subject_id, e.index, _ts(e.timeslot_ids), e.capacity)]
+    return [
+        SectionUpserted(
+            e.originator_id,
+            e.program_id,
+            e.subject_id,
+            e.index,
+            _ts(e.timeslot_ids),
+            e.capacity,
+            e.room_capacity,
+            e.max_class_capacity,
+        )
+    ]
 
 
 @fold.register
@@ -296,7 +255,7 @@ def _(e: Section.TimeslotsAssigned) -> list[ViewChange]:
 
 @fold.register
 def _(e: Section.CapacityChanged) -> list[ViewChange]:
-    return [SeatsChanged(e.originator_id, e.capacity)]
+    return [SeatsChanged(e.originator_id, e.capacity, e.room_capacity, e.max_class_capacity)]
 
 
 @fold.register
@@ -374,3 +333,35 @@ def changes_of(event: DomainEventProtocol[UUID]) -> list[ViewChange]:
 # `fold`'s handler per event class, looked up once: singledispatch's own lookup (a weak-keyed
 # cache behind a wrapper) was a tenth of the fold's time in a rebuild.
 _handlers: dict[type[object], Callable[[DomainEventProtocol[UUID]], list[ViewChange]]] = {}
+
+
+# The change types are defined beside (`catalogue_changes`, `registration_changes`); readers of
+# the fold use them through this module.
+__all__ = [
+    "Batch",
+    "IntervalClosed",
+    "IntervalOpened",
+    "ProgramCreated",
+    "ProgramSettingSet",
+    "SeatReleased",
+    "SeatTaken",
+    "SeatsChanged",
+    "SectionStatusChanged",
+    "SectionTimeslotsChanged",
+    "SectionUpserted",
+    "StarClosed",
+    "StarOpened",
+    "StudentProfiled",
+    "StudentUpserted",
+    "SubjectDetailsChanged",
+    "SubjectStatusChanged",
+    "SubjectUpserted",
+    "TimeslotAdded",
+    "ViewChange",
+    "WaitlistJoined",
+    "WaitlistLeft",
+    "WindowSet",
+    "changes_of",
+    "fold",
+    "fold_batch",
+]

@@ -14,8 +14,11 @@ inserts) gives the same tables as applying the changes one by one:
   once: after it (or after an open in the batch) the key has no earlier open row any more.
 - Seats and the waitlist: the keys whose first change in the batch removes them are deleted
   first; the keys present at the end of the batch are inserted with their last values.
-- Students, subjects, sections and timeslots are created once; later changes to a row created
-  in the batch are folded into it, changes to an earlier row become one merged update per key.
+- Programs, students, subjects, sections and timeslots are created once; later changes to a
+  row created in the batch are folded into it, changes to an earlier row become one update per
+  key (merged where a change sets some columns only).
+- A program's settings and windows are rows set whole: the earlier row of a key is deleted,
+  the batch's last value inserted.
 
 Everything else about a change's meaning (a close of a key that is not open is a no-op; an
 open of a key already open is an error) is unchanged.
@@ -23,7 +26,7 @@ open of a key already open is an error) is unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -42,6 +45,9 @@ class StudentRow:
     program_id: UUID
     student_key: str
     registered_at: datetime
+    name: str | None = None
+    graduation_year: int | None = None
+    email: str | None = None
 
 
 @dataclass(slots=True)
@@ -128,15 +134,17 @@ class SectionRow:
     capacity: int
     is_open: bool = True
     is_cancelled: bool = False
+    room_capacity: int | None = None
+    max_class_capacity: int | None = None
 
 
 @dataclass(slots=True)
 class SectionPatch:
-    """New values for a section created before the batch (None: unchanged)."""
+    """New values for a section created before the batch (None: unchanged). Its capacity
+    columns change together, NULLs included (`NetBatch.section_capacity`)."""
 
     section_id: UUID
     timeslot_ids: tuple[UUID, ...] | None = None
-    capacity: int | None = None
     is_open: bool | None = None
     is_cancelled: bool | None = None
 
@@ -147,10 +155,18 @@ class NetBatch:
 
     position: int
     students: dict[UUID, StudentRow] = field(default_factory=dict)
+    student_profiles: dict[UUID, c.StudentProfiled] = field(default_factory=dict)
+    programs: dict[UUID, c.ProgramCreated] = field(default_factory=dict)
+    setting_deletes: set[PairKey] = field(default_factory=set)
+    settings: dict[tuple[UUID, str], c.ProgramSettingSet] = field(default_factory=dict)
+    window_deletes: set[PairKey] = field(default_factory=set)
+    windows: dict[tuple[UUID, str], c.WindowSet] = field(default_factory=dict)
     subjects: dict[UUID, c.SubjectUpserted] = field(default_factory=dict)
     subject_status: dict[UUID, c.SubjectStatusChanged] = field(default_factory=dict)
+    subject_details: dict[UUID, c.SubjectDetailsChanged] = field(default_factory=dict)
     sections: dict[UUID, SectionRow] = field(default_factory=dict)
     section_patches: dict[UUID, SectionPatch] = field(default_factory=dict)
+    section_capacity: dict[UUID, c.SeatsChanged] = field(default_factory=dict)
     timeslots: dict[UUID, TimeslotRow] = field(default_factory=dict)
     seat_deletes: set[PairKey] = field(default_factory=set)
     seats: dict[PairKey, SeatRow] = field(default_factory=dict)
@@ -254,6 +270,24 @@ def net(batch: Batch) -> NetBatch:
                 waitlist.delete((ch.section_id, ch.student_id))
             case c.StudentUpserted():
                 _create(out.students, ch.student_id, StudentRow(ch.student_id, ch.program_id, ch.student_key, ch.at))
+            case c.StudentProfiled():
+                student = out.students.get(ch.student_id)
+                if student is None:
+                    out.student_profiles[ch.student_id] = ch
+                else:
+                    student.name, student.graduation_year, student.email = ch.name, ch.graduation_year, ch.email
+            case c.ProgramCreated():
+                _create(out.programs, ch.program_id, ch)
+            case c.ProgramSettingSet():
+                _upsert(out.setting_deletes, out.settings, (ch.program_id, ch.name), ch)
+            case c.WindowSet():
+                _upsert(out.window_deletes, out.windows, (ch.program_id, ch.kind), ch)
+            case c.SubjectDetailsChanged():
+                if ch.subject_id in out.subjects:
+                    details = {f.name: getattr(ch, f.name) for f in fields(ch) if f.name != "subject_id"}
+                    out.subjects[ch.subject_id] = replace(out.subjects[ch.subject_id], **details)
+                else:
+                    out.subject_details[ch.subject_id] = ch
             case c.SubjectUpserted():
                 _create(out.subjects, ch.subject_id, ch)
             case c.SubjectStatusChanged():
@@ -263,13 +297,25 @@ def net(batch: Batch) -> NetBatch:
                     out.subject_status[ch.subject_id] = ch
             case c.SectionUpserted():
                 section = SectionRow(
-                    ch.section_id, ch.program_id, ch.subject_id, ch.index, ch.timeslot_ids, ch.capacity
+                    ch.section_id,
+                    ch.program_id,
+                    ch.subject_id,
+                    ch.index,
+                    ch.timeslot_ids,
+                    ch.capacity,
+                    room_capacity=ch.room_capacity,
+                    max_class_capacity=ch.max_class_capacity,
                 )
                 _create(out.sections, ch.section_id, section)
             case c.SectionTimeslotsChanged():
                 _section(out, ch.section_id).timeslot_ids = ch.timeslot_ids
             case c.SeatsChanged():
-                _section(out, ch.section_id).capacity = ch.capacity
+                created = out.sections.get(ch.section_id)
+                if created is None:
+                    out.section_capacity[ch.section_id] = ch
+                else:
+                    created.capacity = ch.capacity
+                    created.room_capacity, created.max_class_capacity = ch.room_capacity, ch.max_class_capacity
             case c.SectionStatusChanged():
                 target = _section(out, ch.section_id)
                 if ch.is_open is not None:
@@ -285,6 +331,14 @@ def net(batch: Batch) -> NetBatch:
 def _create(rows: dict[UUID, Any], key: UUID, row: Any) -> None:
     if key in rows:
         raise ValueError(f"row already created: {key}")
+    rows[key] = row
+
+
+def _upsert(deletes: set[Any], rows: dict[Any, Any], key: Any, row: Any) -> None:
+    """A row set whole, created or replaced: the row held before the batch (if any) is deleted
+    once, the last value inserted."""
+    if key not in rows:
+        deletes.add(key)
     rows[key] = row
 
 

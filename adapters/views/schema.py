@@ -113,8 +113,8 @@ def text(name: str, *, null: bool = False) -> Column:
     return Column(name, TEXT, null)
 
 
-def integer(name: str) -> Column:
-    return Column(name, INT)
+def integer(name: str, *, null: bool = False) -> Column:
+    return Column(name, INT, null)
 
 
 def bigint(name: str, *, null: bool = False) -> Column:
@@ -193,14 +193,64 @@ STARS = Table(
 
 STUDENTS = Table(
     "students",
-    (uuid("student_id"), uuid("program_id"), text("student_key"), ts("registered_at")),
+    (
+        uuid("student_id"),
+        uuid("program_id"),
+        text("student_key"),
+        ts("registered_at"),
+        # From the latest profile (NULL until one is submitted).
+        text("name", null=True),
+        integer("graduation_year", null=True),
+        text("email", null=True),
+    ),
     key=("student_id",),
+    indexes=(Index("students_key", ("program_id", "student_key")),),
+)
+
+PROGRAMS = Table(
+    "programs",
+    (
+        uuid("program_id"),
+        text("slug"),
+        text("title"),
+        integer("grade_min"),
+        integer("grade_max"),
+        integer("school_year"),
+        ts("created_at"),
+    ),
+    key=("program_id",),
+)
+
+# A program's settings, one row per setting ever set: the value as JSON text.
+PROGRAM_SETTINGS = Table(
+    "program_settings",
+    (uuid("program_id"), text("name"), text("value")),
+    key=("program_id", "name"),
+)
+
+WINDOWS = Table(
+    "windows",
+    (uuid("program_id"), text("kind"), ts("opens", null=True), ts("closes", null=True)),
+    key=("program_id", "kind"),
 )
 
 SUBJECTS = Table(
     "subjects",
-    (uuid("subject_id"), uuid("program_id"), text("code"), text("title"), text("category"), text("status")),
+    (
+        uuid("subject_id"),
+        uuid("program_id"),
+        text("code"),
+        text("title"),
+        text("category"),
+        text("status"),
+        integer("grade_min"),
+        integer("grade_max"),
+        integer("class_size_max", null=True),
+        integer("class_size_optimal", null=True),
+        boolean("is_lunch"),
+    ),
     key=("subject_id",),
+    indexes=(Index("subjects_code", ("program_id", "code")),),
 )
 
 SECTIONS = Table(
@@ -214,6 +264,8 @@ SECTIONS = Table(
         integer("capacity"),
         boolean("is_open"),
         boolean("is_cancelled"),
+        integer("room_capacity", null=True),
+        integer("max_class_capacity", null=True),
     ),
     key=("section_id",),
     indexes=(Index("sections_program", ("program_id",)), Index("sections_subject", ("subject_id",))),
@@ -242,7 +294,24 @@ TIMESLOTS = Table(
 
 TRACKING = Table("tracking", (text("name"), bigint("position")), key=("name",))
 
-TABLES = (INTERVALS, STARS, STUDENTS, SUBJECTS, SECTIONS, SEATS, WAITLIST, TIMESLOTS, TRACKING)
+TABLES = (
+    INTERVALS,
+    STARS,
+    STUDENTS,
+    PROGRAMS,
+    PROGRAM_SETTINGS,
+    WINDOWS,
+    SUBJECTS,
+    SECTIONS,
+    SEATS,
+    WAITLIST,
+    TIMESLOTS,
+    TRACKING,
+)
+
+# Raised whenever a table's columns change: tables of another version are dropped and rebuilt
+# from the log (`SqlViews.create_tables`), since CREATE TABLE IF NOT EXISTS keeps old columns.
+SCHEMA_VERSION = 2
 
 DDL = tuple(statement for table in TABLES for statement in table.ddl())
 

@@ -6,6 +6,7 @@ written once with `?` placeholders, are adapted to their dialect by `Dialect.ren
 
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from regledger.adapters.views.queries import SqlQueries
-from regledger.adapters.views.schema import DDL, DEFERRED_INDEXES, TABLES, canonical
+from regledger.adapters.views.schema import DDL, DEFERRED_INDEXES, SCHEMA_VERSION, TABLES, TRACKING, canonical
 from regledger.adapters.views.writes import (
     ADVANCE,
+    INSERT_SCHEMA,
     INSERT_TRACKING,
     POSITION,
+    SCHEMA_ROW,
     TRACKING_NAME,
     Write,
     advance_params,
@@ -26,6 +29,8 @@ from regledger.adapters.views.writes import (
 from regledger.projections.changes import Batch
 from regledger.projections.netting import NetBatch, net
 from regledger.projections.views import PositionAlreadyApplied
+
+logger = logging.getLogger("regledger.views")
 
 
 @dataclass(frozen=True)
@@ -92,11 +97,27 @@ class SqlViews(SqlQueries):
         """Serialise table creation with other processes starting at once (no-op by default)."""
 
     def create_tables(self) -> None:
+        """Create what is missing; tables of another schema version are dropped first, so the
+        projector rebuilds them from the log (their position starts again at 0)."""
         with self._transaction() as cur:
             self._lock_ddl(cur)
+            cur.execute(self.sql(TRACKING.ddl()[0]))
+            cur.execute(self.sql(POSITION), (SCHEMA_ROW,))
+            found = cur.fetchall()
+            cur.execute(self.sql(POSITION), (TRACKING_NAME,))
+            if cur.fetchall() and (not found or int(found[0][0]) != SCHEMA_VERSION):
+                logger.warning(
+                    "the views' tables are of schema version %s, this version needs %s: "
+                    "dropping them; the projector rebuilds them from the log",
+                    found[0][0] if found else 1,
+                    SCHEMA_VERSION,
+                )
+                for table in TABLES:
+                    cur.execute(self.sql(f"DROP TABLE IF EXISTS {{p}}{table.name}"))
             for statement in DDL:
                 cur.execute(self.sql(statement))
-            cur.execute(self.sql(INSERT_TRACKING), (TRACKING_NAME,))
+            cur.execute(self.sql(INSERT_TRACKING), (TRACKING_NAME, TRACKING_NAME))
+            cur.execute(self.sql(INSERT_SCHEMA), (SCHEMA_ROW, SCHEMA_VERSION, SCHEMA_ROW))
 
     def drop_tables(self) -> None:
         with self._transaction() as cur:

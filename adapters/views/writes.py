@@ -16,6 +16,8 @@ from typing import Any
 
 from regledger.adapters.views.schema import (
     INTERVALS,
+    PROGRAM_SETTINGS,
+    PROGRAMS,
     SEATS,
     SECTIONS,
     STARS,
@@ -23,6 +25,7 @@ from regledger.adapters.views.schema import (
     SUBJECTS,
     TIMESLOTS,
     WAITLIST,
+    WINDOWS,
     Column,
     Index,
     Table,
@@ -33,7 +36,14 @@ from regledger.projections.changes import Batch
 from regledger.projections.netting import IntervalClose, NetBatch, SectionPatch, StarClose
 
 TRACKING_NAME = "registration_views"
-INSERT_TRACKING = "INSERT INTO {p}tracking (name, position) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM {p}tracking)"
+INSERT_TRACKING = (
+    "INSERT INTO {p}tracking (name, position) SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM {p}tracking WHERE name = ?)"
+)
+# The tables' schema version, kept as a tracking row (`schema.SCHEMA_VERSION`).
+SCHEMA_ROW = "schema_version"
+INSERT_SCHEMA = (
+    "INSERT INTO {p}tracking (name, position) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM {p}tracking WHERE name = ?)"
+)
 # Conditional: a duplicate or lower position, or a batch read after another position, updates
 # no row, and the transaction is rolled back.
 ADVANCE = "UPDATE {p}tracking SET position = ? WHERE name = ? AND position < ? AND position = COALESCE(?, position)"
@@ -151,10 +161,18 @@ def _params(columns: list[Column]) -> Callable[[Any], tuple[Any, ...]]:
 # In NetBatch's field order.
 WRITES = (
     insert("students", STUDENTS),
+    update("student_profiles", STUDENTS, c.StudentProfiled),
+    insert("programs", PROGRAMS),
+    delete("setting_deletes", PROGRAM_SETTINGS),
+    insert("settings", PROGRAM_SETTINGS),
+    delete("window_deletes", WINDOWS),
+    insert("windows", WINDOWS),
     insert("subjects", SUBJECTS),
     update("subject_status", SUBJECTS, c.SubjectStatusChanged),
+    update("subject_details", SUBJECTS, c.SubjectDetailsChanged),
     insert("sections", SECTIONS),
     update("section_patches", SECTIONS, SectionPatch, merge=True),
+    update("section_capacity", SECTIONS, c.SeatsChanged),
     insert("timeslots", TIMESLOTS),
     delete("seat_deletes", SEATS),
     insert("seats", SEATS, tuples=True),

@@ -9,10 +9,11 @@ Loaded by path (tests have no packages): see `load_sibling` in conftest.py.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
-from regledger.adapters.views.schema import TABLES, canonical, join_ids
-from regledger.adapters.views.writes import TRACKING_NAME
+from regledger.adapters.views.schema import SCHEMA_VERSION, TABLES, canonical, join_ids
+from regledger.adapters.views.writes import SCHEMA_ROW, TRACKING_NAME
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch
 
@@ -39,6 +40,18 @@ class PerChangeViews:
                     student_key=ch.student_key,
                     registered_at=ch.at,
                 )
+            case c.StudentProfiled():
+                self.update(
+                    "students", (ch.student_id,), name=ch.name, graduation_year=ch.graduation_year, email=ch.email
+                )
+            case c.ProgramCreated():
+                self.insert("programs", **_values(ch))
+            case c.ProgramSettingSet():
+                self.rows["program_settings"][(ch.program_id, ch.name)] = _values(ch)
+            case c.WindowSet():
+                self.rows["windows"][(ch.program_id, ch.kind)] = _values(ch)
+            case c.SubjectDetailsChanged():
+                self.update("subjects", (ch.subject_id,), **_values(ch))
             case c.IntervalOpened():
                 self.insert(
                     "intervals",
@@ -91,6 +104,11 @@ class PerChangeViews:
                     title=ch.title,
                     category=ch.category,
                     status=ch.status,
+                    grade_min=ch.grade_min,
+                    grade_max=ch.grade_max,
+                    class_size_max=ch.class_size_max,
+                    class_size_optimal=ch.class_size_optimal,
+                    is_lunch=ch.is_lunch,
                 )
             case c.SubjectStatusChanged():
                 self.update("subjects", (ch.subject_id,), status=ch.status)
@@ -105,11 +123,13 @@ class PerChangeViews:
                     capacity=ch.capacity,
                     is_open=True,
                     is_cancelled=False,
+                    room_capacity=ch.room_capacity,
+                    max_class_capacity=ch.max_class_capacity,
                 )
             case c.SectionTimeslotsChanged():
                 self.update("sections", (ch.section_id,), timeslot_ids=join_ids(ch.timeslot_ids))
             case c.SeatsChanged():
-                self.update("sections", (ch.section_id,), capacity=ch.capacity)
+                self.update("sections", (ch.section_id,), **_values(ch))
             case c.SectionStatusChanged():
                 status = {"is_open": ch.is_open, "is_cancelled": ch.is_cancelled}
                 self.update("sections", (ch.section_id,), **{k: v for k, v in status.items() if v is not None})
@@ -160,7 +180,10 @@ class PerChangeViews:
         return self.rows["students"][(student_id,)]["program_id"]
 
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
-        self.rows["tracking"] = {(TRACKING_NAME,): {"name": TRACKING_NAME, "position": self.position}}
+        self.rows["tracking"] = {
+            (TRACKING_NAME,): {"name": TRACKING_NAME, "position": self.position},
+            (SCHEMA_ROW,): {"name": SCHEMA_ROW, "position": SCHEMA_VERSION},
+        }
         out: dict[str, list[tuple[object, ...]]] = {}
         for table in TABLES:
             names = [column.name for column in table.columns]
@@ -171,3 +194,8 @@ class PerChangeViews:
 
 
 _TABLES = {table.name: table for table in TABLES}
+
+
+def _values(change: Any) -> Row:
+    """A change's fields as column values (its fields are named after the columns it sets)."""
+    return {f.name: getattr(change, f.name) for f in fields(change)}

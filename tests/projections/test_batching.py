@@ -41,6 +41,8 @@ def change_stream(seed: int, positions: int = 400) -> list[tuple[int, list[ViewC
     students = [uuid4() for _ in range(3)]
     verbs = ["Enrolled", "Priority/1"]
     setup: list[ViewChange] = [
+        c.ProgramCreated(program, "splash", "Splash", 7, 12, 2027, t0),
+        c.ProgramSettingSet(program, "timezone", '"UTC"'),
         *(c.TimeslotAdded(program, t, f"T{i}", t0, t0 + timedelta(minutes=50)) for i, t in enumerate(slots)),
         *(c.SubjectUpserted(s, program, f"C{i}", f"Class {i}", "General", "accepted") for i, s in enumerate(subjects)),
     ]
@@ -105,7 +107,16 @@ def change_stream(seed: int, positions: int = 400) -> list[tuple[int, list[ViewC
                 out.append(c.WaitlistLeft(*pair))  # a no-op when absent
                 waitlist.discard(pair)
             elif kind == 9:
-                out.append(c.SeatsChanged(section, rng.randint(0, 9)))
+                room = rng.choice([None, rng.randint(0, 9)])
+                out.append(c.SeatsChanged(section, rng.randint(0, 9), room, rng.choice([None, 4])))
+                if rng.random() < 0.5:
+                    details = (f"Class {step}", "Math", 9, 12, rng.choice([None, 20]), None, rng.random() < 0.5)
+                    out.append(c.SubjectDetailsChanged(subject, *details))
+                else:
+                    out.append(c.StudentProfiled(student, f"Name {step}", 2030, rng.choice([None, "a@b.c"])))
+            elif kind == 11 and rng.random() < 0.3:
+                out.append(c.ProgramSettingSet(program, rng.choice(["timezone", "min_stars"]), str(step)))
+                out.append(c.WindowSet(program, rng.choice(["lottery", "classes"]), rng.choice([None, at]), None))
             elif kind == 10:
                 out.append(c.SectionStatusChanged(section, is_open=rng.choice([True, False, None]), is_cancelled=None))
                 out.append(c.SectionTimeslotsChanged(section, tuple(rng.sample(slots, 2))))
