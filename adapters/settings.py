@@ -12,6 +12,8 @@ which would otherwise still beat our unprefixed ones. Keys that belong to an app
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, Self
 from urllib.parse import SplitResult, unquote, urlsplit
 
+import platformdirs
 from psycopg.conninfo import make_conninfo
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
@@ -31,6 +34,8 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 ENV_PREFIX = "REGLEDGER_"
+APP_NAME = "regledger"
+SQLITE_FILE = "regledger.sqlite3"
 REDACTED = "**********"
 PERSISTENCE_MODULES = {
     "memory": "eventsourcing.popo",
@@ -39,6 +44,8 @@ PERSISTENCE_MODULES = {
 }
 _SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _URL_SCHEMES = ("postgresql", "postgres")
+
+logger = logging.getLogger("regledger.database")
 
 # Set only while from_mapping() builds an instance, so os.environ is never consulted then.
 _explicit_environ: ContextVar[Mapping[str, str] | None] = ContextVar("regledger_explicit_environ", default=None)
@@ -107,13 +114,26 @@ def _mask_url_password(url: str) -> str:
     return parts._replace(netloc=f"{user}:{REDACTED}@{netloc[2]}").geturl()
 
 
+def default_home() -> Path:
+    """The per-user data directory: ~/.local/share/regledger on Linux (XDG_DATA_HOME honoured)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _default_sqlite_path(fields: dict[str, Any]) -> Path:
+    # Not under the current directory: a command run from elsewhere must open the same file.
+    home = fields.get("home") or default_home()
+    return Path(home) / SQLITE_FILE
+
+
 class Settings(BaseSettings):
     """Deployment settings; built once in the composition root and passed down (never global)."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     store: Literal["memory", "sqlite", "postgres"] = "sqlite"
-    sqlite_path: Path = Path("var/regledger.sqlite3")
+    # The directory of the SQLite files when sqlite_path is not set (default: default_home()).
+    home: Path | None = None
+    sqlite_path: Path = Field(default_factory=_default_sqlite_path, validate_default=True)
     # Overrides postgres_host/port/db/user/password (each part that the URL contains).
     database_url: str | None = Field(default=None, repr=False)
     postgres_host: str = "127.0.0.1"
@@ -182,6 +202,19 @@ class Settings(BaseSettings):
             raise ValueError(f"{_var('sqlite_path')} is a directory, not a file: {path}")
         return path
 
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if str(value).strip() in ("", "."):
+            raise ValueError(f"{_var('home')} must be a directory path, got {str(value)!r}")
+        path = value.expanduser()
+        path = path if path.is_absolute() else Path.cwd() / path
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{_var('home')} is not a directory: {path}")
+        return path
+
     @field_validator("postgres_port")
     @classmethod
     def _port_in_range(cls, value: int) -> int:
@@ -222,9 +255,20 @@ class Settings(BaseSettings):
         return value
 
     def prepare(self) -> None:
-        """Create what the store needs on disk (the SQLite file's directory); idempotent."""
-        if self.store == "sqlite":
-            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        """Create what the store needs on disk (the SQLite file and its directory); idempotent.
+
+        Creating the file says so, once: a new empty database in an unexpected place is the
+        mistake an operator must be able to see."""
+        if self.store != "sqlite":
+            return
+        self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: of processes starting together exactly one creates it (and reports it).
+            os.close(os.open(self.sqlite_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            return
+        # An empty file is a valid empty SQLite database.
+        logger.warning("created a new database at %s", self.sqlite_path, extra={"path": str(self.sqlite_path)})
 
     def eventsourcing_env(self, *, names: Iterable[str] = ()) -> dict[str, str]:
         """Complete persistence env for eventsourcing (also pinned as `<NAME>_<KEY>` per name)."""

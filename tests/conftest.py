@@ -66,6 +66,19 @@ class PostgresServer:
         return conn
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_regledger_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test (nor a process it starts) writes to the real per-user data directory.
+
+    Session-scoped and set on os.environ rather than a function-scoped monkeypatch: hypothesis
+    refuses function-scoped fixtures on its tests, autouse ones included."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REGLEDGER_HOME", str(tmp_path_factory.mktemp("regledger-home")))
+        # Settings.from_mapping ignores os.environ, so its default goes through platformdirs.
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        yield
+
+
 def _postgres_unreachable(where: str, exc: BaseException) -> NoReturn:
     detail = " ".join(str(exc).split())
     reason = f"PostgreSQL not reachable at {where} ({type(exc).__name__}: {detail})"

@@ -27,16 +27,17 @@ POSTGRES_URL = {
 }
 
 
-def test_defaults_are_an_embedded_sqlite_store_under_var(monkeypatch, tmp_path):
+def test_defaults_are_an_embedded_sqlite_store_in_the_user_data_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
     settings = Settings.from_mapping({})
 
     assert settings.store == "sqlite"
-    assert settings.sqlite_path == tmp_path / "var" / "regledger.sqlite3"
+    assert settings.sqlite_path == tmp_path / "data" / "regledger" / "regledger.sqlite3"
     assert settings.eventsourcing_env() == {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "CREATE_TABLE": "y",
-        "SQLITE_DBNAME": str(tmp_path / "var" / "regledger.sqlite3"),
+        "SQLITE_DBNAME": str(tmp_path / "data" / "regledger" / "regledger.sqlite3"),
         "SINGLE_ROW_TRACKING": "t",
         "ORIGINATOR_ID_TYPE": "uuid",
         "AGGREGATE_CACHE_MAXSIZE": "10000",
@@ -44,7 +45,7 @@ def test_defaults_are_an_embedded_sqlite_store_under_var(monkeypatch, tmp_path):
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "TRANSCODER_TOPIC": "regledger.adapters.orjson_transcoder:OrjsonDecodingTranscoder",
     }
-    assert not (tmp_path / "var").exists()  # validation creates nothing; prepare() does
+    assert not (tmp_path / "data").exists()  # validation creates nothing; prepare() does
 
 
 def test_relative_sqlite_path_is_fixed_when_the_settings_are_built(monkeypatch, tmp_path):
