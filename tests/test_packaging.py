@@ -122,3 +122,38 @@ def test_installed_wheel_imports_every_module_without_the_repo(wheel, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {}
+
+
+def test_python_m_regledger_runs_the_command_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "regledger", "--help"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "python -m regledger" in result.stdout
+    assert "token" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_runs_as_python_m_regledger(wheel, tmp_path):
+    assert "regledger/__main__.py" in _wheel_names(wheel)
+    site = tmp_path / "site"
+    _run(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", site, wheel)
+    # As IMPORT_PROBE: only the installed wheel and the venv's dependencies are importable.
+    probe = (
+        "import runpy, sys; stdlib = [p for p in sys.path if p.startswith(sys.base_prefix) and '-packages' not in p]; "
+        "sys.path[:] = [sys.argv.pop(1), sys.argv.pop(1), *stdlib]; sys.argv[0] = 'regledger'; "
+        "runpy.run_module('regledger', run_name='__main__', alter_sys=True)"
+    )
+    venv_site = sysconfig.get_paths()["purelib"]
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(site), venv_site, "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
