@@ -25,12 +25,16 @@ def section_code(class_code: str, index: int) -> str:
     return f"{class_code}s{index}"
 
 
+def section_code_parts(code: str) -> tuple[str, int] | None:
+    """(class code, section number) of a section code, None if it is not one."""
+    found = _SECTION_CODE.fullmatch(code)
+    return None if found is None else (found["code"], int(found["index"]))
+
+
 def section_id_of_code(program: ProgramId, code: str) -> SectionId | None:
     """The id a section code names (whether or not that section exists), None if malformed."""
-    found = _SECTION_CODE.fullmatch(code)
-    if found is None:
-        return None
-    return section_id(subject_id(program, found["code"]), int(found["index"]))
+    parts = section_code_parts(code)
+    return None if parts is None else section_id(subject_id(program, parts[0]), parts[1])
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,7 @@ class CatalogueViews(ABC):
         """The program's timeslots by start (then label)."""
 
     @abstractmethod
-    def section_views(self, program_id: UUID, where: CatalogueFilter = CatalogueFilter()) -> list[SectionView]:
+    def section_views(self, program_id: UUID, where: CatalogueFilter | None = None) -> list[SectionView]:
         """Sections by code (class code, then number), filtered and paged by `where`."""
 
     @abstractmethod
@@ -181,7 +185,7 @@ class CatalogueViews(ABC):
         """The sections that exist among `section_ids` (to name a schedule's or a run's)."""
 
     @abstractmethod
-    def classes(self, program_id: UUID, where: CatalogueFilter = CatalogueFilter()) -> list[ClassView]:
+    def classes(self, program_id: UUID, where: CatalogueFilter | None = None) -> list[ClassView]:
         """Classes by code with their sections; a class is kept when one of its sections passes
         the section filters (timeslot, has_free) -- or, unfiltered, when it has no section."""
 

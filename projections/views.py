@@ -9,13 +9,14 @@ valid_from <= T < valid_to.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from regledger.domain.values import APPLIED, ENROLLED, PRIORITY_PREFIX
+from regledger.projections.catalogue import CatalogueViews
 from regledger.projections.changes import Batch
 
 APPLIED_VERBS = (ENROLLED, APPLIED)  # plus every Priority/N
@@ -104,8 +105,9 @@ def is_applied_verb(verb: str) -> bool:
     return verb in APPLIED_VERBS or verb.startswith(PRIORITY_PREFIX)
 
 
-class RegistrationViews(ABC):
-    """Queries and the exactly-once write side of the registration views."""
+class RegistrationViews(CatalogueViews):
+    """Queries and the exactly-once write side of the registration views (the catalogue's queries
+    are `CatalogueViews`)."""
 
     # -- lifecycle and writes ------------------------------------------------------------
 
@@ -141,14 +143,14 @@ class RegistrationViews(ABC):
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
         """Every table's rows in a canonical, store-independent form (tests, rebuild checks)."""
 
-    def defer_indexes(self) -> None:  # noqa: B027 - optional hook
+    def defer_indexes(self) -> None:
         """Before a bulk load into empty tables: drop the indexes only queries need (no-op here).
         `optimize` (or `create_tables`) creates them again."""
 
-    def optimize(self) -> None:  # noqa: B027 - optional hook
+    def optimize(self) -> None:
         """After a bulk load (a rebuild): create deferred indexes, refresh planner statistics."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections."""
 
     # -- registrations ---------------------------------------------------------------------

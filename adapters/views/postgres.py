@@ -35,7 +35,8 @@ CHECKED_ADVANCE = f"WITH advanced AS ({ADVANCE} RETURNING 1) SELECT 1 / COUNT(*)
 POSTGRES = Dialect(
     name="postgres",
     placeholder="%s",
-    types={"uuid": "uuid", "ts": "timestamptz", "bool": "boolean"},
+    # `{binary}`: compare text by its bytes, as SQLite does (not by the database's locale).
+    types={"uuid": "uuid", "ts": "timestamptz", "bool": "boolean", "binary": ' COLLATE "C"'},
     encode=lambda v: v,
 )
 

@@ -34,7 +34,10 @@ def _encode(value: Any) -> Any:
 
 
 SQLITE = Dialect(
-    name="sqlite", placeholder="?", types={"uuid": "TEXT", "ts": "TEXT", "bool": "INTEGER"}, encode=_encode
+    name="sqlite",
+    placeholder="?",
+    types={"uuid": "TEXT", "ts": "TEXT", "bool": "INTEGER", "binary": ""},
+    encode=_encode,
 )
 
 
