@@ -1,11 +1,12 @@
-"""Shared pieces of the `regledger` CLI: the console, services, refusals, tables, progress."""
+"""Shared pieces of the `regledger` CLI: the console, services, refusals, tables, progress, times,
+and the options and output of commands that change things."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import typer
@@ -16,7 +17,8 @@ from rich.table import Table
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.settings import Settings
 from regledger.domain.errors import RegistrationError
-from regledger.domain.values import CommandContext
+from regledger.domain.runner import CommandResult
+from regledger.domain.values import CommandContext, in_zone
 from regledger.projections.views import PositionAlreadyApplied
 
 console = Console()
@@ -27,11 +29,16 @@ CLI_ACTOR = "admin:cli"
 T = TypeVar("T")
 
 
-def admin_context(reason: str = "", command_id: str | None = None) -> CommandContext:
-    """Commands from the CLI are recorded as the admin `cli` (the operator has the store's keys)."""
-    if command_id:
-        return CommandContext(actor=CLI_ACTOR, reason=reason, command_id=command_id)
-    return CommandContext(actor=CLI_ACTOR, reason=reason)
+def admin_context(reason: str = "", command_id: str | None = None, *, override: bool = False) -> CommandContext:
+    """Commands from the CLI are recorded as the admin `cli` (the operator has the store's keys).
+
+    A context the domain refuses (an override without a reason, a malformed key) exits 2."""
+    try:
+        if command_id:
+            return CommandContext(actor=CLI_ACTOR, reason=reason, command_id=command_id, override=override)
+        return CommandContext(actor=CLI_ACTOR, reason=reason, override=override)
+    except RegistrationError as error:
+        raise refused(error) from None
 
 
 @contextmanager
@@ -70,7 +77,7 @@ def run_refusable(call: Callable[[], T]) -> T:
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     out = Table(title=title, title_justify="left")
     for column in columns:
-        out.add_column(column)
+        out.add_column(column, overflow="fold")  # wrap, never cut: ids and reasons stay whole
     for row in rows:
         out.add_row(*("" if cell is None else str(cell) for cell in row))
     return out
@@ -94,18 +101,71 @@ def parse_uuid(value: str, what: str) -> UUID:
         raise typer.BadParameter(f"{what} must be a UUID, got {value!r}") from None
 
 
-def parse_instant(value: str | None) -> datetime | None:
-    """An ISO 8601 instant with a timezone (`2026-11-21T09:00:00Z`)."""
+AS_OF_HELP = (
+    "Answer as of this ISO 8601 date-time (default: now). Without an offset (2026-11-21T09:00) it "
+    "is read in the program's timezone (its `timezone` setting); an explicit offset or Z wins."
+)
+
+
+def parse_when(value: str | None, option: str = "--as-of") -> datetime | None:
+    """An ISO 8601 date-time, with or without an offset (`in_zone` reads a naive one later)."""
     if value is None:
         return None
     try:
-        when = datetime.fromisoformat(value)
+        return datetime.fromisoformat(value.strip())
     except ValueError:
-        raise typer.BadParameter(f"--as-of must be an ISO 8601 instant, got {value!r}") from None
-    if when.tzinfo is None:
-        raise typer.BadParameter("--as-of needs a timezone (e.g. 2026-11-21T09:00:00Z)")
-    return when
+        raise typer.BadParameter(
+            f"{option} must be an ISO 8601 date-time such as 2026-11-21T09:00 or 2026-11-21T09:00:00Z, got {value!r}"
+        ) from None
+
+
+def local_when(value: datetime | None, zone: str) -> datetime | None:
+    """A parsed time in the program's zone unless it names its own offset."""
+    return None if value is None else in_zone(value, zone)
 
 
 def short(when: datetime | None) -> str:
     return "" if when is None else when.isoformat(timespec="seconds")
+
+
+# -- what every command that changes something takes and prints ---------------------------
+
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why: recorded with the change (required with --override).")
+]
+IdempotencyKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key",
+        help="A key of your choosing: repeating the command with it answers the first outcome "
+        "instead of changing anything twice.",
+    ),
+]
+OverrideOption = Annotated[
+    bool, typer.Option("--override", help="An admin override of the registration rules (needs --reason).")
+]
+
+
+def done(result: CommandResult, what: str) -> None:
+    """Print what a command changed; a repeated idempotency key says nothing changed."""
+    if result.replayed:
+        what += " (already done under this idempotency key: nothing changed)"
+    console.print(f"{what} [position {result.position}]", markup=False, highlight=False, soft_wrap=True)
+
+
+def warn(text: str) -> None:
+    err_console.print(f"[yellow]WARNING:[/yellow] {text}", highlight=False)
+
+
+def parse_grades(value: str | None) -> tuple[int, int] | None:
+    """`9-12` or `9` (one grade), for a --grades option."""
+    if value is None:
+        return None
+    low, dash, high = value.strip().partition("-")
+    try:
+        grades = (int(low), int(high) if dash else int(low))
+    except ValueError:
+        raise typer.BadParameter(f"--grades is a range such as 9-12 (or one grade), got {value!r}") from None
+    if grades[0] > grades[1]:
+        raise typer.BadParameter(f"--grades {value!r}: the lowest grade comes first")
+    return grades

@@ -15,9 +15,11 @@ from regledger.adapters.cli_common import (
     services,
     table,
 )
+from regledger.adapters.cli_output import Column, FormatOption, Listing, OutputFormat, cols, emit
 from regledger.domain.application import Registration
 from regledger.domain.ids import program_id
 from regledger.domain.lottery_commands import ReplayReport
+from regledger.domain.lottery_run import LotteryRun
 
 lottery_cli = typer.Typer(no_args_is_help=True, help="Lottery runs: compute, inspect, replay, commit.")
 
@@ -79,23 +81,79 @@ def start(
 
 
 @lottery_cli.command("stats")
-def stats(run: str = typer.Argument(..., help="The run id.")) -> None:
+def stats(run: str = typer.Argument(..., help="The run id."), fmt: FormatOption = OutputFormat.table) -> None:
     """A run's recorded stats."""
     run_id = parse_uuid(run, "RUN")
     with services(catch_up=False) as built:
-        run_refusable(lambda: print_stats(built.app, run_id))
+        loaded = run_refusable(lambda: built.app.load_run(run_id))
+        rows = run_refusable(lambda: built.app.lottery_stats(run_id)).render_rows()
+    listing = Listing(
+        f"Lottery run {loaded.id} ({loaded.status})",
+        cols("label:", "value"),
+        rows,
+        caption=f"seed {loaded.seed}, input position {loaded.input_position}, parameters {loaded.parameters}",
+        items="stats",
+        about=_run_about(loaded),
+    )
+    emit(listing, fmt)
+
+
+def _run_about(run: LotteryRun) -> dict[str, Any]:
+    return {
+        "run_id": run.id,
+        "program_id": run.program_id,
+        "status": run.status,
+        "seed": run.seed,
+        "input_position": run.input_position,
+        "parameters": run.parameters,
+    }
 
 
 @lottery_cli.command("assignment")
-def assignment(run: str = typer.Argument(..., help="The run id."), limit: int = typer.Option(50, "--limit")) -> None:
-    """A run's assignment, recomputed and checked against its digest."""
+def assignment(
+    run: str = typer.Argument(..., help="The run id."),
+    limit: int | None = typer.Option(None, "--limit", min=0, help="Rows to print (default: 50 in a table, all else)."),
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """A run's assignment (student key, section code, the priority level that won the seat),
+    recomputed and checked against its digest."""
     run_id = parse_uuid(run, "RUN")
-    with services(catch_up=False) as built:
+    with services() as built:
+        loaded = run_refusable(lambda: built.app.load_run(run_id))
         result = run_refusable(lambda: built.app.lottery_assignment(run_id))
-        rows = [(a.student_id, a.section_id, a.level) for a in result.assignments[:limit]]
-        out = table(f"Assignment of run {run_id}", ["student", "section", "level"], rows)
-        out.caption = f"{len(result.assignments)} seats, digest {result.digest()}"
-        console.print(out)
+        shown = result.assignments[: limit if limit is not None else 50 if fmt is OutputFormat.table else None]
+        reads = built.views
+        students = reads.student_views(a.student_id for a in shown)
+        sections = reads.sections_by_id(a.section_id for a in shown)
+    rows = []
+    for a in shown:
+        student, section = students.get(a.student_id), sections.get(a.section_id)
+        rows.append(
+            (
+                student.key if student else str(a.student_id),
+                section.code if section else str(a.section_id),
+                section.class_title if section else None,
+                a.level,
+                a.student_id,
+                a.section_id,
+            )
+        )
+    listing = Listing(
+        f"Assignment of run {run_id}",
+        cols(
+            "student_key:student",
+            "section_code:section",
+            "class_title:class",
+            "level",
+            Column("student_id", in_table=False),
+            Column("section_id", in_table=False),
+        ),
+        rows,
+        caption=f"{len(result.assignments)} seats ({len(shown)} shown), digest {result.digest()}",
+        items="assignments",
+        about={**_run_about(loaded), "seats": len(result.assignments), "digest": result.digest()},
+    )
+    emit(listing, fmt)
 
 
 @lottery_cli.command("commit")
@@ -135,10 +193,20 @@ def replay(run: str = typer.Argument(..., help="The run id.")) -> None:
 
 
 @lottery_cli.command("compare")
-def compare(runs: Annotated[list[str], typer.Argument(help="Run ids, one column each.")]) -> None:
+def compare(
+    runs: Annotated[list[str], typer.Argument(help="Run ids, one column each.")],
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
     """Several runs' stats side by side."""
     run_ids = [parse_uuid(r, "RUN") for r in runs]
     with services(catch_up=False) as built:
         comparison = run_refusable(lambda: built.app.compare_runs(run_ids))
-        headers = ["", *(str(r)[:8] for r in comparison.run_ids)]
-        console.print(table("Lottery runs compared", headers, [(label, *values) for label, values in comparison.rows]))
+    columns = [Column("label", ""), *(Column(str(r), str(r)[:8]) for r in comparison.run_ids)]
+    listing = Listing(
+        "Lottery runs compared",
+        columns,
+        [(label, *values) for label, values in comparison.rows],
+        items="stats",
+        about={"run_ids": list(comparison.run_ids)},
+    )
+    emit(listing, fmt)

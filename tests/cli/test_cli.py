@@ -1,11 +1,11 @@
-"""The `regledger` CLI through typer's runner, on a SQLite store given by REGLEDGER_* variables."""
+"""The `regledger` CLI through typer's runner, on a SQLite store given by REGLEDGER_* variables
+(fixtures in conftest.py)."""
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from typer.testing import CliRunner
@@ -15,71 +15,10 @@ from regledger.adapters.bootstrap import build
 from regledger.adapters.cli import cli
 from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import generate_program
-from regledger.domain.ids import SectionId, SubjectId, TimeslotId, program_id
-from regledger.domain.values import CommandContext
-
-
-def admin():
-    return CommandContext(actor="admin:test")
-
+from tests.cli.helpers import admin, parse_csv
 
 SMALL = {"students": 30, "sections": 16, "classes": 12, "timeslots": 4, "days": 1}
 RUN_ID = re.compile(r"run ([0-9a-f-]{36}):")
-
-
-@pytest.fixture
-def env(sqlite_settings):
-    return {"REGLEDGER_STORE": "sqlite", "REGLEDGER_SQLITE_PATH": str(sqlite_settings.sqlite_path), "COLUMNS": "200"}
-
-
-@pytest.fixture
-def run(env):
-    runner = CliRunner()
-
-    def invoke(*args, code=0):
-        result = runner.invoke(cli, list(args), env=env)
-        assert result.exit_code == code, (result.output, result.exception)
-        return result
-
-    return invoke
-
-
-@pytest.fixture
-def small_program(sqlite_settings):
-    """slug, {name: section id}: two one-seat sections of one class at different times, a third class."""
-    services = build(sqlite_settings, follow=False)
-    app = services.app
-    try:
-        app.create_program("splash", "Splash", admin(), school_year=2027)
-        pid = program_id("splash")
-        start = datetime(2026, 11, 21, 9, tzinfo=UTC)
-        slots = [
-            TimeslotId(
-                UUID(
-                    app.add_timeslot(
-                        pid,
-                        f"Sat {9 + i}:00",
-                        start + timedelta(hours=i),
-                        start + timedelta(hours=i, minutes=50),
-                        admin(),
-                    ).ids["timeslot_id"]
-                )
-            )
-            for i in range(2)
-        ]
-        knots = SubjectId(UUID(app.add_subject(pid, "K1", "Knot Theory", admin(), class_size_max=1).ids["subject_id"]))
-        sections = {
-            name: SectionId(UUID(app.create_section(knots, [slots[i]], admin()).ids["section_id"]))
-            for name, i in (("k9", 0), ("k10", 1))
-        }
-        for key in ("ada", "ben"):
-            app.submit_profile(pid, key, key.title(), 2029, {}, CommandContext(actor=f"student:splash/{key}"))
-        app.add_section(pid, "ada", sections["k9"], CommandContext(actor="student:splash/ada"))
-        app.switch_sections(pid, "ada", sections["k9"], sections["k10"], CommandContext(actor="student:splash/ada"))
-        app.add_section(pid, "ben", sections["k9"], CommandContext(actor="student:splash/ben"))
-    finally:
-        services.close()
-    return "splash", sections
 
 
 def test_token_create_prints_the_plaintext_once_and_revoke_makes_it_invalid(run, sqlite_settings):
@@ -127,15 +66,19 @@ def test_roster_schedule_and_history(run, small_program):
     assert "ben" not in before
 
     schedule = run("schedule", slug, "ada").output
-    assert "K1 Knot Theory" in schedule
+    assert "K1s2" in schedule
+    assert "Knot Theory" in schedule
     assert "Sat 10:00" in schedule
     assert "Enrolled" in schedule
+    assert run("schedule", f"{slug}/ada").stdout == schedule
 
-    history = run("history", "--student", f"{slug}/ada").output
-    lines = [line for line in history.splitlines() if "Enrolled" in line]
-    assert len(lines) == 2  # the seat at 9:00 (ended by the switch), then the one at 10:00, in order
-    assert "student:splash/ada" in lines[0]
-    assert "switch" in lines[0]
+    _, intervals = parse_csv(run("history", "--student", f"{slug}/ada", "--format", "csv"))
+    # The seat at 9:00 (ended by the switch), then the one at 10:00, in order.
+    assert [(i["section_code"], i["verb"], i["end_cause"]) for i in intervals] == [
+        ("K1s1", "Enrolled", "switch"),
+        ("K1s2", "Enrolled", ""),
+    ]
+    assert intervals[0]["actor"] == "student:splash/ada"
     section_history = run("history", "--section", str(sections["k9"])).output
     assert "ada" in section_history
     assert "ben" in section_history
