@@ -22,7 +22,15 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import EnvType
 
-from regledger.domain import admin_commands, lottery_commands, lottery_commit, preference_commands, student_commands
+from regledger.domain import (
+    admin_commands,
+    catalogue_import,
+    lottery_commands,
+    lottery_commit,
+    preference_commands,
+    student_commands,
+    student_import,
+)
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.errors import IdempotencyKeyReused, InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, registration_types_id, student_id
@@ -67,6 +75,8 @@ class Registration(Application[UUID]):
     change_capacity = admin_commands.change_capacity
     set_section_open = admin_commands.set_section_open
     cancel_section = admin_commands.cancel_section
+    import_catalogue = catalogue_import.import_catalogue
+    import_students = student_import.import_students
     submit_profile = student_commands.submit_profile
     add_section = student_commands.add_section
     complete_registration = student_commands.complete_registration
