@@ -148,13 +148,15 @@ class StarInterval:
 class CatalogueFilter:
     """Filters of a catalogue listing; None means "any". `grade` keeps classes whose grade range
     holds it; `has_free` keeps sections with a free seat (classes with at least one);
-    `after` is the last code of the previous page."""
+    `statuses` keeps classes in these review statuses; `after` is the last code of the
+    previous page."""
 
     timeslot_id: UUID | None = None
     category: str | None = None
     grade: int | None = None
     has_free: bool | None = None
     subject_id: UUID | None = None
+    statuses: tuple[str, ...] | None = None  # of the class
     after: str | None = None
     limit: int | None = None
 

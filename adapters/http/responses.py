@@ -8,6 +8,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from regledger.adapters.http.catalogue_models import (
+    RosterEntryPublic,
+    StarredClassPublic,
+    StudentRefPublic,
+    TimeslotPublic,
+    WaitlistEntryPublic,
+)
 from regledger.adapters.http.schemas import EXAMPLE_UUID
 
 
@@ -61,7 +68,13 @@ class RegistrationTypePublic(BaseModel):
 class RosterPublic(BaseModel):
     position: int
     section_id: UUID
+    section_code: str | None
+    class_title: str | None
+    as_of: datetime | None = Field(description="The instant the roster is of; null: now")
+    count: int = Field(description="Students listed (as of `as_of`)")
+    capacity: int | None = Field(description="The section's capacity now")
     student_ids: list[UUID]
+    entries: list[RosterEntryPublic]
 
 
 class ScheduleEntryPublic(BaseModel):
@@ -70,6 +83,11 @@ class ScheduleEntryPublic(BaseModel):
     verb: str
     since: datetime
     timeslot_ids: list[UUID]
+    section_code: str | None
+    section_index: int | None
+    class_code: str | None
+    class_title: str | None
+    timeslots: list[TimeslotPublic]
 
 
 class SchedulePublic(BaseModel):
@@ -80,7 +98,9 @@ class SchedulePublic(BaseModel):
 
 class IntervalPublic(BaseModel):
     student_id: UUID
+    student_key: str | None
     section_id: UUID
+    section_code: str | None
     subject_id: UUID
     verb: str
     valid_from: datetime
@@ -104,6 +124,8 @@ class HistoryPublic(BaseModel):
 
 class SeatCountPublic(BaseModel):
     section_id: UUID
+    code: str | None
+    class_title: str | None
     subject_id: UUID
     capacity: int
     taken: int
@@ -122,12 +144,15 @@ class CountsPublic(BaseModel):
 class StarsPublic(BaseModel):
     position: int
     subject_ids: list[UUID]
+    classes: list[StarredClassPublic]
 
 
 class WaitlistPublic(BaseModel):
     position: int
     section_id: UUID
+    section_code: str | None
     student_ids: list[UUID]
+    entries: list[WaitlistEntryPublic]
 
 
 class DemandPublic(BaseModel):
@@ -153,11 +178,14 @@ class LotteryStatsPublic(BaseModel):
     parameters: dict[str, Any]
     rows: list[StatRowPublic]
     stats: dict[str, Any]
+    worst_served: list[StudentRefPublic] = Field(description="`stats.worst_served` with keys and names")
 
 
 class AssignmentPublic(BaseModel):
     student_id: UUID
+    student_key: str | None
     section_id: UUID
+    section_code: str | None
     level: int = Field(description="The priority level that won the seat (1..N), 0 for interest")
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
-from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, AdminDep, RegistrationDep, SlugPath
+from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, AdminDep, RegistrationDep, SlugPath, ViewsDep
+from regledger.adapters.http.naming import Names
 from regledger.adapters.http.responses import (
     AssignmentPublic,
     CommandResultPublic,
@@ -19,6 +20,7 @@ from regledger.adapters.http.responses import (
     StatRowPublic,
 )
 from regledger.adapters.http.schemas import ActionRequest, LotteryCommitRequest, LotteryStartRequest
+from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_response, wants_csv
 from regledger.domain.ids import program_id
 
 router = APIRouter(tags=["lottery"])
@@ -46,9 +48,10 @@ def compare_runs(ids: RunIdsQuery, _admin: AdminDep, app: RegistrationDep) -> Lo
 
 
 @router.get("/lottery-runs/{run_id}", summary="A run's status, seed, parameters and stats")
-def run_stats(run_id: RunPath, _admin: AdminDep, app: RegistrationDep) -> LotteryStatsPublic:
+def run_stats(run_id: RunPath, _admin: AdminDep, app: RegistrationDep, views: ViewsDep) -> LotteryStatsPublic:
     run = app.load_run(run_id)
     stats = app.lottery_stats(run_id)
+    names = Names(views).load(students=stats.worst_served)
     return LotteryStatsPublic(
         run_id=run.id,
         status=run.status,
@@ -57,20 +60,36 @@ def run_stats(run_id: RunPath, _admin: AdminDep, app: RegistrationDep) -> Lotter
         parameters=dict(run.parameters),
         rows=[StatRowPublic(label=label, value=value) for label, value in stats.render_rows()],
         stats=stats.as_dict(),
+        worst_served=[names.student(s) for s in stats.worst_served],
     )
 
 
-@router.get("/lottery-runs/{run_id}/assignment", summary="A run's assignment, recomputed and checked")
-def run_assignment(run_id: RunPath, _admin: AdminDep, app: RegistrationDep) -> LotteryAssignmentPublic:
+@router.get(
+    "/lottery-runs/{run_id}/assignment",
+    summary="A run's assignment, recomputed and checked, with keys and section codes",
+    responses=CSV_RESPONSES,
+)
+def run_assignment(
+    request: Request, run_id: RunPath, _admin: AdminDep, app: RegistrationDep, views: ViewsDep, fmt: FormatQuery = None
+) -> Any:
     result = app.lottery_assignment(run_id)
-    return LotteryAssignmentPublic(
-        run_id=run_id,
-        digest=result.digest(),
-        assignments=[
-            AssignmentPublic(student_id=a.student_id, section_id=a.section_id, level=a.level)
-            for a in result.assignments
-        ],
+    names = Names(views).load(
+        students={a.student_id for a in result.assignments}, sections={a.section_id for a in result.assignments}
     )
+    assignments = [
+        AssignmentPublic(
+            student_id=a.student_id,
+            student_key=names.key(a.student_id),
+            section_id=a.section_id,
+            section_code=names.code(a.section_id),
+            level=a.level,
+        )
+        for a in result.assignments
+    ]
+    if wants_csv(request, fmt):
+        columns = ("student_key", "section_code", "level", "student_id", "section_id")
+        return csv_response(columns, [a.model_dump() for a in assignments], f"lottery-{run_id}")
+    return LotteryAssignmentPublic(run_id=run_id, digest=result.digest(), assignments=assignments)
 
 
 @router.post("/lottery-runs/{run_id}/commit", responses=REPLAYED, summary="Turn a run's assignment into seats")

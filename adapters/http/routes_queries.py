@@ -1,15 +1,31 @@
-"""Query endpoints over the registration views; each accepts `min_position` (read-your-writes)."""
+"""Query endpoints over the registration views, with names beside ids; each accepts
+`min_position` (read-your-writes), and the lists a registrar exports answer CSV on request.
+
+`as_of` takes an ISO 8601 time; without an offset it is read in the program's timezone.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from regledger.adapters.http.catalogue_models import (
+    PriorityLevelPublic,
+    RosterEntryPublic,
+    StarHistoryPublic,
+    StarIntervalPublic,
+    StarredClassPublic,
+    TimeslotPublic,
+    WaitlistEntryPublic,
+)
 from regledger.adapters.http.deps import AdminDep, KnownProgram, KnownSection, KnownStudent, PrincipalDep, ViewsDep
 from regledger.adapters.http.faults import ReadRetryRoute
+from regledger.adapters.http.naming import Names
+from regledger.adapters.http.program_rosters import router as rosters_router
 from regledger.adapters.http.responses import (
     CountsPublic,
     DemandPublic,
@@ -22,77 +38,250 @@ from regledger.adapters.http.responses import (
     StarsPublic,
     WaitlistPublic,
 )
-from regledger.adapters.http.schemas import Instant, Verb
-from regledger.domain.ids import program_id, student_id
-from regledger.projections.views import Interval
+from regledger.adapters.http.schemas import Label, LocalInstant, Verb
+from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_response, wants_csv
+from regledger.domain.errors import NotFoundError
+from regledger.domain.ids import program_id, student_id, timeslot_id
+from regledger.domain.values import ENROLLED, in_zone
+from regledger.projections.views import Interval, RegistrationViews, priority_level
 
 # Queries only read: after a transient database fault each runs once more (faults.py).
 router = APIRouter(tags=["queries"], route_class=ReadRetryRoute)
+router.include_router(rosters_router)
 
 STUDENT = "/programs/{slug}/students/{key}"
 VerbsQuery = Annotated[list[Verb] | None, Query(max_length=20, description="Only these verbs (default: all)")]
-AsOfQuery = Annotated[Instant | None, Query(description="Answer as of this instant (timezone-aware)")]
+AsOfQuery = Annotated[
+    LocalInstant | None, Query(description="Answer as of this time (no offset: the program's timezone)")
+]
+INTERVAL_COLUMNS = (
+    "valid_from",
+    "valid_to",
+    "student_key",
+    "section_code",
+    "verb",
+    "cause",
+    "actor",
+    "reason",
+    "end_cause",
+    "end_actor",
+    "end_reason",
+    "lottery_run_id",
+    "student_id",
+    "section_id",
+    "command_id",
+    "end_command_id",
+    "position",
+)
 
 
-def _intervals(rows: list[Interval]) -> list[IntervalPublic]:
-    return [IntervalPublic(**{k: v for k, v in asdict(r).items() if k != "program_id"}) for r in rows]
+def local(views: RegistrationViews, program: UUID | None, when: datetime | None) -> datetime | None:
+    if when is None or when.tzinfo is not None:
+        return when
+    found = None if program is None else views.program(program)
+    return in_zone(when, "UTC" if found is None else found.timezone)
 
 
-@router.get("/sections/{section_id}/roster", summary="Students holding a verb on a section (default Enrolled)")
+def _intervals(views: RegistrationViews, rows: list[Interval]) -> list[IntervalPublic]:
+    names = Names(views).load(students={r.student_id for r in rows}, sections={r.section_id for r in rows})
+    return [
+        IntervalPublic(
+            **{k: v for k, v in asdict(r).items() if k != "program_id"},
+            student_key=names.key(r.student_id),
+            section_code=names.code(r.section_id),
+        )
+        for r in rows
+    ]
+
+
+def _history(request: Request, fmt: str | None, position: int, intervals: list[IntervalPublic], name: str) -> Any:
+    if wants_csv(request, fmt):
+        return csv_response(INTERVAL_COLUMNS, [i.model_dump() for i in intervals], name)
+    return HistoryPublic(position=position, intervals=intervals)
+
+
+@router.get(
+    "/sections/{section_id}/roster",
+    summary="Students holding a verb on a section (default Enrolled), with keys and names",
+    responses=CSV_RESPONSES,
+)
 def roster(
-    section_id: UUID,
+    request: Request,
+    section_id: KnownSection,
     _admin: AdminDep,
-    _known: KnownSection,
     views: ViewsDep,
     verbs: VerbsQuery = None,
     as_of: AsOfQuery = None,
-) -> RosterPublic:
+    fmt: FormatQuery = None,
+) -> Any:
     position = views.position()
-    students = views.students(section_id, verbs or ("Enrolled",), as_of=as_of)
-    return RosterPublic(position=position, section_id=section_id, student_ids=students)
-
-
-@router.get(f"{STUDENT}/schedule", summary="A student's registrations, with timeslots")
-def schedule(
-    acting: KnownStudent, views: ViewsDep, verbs: VerbsQuery = None, as_of: AsOfQuery = None
-) -> SchedulePublic:
-    position = views.position()
-    sid = student_id(acting.program_id, acting.student_key)
-    entries = views.sections(sid, acting.program_id, verbs or None, as_of=as_of)
-    return SchedulePublic(
+    section = views.section_view(section_id)
+    when = local(views, None if section is None else section.program_id, as_of)
+    held = [(verb, views.students(section_id, (verb,), as_of=when)) for verb in dict.fromkeys(verbs or (ENROLLED,))]
+    names = Names(views).load(students={s for _, ids in held for s in ids})
+    entries = sorted(
+        (RosterEntryPublic(**names.student(s).model_dump(), verb=verb) for verb, ids in held for s in ids),
+        key=lambda e: (e.key or str(e.student_id), e.verb),
+    )
+    if wants_csv(request, fmt):
+        code = section.code if section is not None else str(section_id)
+        columns = ("key", "name", "verb", "student_id")
+        return csv_response(columns, [e.model_dump() for e in entries], f"roster-{code}")
+    return RosterPublic(
         position=position,
-        student_id=sid,
-        entries=[ScheduleEntryPublic(**{**asdict(e), "timeslot_ids": list(e.timeslot_ids)}) for e in entries],
+        section_id=section_id,
+        section_code=None if section is None else section.code,
+        class_title=None if section is None else section.class_title,
+        as_of=when,
+        count=len({e.student_id for e in entries}),
+        capacity=None if section is None else section.capacity,
+        student_ids=sorted({e.student_id for e in entries}, key=str),
+        entries=entries,
     )
 
 
-@router.get(f"{STUDENT}/history", summary="Every registration interval of a student, in time order")
-def student_history(acting: KnownStudent, views: ViewsDep) -> HistoryPublic:
+@router.get(
+    f"{STUDENT}/schedule", summary="A student's registrations, with classes and timeslots", responses=CSV_RESPONSES
+)
+def schedule(
+    request: Request,
+    acting: KnownStudent,
+    views: ViewsDep,
+    verbs: VerbsQuery = None,
+    as_of: AsOfQuery = None,
+    fmt: FormatQuery = None,
+) -> Any:
+    position = views.position()
+    sid = student_id(acting.program_id, acting.student_key)
+    when = local(views, acting.program_id, as_of)
+    entries = views.sections(sid, acting.program_id, verbs or None, as_of=when)
+    names = Names(views).load(sections={e.section_id for e in entries})
+    public = []
+    for e in entries:
+        section = names.section(e.section_id)
+        public.append(
+            ScheduleEntryPublic(
+                **{**asdict(e), "timeslot_ids": list(e.timeslot_ids)},
+                section_code=None if section is None else section.code,
+                section_index=None if section is None else section.index,
+                class_code=None if section is None else section.class_code,
+                class_title=None if section is None else section.class_title,
+                timeslots=[] if section is None else [TimeslotPublic.of(t) for t in section.timeslots],
+            )
+        )
+    public.sort(key=lambda e: (min((t.starts for t in e.timeslots), default=e.since), e.section_code or "", e.verb))
+    if wants_csv(request, fmt):
+        columns = ("timeslots", "section_code", "class_title", "verb", "since", "section_id")
+        rows = [{**e.model_dump(), "timeslots": [t.label for t in e.timeslots]} for e in public]
+        return csv_response(columns, rows, f"schedule-{acting.slug}-{acting.student_key}")
+    return SchedulePublic(position=position, student_id=sid, entries=public)
+
+
+@router.get(
+    f"{STUDENT}/history", summary="Every registration interval of a student, in time order", responses=CSV_RESPONSES
+)
+def student_history(request: Request, acting: KnownStudent, views: ViewsDep, fmt: FormatQuery = None) -> Any:
     position = views.position()
     rows = views.history(student_id=student_id(acting.program_id, acting.student_key))
-    return HistoryPublic(position=position, intervals=_intervals(rows))
+    return _history(request, fmt, position, _intervals(views, rows), f"history-{acting.slug}-{acting.student_key}")
 
 
-@router.get(f"{STUDENT}/stars", summary="Classes the student has starred")
+@router.get(
+    "/sections/{section_id}/history", summary="Every registration interval on a section", responses=CSV_RESPONSES
+)
+def section_history(
+    request: Request, section_id: KnownSection, _admin: AdminDep, views: ViewsDep, fmt: FormatQuery = None
+) -> Any:
+    position = views.position()
+    intervals = _intervals(views, views.history(section_id=section_id))
+    return _history(request, fmt, position, intervals, f"history-{section_id}")
+
+
+@router.get(f"{STUDENT}/stars", summary="Classes the student has starred, with codes and titles")
 def stars(acting: KnownStudent, views: ViewsDep) -> StarsPublic:
     position = views.position()
-    return StarsPublic(position=position, subject_ids=views.stars_of(student_id(acting.program_id, acting.student_key)))
+    subject_ids = views.stars_of(student_id(acting.program_id, acting.student_key))
+    return StarsPublic(position=position, subject_ids=subject_ids, classes=_starred(views, subject_ids))
 
 
-@router.get("/sections/{section_id}/history", summary="Every registration interval on a section")
-def section_history(section_id: UUID, _admin: AdminDep, _known: KnownSection, views: ViewsDep) -> HistoryPublic:
+def _starred(views: RegistrationViews, subject_ids: list[UUID]) -> list[StarredClassPublic]:
+    out = []
+    for sid in subject_ids:
+        found = views.class_view(sid)
+        code, title = (None, None) if found is None else (found.code, found.title)
+        out.append(StarredClassPublic(subject_id=sid, code=code, title=title))
+    return out
+
+
+@router.get(f"{STUDENT}/stars/history", summary="Every star and unstar of the student, in time order")
+def star_history(acting: KnownStudent, views: ViewsDep) -> StarHistoryPublic:
     position = views.position()
-    return HistoryPublic(position=position, intervals=_intervals(views.history(section_id=section_id)))
+    rows = views.star_history(student_id(acting.program_id, acting.student_key))
+    named = {c.subject_id: c for c in _starred(views, sorted({r.subject_id for r in rows}, key=str))}
+    return StarHistoryPublic(
+        position=position,
+        stars=[
+            StarIntervalPublic(
+                **named[r.subject_id].model_dump(),
+                valid_from=r.valid_from,
+                valid_to=r.valid_to,
+                actor=r.actor,
+                end_actor=r.end_actor,
+            )
+            for r in rows
+        ],
+    )
 
 
-@router.get("/sections/{section_id}/waitlist", summary="A section's waitlist in queue order")
-def waitlist(section_id: UUID, _admin: AdminDep, _known: KnownSection, views: ViewsDep) -> WaitlistPublic:
+@router.get(f"{STUDENT}/priority-level", summary="The Priority/N level the student's next pick in timeslots takes")
+def registration_priority(
+    acting: KnownStudent,
+    views: ViewsDep,
+    timeslot: Annotated[list[Label], Query(min_length=1, max_length=50, description="Timeslot labels or ids")],
+) -> PriorityLevelPublic:
+    """ESP's `getRegistrationPriority` as documented (not as coded): 0 if the student is
+    Enrolled in one of the timeslots, else the smallest N with no Priority/N held there."""
     position = views.position()
-    return WaitlistPublic(position=position, section_id=section_id, student_ids=views.waitlist(section_id))
+    program = views.program(acting.program_id)
+    if program is None:
+        raise NotFoundError("No such program in the views yet; retry with min_position", slug=acting.slug)
+    known = {t.timeslot_id for t in views.timeslots(acting.program_id)}
+    wanted = []
+    for value in timeslot:
+        try:
+            tid = UUID(value)
+        except ValueError:
+            tid = timeslot_id(acting.program_id, value)
+        if tid not in known:
+            raise NotFoundError("No such timeslot in this program", timeslot=value)
+        wanted.append(tid)
+    entries = views.sections(student_id(acting.program_id, acting.student_key), acting.program_id)
+    return PriorityLevelPublic(
+        position=position,
+        timeslot_ids=wanted,
+        level=priority_level(entries, wanted),
+        priority_limit=int(program.settings["priority_limit"]),
+    )
+
+
+@router.get("/sections/{section_id}/waitlist", summary="A section's waitlist in queue order, with keys and names")
+def waitlist(section_id: KnownSection, _admin: AdminDep, views: ViewsDep) -> WaitlistPublic:
+    position = views.position()
+    queue = views.waitlist(section_id)
+    names = Names(views).load(students=queue, sections=[section_id])
+    return WaitlistPublic(
+        position=position,
+        section_id=section_id,
+        section_code=names.code(section_id),
+        student_ids=queue,
+        entries=[
+            WaitlistEntryPublic(**names.student(s).model_dump(), place=place) for place, s in enumerate(queue, start=1)
+        ],
+    )
 
 
 @router.get("/sections/{section_id}/interest", summary="Stars, priorities and registrations per verb on a section")
-def interest(section_id: UUID, _admin: AdminDep, _known: KnownSection, views: ViewsDep) -> DemandPublic:
+def interest(section_id: KnownSection, _admin: AdminDep, views: ViewsDep) -> DemandPublic:
     position = views.position()
     demand = views.demand(section_id)
     return DemandPublic(
@@ -104,9 +293,18 @@ def interest(section_id: UUID, _admin: AdminDep, _known: KnownSection, views: Vi
     )
 
 
-@router.get("/programs/{slug}/counts", summary="Seats per section and students in the program")
+@router.get("/programs/{slug}/counts", summary="Seats per section (with codes) and students in the program")
 def counts(_principal: PrincipalDep, slug: KnownProgram, views: ViewsDep) -> CountsPublic:
     position = views.position()
     pid = program_id(slug)
-    sections = [SeatCountPublic(**{**asdict(c), "free": c.free}) for c in views.seat_counts(pid)]
+    seat_counts = views.seat_counts(pid)
+    names = Names(views).load(sections={c.section_id for c in seat_counts})
+    sections = [
+        SeatCountPublic(
+            **{**asdict(c), "free": c.free},
+            code=names.code(c.section_id),
+            class_title=None if (found := names.section(c.section_id)) is None else found.class_title,
+        )
+        for c in seat_counts
+    ]
     return CountsPublic(position=position, students=views.students_in_program(pid), sections=sections)

@@ -97,7 +97,7 @@ SubjectStatus = Literal["cancelled", "rejected", "unreviewed", "hidden", "accept
 
 def _plausible_instant(value: datetime) -> datetime:
     try:
-        year = value.astimezone(UTC).year
+        year = value.astimezone(UTC).year if value.tzinfo is not None else value.year
     except OverflowError:
         year = 0
     if not 1900 <= year <= 2200:
@@ -110,12 +110,14 @@ def _iso_8601(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not _ISO_START.match(value):
-        raise ValueError("must be an ISO 8601 date-time with an offset, e.g. 2026-11-21T09:00:00Z")
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-11-21T09:00:00Z")
     return value
 
 
 _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_plausible_instant)]
+# A time as people type it: with an offset, or without one, read in the program's timezone.
+LocalInstant = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_plausible_instant)]
 
 RANK_PATTERN = r"^[1-9][0-9]?$"
 EXAMPLE_UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"

@@ -262,12 +262,15 @@ def _class_filter(where: CatalogueFilter) -> tuple[str, list[Any]]:
         sql, params = f"{sql} AND j.grade_min <= ? AND j.grade_max >= ?", [*params, where.grade, where.grade]
     if where.subject_id is not None:
         sql, params = f"{sql} AND j.subject_id = ?", [*params, where.subject_id]
+    if where.statuses is not None:
+        marks = ", ".join("?" for _ in where.statuses) or "NULL"
+        sql, params = f"{sql} AND j.status IN ({marks})", [*params, *where.statuses]
     return sql, params
 
 
 def _section_filter(where: CatalogueFilter) -> tuple[str, list[Any]]:
     """Conditions on `s` (a section) and, through `_class_filter`, on `j` (its class)."""
-    sql, params = _class_filter(where) if (where.category, where.grade, where.subject_id) != (None,) * 3 else ("", [])
+    sql, params = _class_filter(where)
     if sql:  # the class conditions need the join, which a bare `sections s` subquery lacks
         sql = f" AND s.subject_id IN (SELECT j.subject_id FROM {{p}}subjects j WHERE 1 = 1{sql})"  # noqa: S608 - fixed fragments
     if where.timeslot_id is not None:

@@ -111,10 +111,13 @@ def test_an_instant_must_be_iso_8601(api, world, as_of):
     refused(api, "GET", f"/sections/{world.sections['b2a']}/roster", 422, "invalid_input", params={"as_of": as_of})
 
 
-def test_an_instant_without_an_offset_is_refused(api, world):
+def test_an_instant_without_an_offset_is_read_in_the_programs_timezone(api, world):
     url = f"/sections/{world.sections['b2a']}/roster"
-    refused(api, "GET", url, 422, "invalid_input", params={"as_of": "2026-11-21T09:00:00"})
-    assert api.client.get(url, headers=api.admin, params={"as_of": "2026-11-21T09:00:00+01:00"}).status_code == 200
+    local = api.client.get(url, headers=api.admin, params={"as_of": "2026-11-21T09:00:00"})
+    assert local.status_code == 200, local.text
+    assert local.json()["as_of"] == "2026-11-21T09:00:00Z"  # the program's zone: UTC by default
+    offset = api.client.get(url, headers=api.admin, params={"as_of": "2026-11-21T09:00:00+01:00"})
+    assert offset.json()["as_of"] == "2026-11-21T09:00:00+01:00"
 
 
 @pytest.mark.parametrize("value", [0, 1, "true", "yes", None])

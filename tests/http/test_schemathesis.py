@@ -77,7 +77,9 @@ def _seed(services) -> dict[str, str]:
 # this test puts back). No 5xx, documented statuses, headers and response schemas are all checked.
 EXCLUDED = [positive_data_acceptance, negative_data_rejection]
 FOCUS = r"^/(programs|subjects|sections|registration-types)"
-QUERIES = r"/(roster|schedule|history|stars|waitlist|interest|counts)$"
+# Every query and catalogue read (GET under /programs and /sections): their views are not
+# projected here, so a generated `min_position` answers 503 projection_behind by design.
+QUERIES = r"^/(programs|sections)"
 
 
 def test_the_api_never_answers_5xx_and_matches_its_schema(api_schema, target):
