@@ -3,7 +3,8 @@
 A token reads `rl_<token_id>.<secret>`. `token_id` (16 hex digits) is not secret and selects the
 row; `secret` is `secrets.token_urlsafe(32)` and only its SHA-256 is stored, compared with
 `hmac.compare_digest`, so neither a stolen table nor response timing reveals a usable token.
-The plaintext is returned once, by `create`, and never stored or logged.
+The plaintext is returned once, by `create` or `create_many`, and never stored or logged; every
+creation and revocation is logged with the token id and the actor (`regledger.tokens`).
 
 A student token is bound to one (program slug, student key); an admin token to an admin name.
 The actor recorded on every event is derived from the token (`Principal.actor`).
@@ -12,28 +13,26 @@ Lookups are cached per token id for `cache_ttl` (1 s), found and not found alike
 requests cost one query a second, not one each; a revocation takes effect at once through the
 store that revokes (its entry is dropped) and within `cache_ttl` everywhere else. Repeated
 failures from one address are throttled in the HTTP layer (`adapters/http/limits.py`).
+The SQL stores live in `token_stores.py`.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
+import logging
 import secrets
-import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
-import psycopg
-from psycopg_pool import ConnectionPool
-
-from regledger.adapters.postgres.db_faults import read_with_retry
 from regledger.adapters.settings import Settings
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.values import check_key
@@ -41,25 +40,13 @@ from regledger.domain.values import check_key
 Role = Literal["admin", "student"]
 ROLES: tuple[Role, ...] = ("admin", "student")
 TOKEN_PREFIX = "rl_"  # noqa: S105 - a format marker, not a secret
-TABLE = "regledger_tokens"
-
-_DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-    token_id TEXT PRIMARY KEY,
-    secret_sha256 TEXT NOT NULL,
-    role TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-)"""
-_COLUMNS = "token_id, secret_sha256, role, subject, created_at, revoked_at"
 CACHE_TTL = 1.0  # seconds: how long another process's revocation may go unnoticed
 CACHE_MAX = 10_000
-POOL_WAIT = 1.5  # seconds a lookup waits for a pooled connection: fail fast in an outage
-CONNECT_TIMEOUT = 2  # libpq's smallest effective connect_timeout
-# A replacement connection is retried with backoff for this long, then the pool starts afresh
-# on the next request: after an outage it reconnects within about a second, not the 8-16 s
-# its backoff reaches by then.
-RECONNECT_WINDOW = 2.0
+MAX_BATCH = 10_000  # tokens one create_many may create: a large program's students, with room
+SYSTEM_ACTOR = "system"  # the actor logged when the caller names none (tests, scripts)
+CSV_COLUMNS = ("student_key", "token_id", "token")
+
+logger = logging.getLogger("regledger.tokens")
 
 
 @dataclass(frozen=True)
@@ -97,6 +84,36 @@ class TokenRecord:
     def principal(self) -> Principal:
         return Principal(self.token_id, self.role, self.subject)
 
+    @property
+    def public_id(self) -> str:
+        """The id as people and clients see it: `rl_<16 hex>`."""
+        return f"{TOKEN_PREFIX}{self.token_id}"
+
+
+# Names the stores' `list` method cannot shadow in their class bodies.
+TokenRecords = list[TokenRecord]
+TokenIds = list[str]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just created, with its plaintext: the only time the plaintext exists."""
+
+    record: TokenRecord
+    token: str
+
+    @property
+    def student_key(self) -> str:
+        return self.record.subject.partition("/")[2]
+
+
+@dataclass(frozen=True)
+class TokenBatch:
+    """What one `create_many` did: the new tokens in the order asked, and the revoked ids."""
+
+    tokens: list[IssuedToken]
+    revoked: list[str]
+
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -121,6 +138,30 @@ def check_role(role: str) -> Role:
     if role == "student":
         return "student"
     raise InvalidInputError(f"role must be one of {ROLES}", role=role)
+
+
+def bare_id(token_id: str) -> str:
+    """`rl_<id>`, `<id>` or a whole token -> `<id>`."""
+    return token_id.removeprefix(TOKEN_PREFIX).partition(".")[0]
+
+
+def _check_batch(role: Role, subjects: Sequence[str]) -> None:
+    if not 1 <= len(subjects) <= MAX_BATCH:
+        raise InvalidInputError(f"A batch creates 1 to {MAX_BATCH} tokens", count=len(subjects))
+    for subject in subjects:
+        check_subject(role, subject)
+    repeated = [subject for subject, n in Counter(subjects).items() if n > 1]
+    if repeated:
+        raise InvalidInputError("A batch names each subject once", duplicates=repeated[:20], count=len(repeated))
+
+
+def student_tokens_csv(tokens: Sequence[IssuedToken], lineterminator: str = "\r\n") -> str:
+    """`student_key,token_id,token`, one row per token (RFC 4180 line ends unless told)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=lineterminator)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows((t.student_key, t.record.public_id, t.token) for t in tokens)
+    return out.getvalue()
 
 
 def check_subject(role: Role, subject: str) -> str:
@@ -149,15 +190,42 @@ class TokenStore(ABC):
             cache = self.__dict__.setdefault("_lookup_cache", _LookupCache())
         return cast(_LookupCache, cache)
 
-    def create(self, role: str, subject: str) -> str:
+    def create(self, role: str, subject: str, *, actor: str = SYSTEM_ACTOR) -> str:
         """Store a new token and return its plaintext (shown once, never recoverable)."""
+        return self.create_many(role, [subject], actor=actor).tokens[0].token
+
+    def create_many(
+        self, role: str, subjects: Sequence[str], *, actor: str = SYSTEM_ACTOR, revoke_existing: bool = False
+    ) -> TokenBatch:
+        """One new token per subject, in one transaction: all are stored or none.
+
+        Every subject is checked first; a subject named twice is refused. A subject's earlier
+        tokens stay valid beside the new one, unless `revoke_existing`: then its earlier active
+        tokens are revoked in the same transaction."""
         checked = check_role(role)
-        check_subject(checked, subject)
-        token_id = secrets.token_hex(8)
-        secret = secrets.token_urlsafe(32)
-        self._insert(TokenRecord(token_id, _hash(secret), checked, subject, _now()))
-        self._cache.drop(token_id)
-        return f"{TOKEN_PREFIX}{token_id}.{secret}"
+        _check_batch(checked, subjects)
+        when = _now()
+        issued = []
+        for subject in subjects:
+            token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+            record = TokenRecord(token_id, _hash(secret), checked, subject, when)
+            issued.append(IssuedToken(record, f"{TOKEN_PREFIX}{token_id}.{secret}"))
+        revoked = self._insert_many([t.record for t in issued], subjects if revoke_existing else (), when)
+        # Drops any cached "not found" for a new id and any cached record of a revoked one.
+        self._cache.clear()
+        for token_id in revoked:
+            logger.info("revoked token %s%s (replaced) by %s", TOKEN_PREFIX, token_id, actor, extra={"actor": actor})
+        for token in issued:
+            record = token.record
+            logger.info(
+                "created %s token %s for %s by %s",
+                record.role,
+                record.public_id,
+                record.subject,
+                actor,
+                extra={"token_id": record.public_id, "role": record.role, "subject": record.subject, "actor": actor},
+            )
+        return TokenBatch(issued, [f"{TOKEN_PREFIX}{token_id}" for token_id in revoked])
 
     def lookup(self, token: str) -> Principal | None:
         """The principal of a valid, unrevoked token; None for anything else."""
@@ -182,20 +250,41 @@ class TokenStore(ABC):
         cache.put(token_id, record, now + self.cache_ttl, generation)
         return record
 
-    def revoke(self, token_id: str) -> bool:
+    def revoke(self, token_id: str, *, actor: str = SYSTEM_ACTOR) -> bool:
         """Revoke by token id (the part before the dot); False if unknown or already revoked."""
-        bare = token_id.removeprefix(TOKEN_PREFIX).partition(".")[0]
+        bare = bare_id(token_id)
         try:
-            return self._revoke(bare, _now())
+            done = self._revoke(bare, _now())
         finally:
             self._cache.drop(bare)
+        shown = f"{TOKEN_PREFIX}{bare}"
+        if done:
+            logger.info("revoked token %s by %s", shown, actor, extra={"token_id": shown, "actor": actor})
+        else:
+            logger.info("not revoked: no active token %s (asked by %s)", shown, actor, extra={"actor": actor})
+        return done
+
+    def get(self, token_id: str) -> TokenRecord | None:
+        """The stored record (never the secret), read now rather than from the lookup cache."""
+        return self._get(bare_id(token_id))
 
     @abstractmethod
-    def list(self) -> list[TokenRecord]:
-        """Every token ever created, revoked ones included, by creation time."""
+    def list(
+        self,
+        *,
+        role: Role | None = None,
+        program: str | None = None,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> TokenRecords:
+        """Tokens by creation time (then id): all, or of a role, of one program's students, active
+        (True) or revoked (False) only; `offset`/`limit` page through them."""
 
     @abstractmethod
-    def _insert(self, record: TokenRecord) -> None: ...
+    def _insert_many(self, records: Sequence[TokenRecord], revoke: Sequence[str], when: str) -> TokenIds:
+        """Insert every record and revoke the active student tokens of `revoke` (subjects) at
+        `when`, in one transaction; the ids revoked."""
 
     @abstractmethod
     def _get(self, token_id: str) -> TokenRecord | None: ...
@@ -235,19 +324,50 @@ class _LookupCache:
             self._generation += 1
             self._entries.pop(token_id, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
 
 class MemoryTokenStore(TokenStore):
     def __init__(self) -> None:
         self._rows: dict[str, TokenRecord] = {}
         self._lock = threading.Lock()
 
-    def list(self) -> list[TokenRecord]:
+    def list(
+        self,
+        *,
+        role: Role | None = None,
+        program: str | None = None,
+        active: bool | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> TokenRecords:
+        prefix = None if program is None else f"{program}/"
         with self._lock:
-            return sorted(self._rows.values(), key=lambda r: r.created_at)
+            rows = [
+                r
+                for r in self._rows.values()
+                if (role is None or r.role == role)
+                and (prefix is None or (r.role == "student" and r.subject.startswith(prefix)))
+                and (active is None or (r.revoked_at is None) == active)
+            ]
+        rows.sort(key=lambda r: (r.created_at, r.token_id))
+        return rows[offset:] if limit is None else rows[offset : offset + limit]
 
-    def _insert(self, record: TokenRecord) -> None:
+    def _insert_many(self, records: Sequence[TokenRecord], revoke: Sequence[str], when: str) -> TokenIds:
+        subjects = set(revoke)
         with self._lock:
-            self._rows[record.token_id] = record
+            revoked = [
+                r.token_id
+                for r in self._rows.values()
+                if r.role == "student" and r.revoked_at is None and r.subject in subjects
+            ]
+            for token_id in revoked:
+                self._rows[token_id] = replace(self._rows[token_id], revoked_at=when)
+            self._rows.update((r.token_id, r) for r in records)
+        return revoked
 
     def _get(self, token_id: str) -> TokenRecord | None:
         with self._lock:
@@ -262,118 +382,11 @@ class MemoryTokenStore(TokenStore):
             return True
 
 
-def _record(row: tuple[Any, ...]) -> TokenRecord:
-    return TokenRecord(*row)
-
-
-class SqliteTokenStore(TokenStore):
-    """A `regledger_tokens` table in the SQLite file (one short-lived connection per call)."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        with self._connection() as conn:
-            conn.execute(_DDL)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as conn, conn:
-            yield conn
-
-    def list(self) -> list[TokenRecord]:
-        with self._connection() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY created_at").fetchall()  # noqa: S608
-        return [_record(r) for r in rows]
-
-    def _insert(self, record: TokenRecord) -> None:
-        with self._connection() as conn:
-            conn.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", _values(record))  # noqa: S608
-
-    def _get(self, token_id: str) -> TokenRecord | None:
-        with self._connection() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE token_id = ?", (token_id,)).fetchone()  # noqa: S608
-        return None if row is None else _record(row)
-
-    def _revoke(self, token_id: str, when: str) -> bool:
-        with self._connection() as conn:
-            cur = conn.execute(
-                f"UPDATE {TABLE} SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",  # noqa: S608
-                (when, token_id),
-            )
-            return cur.rowcount == 1
-
-
-def _values(record: TokenRecord) -> tuple[Any, ...]:
-    return (
-        record.token_id,
-        record.secret_sha256,
-        record.role,
-        record.subject,
-        record.created_at,
-        record.revoked_at,
-    )
-
-
-class PostgresTokenStore(TokenStore):
-    """A `regledger_tokens` table in the settings' schema, read through a small pool."""
-
-    def __init__(self, conninfo: str, *, pool_size: int = 4, pool_wait: float = POOL_WAIT) -> None:
-        # No `check=` callback: a broken connection is found by the lookup that uses it, which
-        # then drops every dead one and retries once (db_faults.read_with_retry); the check
-        # loop would sleep a second after the second dead connection.
-        self._pool = ConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=pool_size,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-            open=True,
-            name="regledger-tokens",
-            timeout=pool_wait,
-            reconnect_timeout=RECONNECT_WINDOW,
-        )
-        self.pool_wait = pool_wait
-        with self._pool.connection() as conn, conn.transaction():
-            # Concurrent CREATE ... IF NOT EXISTS can fail with "tuple concurrently updated".
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"regledger.{TABLE}",))
-            conn.execute(_DDL)
-
-    def list(self) -> list[TokenRecord]:
-        def read(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-            return conn.execute(f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY created_at").fetchall()  # noqa: S608
-
-        return [_record(r) for r in read_with_retry(self._pool, self.pool_wait, read)]
-
-    def _insert(self, record: TokenRecord) -> None:
-        with self._pool.connection() as conn:
-            conn.execute(
-                f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",  # noqa: S608
-                _values(record),
-            )
-
-    def _get(self, token_id: str) -> TokenRecord | None:
-        def read(conn: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
-            return conn.execute(
-                f"SELECT {_COLUMNS} FROM {TABLE} WHERE token_id = %s",  # noqa: S608
-                (token_id,),
-                prepare=True,
-            ).fetchone()
-
-        row = read_with_retry(self._pool, self.pool_wait, read)
-        return None if row is None else _record(row)
-
-    def _revoke(self, token_id: str, when: str) -> bool:
-        with self._pool.connection() as conn:
-            cur = conn.execute(
-                f"UPDATE {TABLE} SET revoked_at = %s WHERE token_id = %s AND revoked_at IS NULL",  # noqa: S608
-                (when, token_id),
-            )
-            return cur.rowcount == 1
-
-    def close(self) -> None:
-        self._pool.close()
-
-
 def build_token_store(settings: Settings) -> TokenStore:
     """The token store of the configured backend (tables are created if missing)."""
+    # Imported here: the SQL stores subclass TokenStore from this module.
+    from regledger.adapters.token_stores import PostgresTokenStore, SqliteTokenStore
+
     if settings.store == "postgres":
         return PostgresTokenStore(settings.postgres_conninfo())
     if settings.store == "sqlite":
