@@ -19,7 +19,14 @@ from starlette.exceptions import HTTPException
 
 from regledger.adapters.auth import TokenStore
 from regledger.adapters.bootstrap import Services
-from regledger.adapters.http import routes_admin, routes_lottery, routes_ops, routes_queries, routes_students
+from regledger.adapters.http import (
+    routes_admin,
+    routes_lottery,
+    routes_ops,
+    routes_queries,
+    routes_students,
+    routes_tokens,
+)
 from regledger.adapters.http.deps import Api, ApiError, Forbidden, Unauthenticated
 from regledger.adapters.http.faults import on_database_fault
 from regledger.adapters.http.limits import PayloadTooLarge, RequestGuard, on_payload_too_large
@@ -224,6 +231,7 @@ def create_app(
     app.add_exception_handler(PayloadTooLarge, on_payload_too_large)
     app.add_middleware(RequestGuard, api=api, max_body_bytes=services.settings.max_body_bytes)
     app.include_router(routes_admin.router)
+    app.include_router(routes_tokens.router)
     app.include_router(routes_students.router)
     app.include_router(routes_lottery.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
