@@ -206,6 +206,8 @@ def _plan_class(
         section = _plan_section(program, entry, subject, section_entry, sections, plan, ctx)
         if section is not None:
             touched.append(section)
+    for refused in (s for s in entry.sections if not any(s is n for n in numbered)):
+        _section_inputs(program, entry.code, refused, plan)  # a repeated number: still check the rest
     if subject is not None and not entry.sections and _class_capacity(program, entry) == 0:
         plan.warn(
             entry.line,
