@@ -18,6 +18,7 @@ import typer
 from regledger.adapters import cli_queries
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_common import console, err_console, progress_bar
+from regledger.adapters.cli_import import import_cli
 from regledger.adapters.cli_lottery import lottery_cli
 from regledger.adapters.cli_token import token_cli
 from regledger.adapters.logs import FORMAT_VARIABLE, LogFormat, configure_logging
@@ -29,6 +30,7 @@ DEMO_DATABASE = Path("var/demo.sqlite3")
 cli = typer.Typer(no_args_is_help=True, help="regledger: event-sourced class registration.")
 cli.add_typer(token_cli, name="token")
 cli.add_typer(lottery_cli, name="lottery")
+cli.add_typer(import_cli, name="import")
 cli.command("roster")(cli_queries.roster)
 cli.command("schedule")(cli_queries.schedule)
 cli.command("history")(cli_queries.history)
