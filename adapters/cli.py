@@ -1,8 +1,10 @@
 """The `regledger` command line (typer + rich).
 
-Every command reads the store from REGLEDGER_* variables (`Settings()`); results are tables,
-a refused command exits 2 with `refused <code>: <message>`. Sub-commands live in
-`cli_queries` (roster, schedule, history, types), `cli_token` and `cli_lottery`.
+Every command reads the store from REGLEDGER_* variables (`Settings()`); queries print a table,
+JSON or CSV (`--format`), a refused command exits 2 with `refused <code>: <message>`.
+Sub-commands live in `cli_queries` (roster, schedule, history, types), `cli_program` (program,
+timeslot), `cli_classes` (class, section), `cli_registrar` (enroll, drop, switch, waitlist),
+`cli_token`, `cli_import` and `cli_lottery`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from typing import Annotated, Any
 
 import typer
 
-from regledger.adapters import cli_queries
+from regledger.adapters import cli_queries, cli_registrar
 from regledger.adapters.bootstrap import Services, build
+from regledger.adapters.cli_classes import class_cli, section_cli
 from regledger.adapters.cli_common import console, err_console, progress_bar
+from regledger.adapters.cli_export import export_cli
 from regledger.adapters.cli_import import import_cli
 from regledger.adapters.cli_lottery import lottery_cli
+from regledger.adapters.cli_program import program_cli, timeslot_cli
 from regledger.adapters.cli_token import token_cli
 from regledger.adapters.logs import FORMAT_VARIABLE, LogFormat, configure_logging
 from regledger.adapters.postgres.wakeup import DatabaseUnreachable, one_line
@@ -31,10 +36,19 @@ cli = typer.Typer(no_args_is_help=True, help="regledger: event-sourced class reg
 cli.add_typer(token_cli, name="token")
 cli.add_typer(lottery_cli, name="lottery")
 cli.add_typer(import_cli, name="import")
+cli.add_typer(export_cli, name="export")
 cli.command("roster")(cli_queries.roster)
 cli.command("schedule")(cli_queries.schedule)
 cli.command("history")(cli_queries.history)
 cli.command("types")(cli_queries.types)
+cli.add_typer(program_cli, name="program")
+cli.add_typer(timeslot_cli, name="timeslot")
+cli.add_typer(class_cli, name="class")
+cli.add_typer(section_cli, name="section")
+cli.command("enroll")(cli_registrar.enroll)
+cli.command("drop")(cli_registrar.drop)
+cli.command("switch")(cli_registrar.switch)
+cli.command("waitlist")(cli_registrar.waitlist)
 
 
 LogFormatOption = Annotated[

@@ -92,11 +92,12 @@ def _section_about(view: SectionView) -> dict[str, object]:
     }
 
 
-def _times(view: SectionView | None, tz: tzinfo) -> list[str]:
+def slot_times(view: SectionView | None, tz: tzinfo) -> list[str]:
+    """`Sat 9:00: 2026-11-21 09:00-09:50` per timeslot, in the program's zone."""
     if view is None:
         return []
     return [
-        f"{t.label} ({t.starts.astimezone(tz):%Y-%m-%d %H:%M}-{t.ends.astimezone(tz):%H:%M})" for t in view.timeslots
+        f"{t.label}: {t.starts.astimezone(tz):%Y-%m-%d %H:%M}-{t.ends.astimezone(tz):%H:%M}" for t in view.timeslots
     ]
 
 
@@ -142,7 +143,7 @@ def schedule(
                 view.code if view else str(e.section_id),
                 view.class_title if view else None,
                 e.verb,
-                _times(view, tz),
+                slot_times(view, tz),
                 e.since,
                 view.class_code if view else None,
                 view.index if view else None,

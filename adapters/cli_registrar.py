@@ -1,0 +1,113 @@
+"""`regledger enroll|drop|switch|waitlist SLUG/KEY SECTION`: a registrar acting for a student.
+
+The rules are the students' own; `--override` (with `--reason`) is an admin's exception to
+them. A section code alone (`M101s1`) is looked up in the student's program.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from regledger.adapters.cli_address import SECTION_HELP, STUDENT_HELP, StudentAddress, section_address, student_address
+from regledger.adapters.cli_common import (
+    IdempotencyKeyOption,
+    OverrideOption,
+    ReasonOption,
+    admin_context,
+    done,
+    run_refusable,
+    services,
+)
+from regledger.adapters.cli_lookup import section_aggregate, section_name
+from regledger.domain.application import Registration
+from regledger.domain.ids import SectionId
+from regledger.domain.values import ENROLLED
+
+StudentArgument = Annotated[str, typer.Argument(help=STUDENT_HELP)]
+SectionArgument = Annotated[str, typer.Argument(help=SECTION_HELP)]
+
+
+def _section(app: Registration, who: StudentAddress, text: str) -> tuple[SectionId, str]:
+    """The section's id and `M101s1 Algebra I`; it must be in the student's program."""
+    address = section_address(text, who.slug if "/" not in text else None)
+    section = section_aggregate(app, address, run_refusable(lambda: app.load_program(who.program_id)))
+    return section.section_id, section_name(app, section)
+
+
+def enroll(
+    student: StudentArgument,
+    section: SectionArgument,
+    verb: Annotated[str, typer.Option("--verb", help="The registration verb.")] = ENROLLED,
+    override: OverrideOption = False,
+    reason: ReasonOption = "",
+    idempotency_key: IdempotencyKeyOption = None,
+) -> None:
+    """Register a student for a section (default: Enrolled, taking a seat)."""
+    who = student_address(student)
+    ctx = admin_context(reason, idempotency_key, override=override)
+    with services(catch_up=False) as built:
+        sid, name = _section(built.app, who, section)
+        result = run_refusable(lambda: built.app.add_section(who.program_id, who.key, sid, ctx, verb))
+    recorded = result.ids.get("verb", verb)
+    done(result, f"{who} ({who.student_id}) {recorded} in {name} (id {sid})")
+
+
+def drop(
+    student: StudentArgument,
+    section: SectionArgument,
+    verb: Annotated[
+        list[str] | None, typer.Option("--verb", help="Verbs to end (default: the program's visible ones).")
+    ] = None,
+    override: OverrideOption = False,
+    reason: ReasonOption = "",
+    idempotency_key: IdempotencyKeyOption = None,
+) -> None:
+    """End a student's registration on a section; freed seats go to the waitlist."""
+    who = student_address(student)
+    ctx = admin_context(reason, idempotency_key, override=override)
+    with services(catch_up=False) as built:
+        sid, name = _section(built.app, who, section)
+        result = run_refusable(lambda: built.app.drop_section(who.program_id, who.key, sid, ctx, verb or None))
+    ended = result.ids.get("ended") or "nothing"
+    promoted = result.ids.get("promoted")
+    done(
+        result,
+        f"dropped {who} ({who.student_id}) from {name} (id {sid}): ended {ended}"
+        + (f"; promoted from the waitlist: {promoted}" if promoted else ""),
+    )
+
+
+def switch(
+    student: StudentArgument,
+    from_section: Annotated[str, typer.Argument(help=f"From: {SECTION_HELP}")],
+    to_section: Annotated[str, typer.Argument(help=f"To: {SECTION_HELP}")],
+    override: OverrideOption = False,
+    reason: ReasonOption = "",
+    idempotency_key: IdempotencyKeyOption = None,
+) -> None:
+    """Move a student's seat between two sections of one class, atomically."""
+    who = student_address(student)
+    ctx = admin_context(reason, idempotency_key, override=override)
+    with services(catch_up=False) as built:
+        old, old_name = _section(built.app, who, from_section)
+        new, new_name = _section(built.app, who, to_section)
+        result = run_refusable(lambda: built.app.switch_sections(who.program_id, who.key, old, new, ctx))
+    done(result, f"switched {who} ({who.student_id}) from {old_name} (id {old}) to {new_name} (id {new})")
+
+
+def waitlist(
+    student: StudentArgument,
+    section: SectionArgument,
+    override: OverrideOption = False,
+    reason: ReasonOption = "",
+    idempotency_key: IdempotencyKeyOption = None,
+) -> None:
+    """Put a student on a full section's waitlist."""
+    who = student_address(student)
+    ctx = admin_context(reason, idempotency_key, override=override)
+    with services(catch_up=False) as built:
+        sid, name = _section(built.app, who, section)
+        result = run_refusable(lambda: built.app.join_waitlist(who.program_id, who.key, sid, ctx))
+    done(result, f"waitlisted {who} ({who.student_id}) for {name} (id {sid}), place {result.ids.get('place', '?')}")

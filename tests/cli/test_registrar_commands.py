@@ -1,0 +1,98 @@
+"""`enroll|drop|switch|waitlist SLUG/KEY SECTION`: a registrar acting for a student under the
+students' rules, with `--override --reason` as the admin's exception."""
+
+from __future__ import annotations
+
+import pytest
+
+from regledger.domain.ids import program_id, section_id, student_id, subject_id
+from tests.cli.helpers import parse_csv, parse_json
+
+PID = program_id("fall")
+K1S1, K1S2 = (section_id(subject_id(PID, "K1"), n) for n in (1, 2))
+M101S1 = section_id(subject_id(PID, "M101"), 1)
+
+
+def roster_keys(run, section, *verbs):
+    options = [a for v in verbs for a in ("--verb", v)]
+    return [s["key"] for s in parse_json(run("roster", section, *options, "--format", "json"))["students"]]
+
+
+@pytest.mark.usefixtures("season")
+def test_enroll_prints_the_student_and_section_by_name_and_id(run):
+    out = run("enroll", "fall/ada", "K1s1").stdout
+    assert f"fall/ada ({student_id(PID, 'ada')}) Enrolled in K1s1 Knot Theory (id {K1S1})" in out
+    assert roster_keys(run, "fall/K1s1") == ["ada"]
+    assert "Enrolled in K1s2" in run("enroll", "fall/ben", "fall/K1s2").stdout  # SLUG/CODE
+    assert "Enrolled in M101s1" in run("enroll", "fall/cat", str(M101S1)).stdout  # an id
+
+
+@pytest.mark.usefixtures("season")
+def test_waitlist_then_drop_promotes_and_says_whom(run):
+    run("enroll", "fall/ada", "K1s1")
+    first = run("waitlist", "fall/ben", "K1s1").stdout
+    assert f"waitlisted fall/ben ({student_id(PID, 'ben')}) for K1s1 Knot Theory (id {K1S1}), place 1" in first
+    assert "place 2" in run("waitlist", "fall/cat", "K1s1").stdout
+    out = run("drop", "fall/ada", "K1s1", "--reason", "moved away").stdout
+    assert f"dropped fall/ada ({student_id(PID, 'ada')}) from K1s1 Knot Theory (id {K1S1}): ended Enrolled" in out
+    assert "promoted from the waitlist: ben" in out
+    assert roster_keys(run, "fall/K1s1") == ["ben"]
+    assert roster_keys(run, "fall/K1s1", "Waitlisted") == ["cat"]
+    _, rows = parse_csv(run("history", "--student", "fall/ada", "--format", "csv"))
+    assert [(r["end_cause"], r["end_actor"], r["end_reason"]) for r in rows] == [("drop", "admin:cli", "moved away")]
+
+
+@pytest.mark.usefixtures("season")
+def test_switch_moves_the_seat_between_sections_of_one_class(run):
+    run("enroll", "fall/ada", "K1s1")
+    out = run("switch", "fall/ada", "K1s1", "K1s2").stdout
+    assert f"switched fall/ada ({student_id(PID, 'ada')}) from K1s1 Knot Theory (id {K1S1})" in out
+    assert f"to K1s2 Knot Theory (id {K1S2})" in out
+    assert roster_keys(run, "fall/K1s1") == []
+    assert roster_keys(run, "fall/K1s2") == ["ada"]
+
+
+@pytest.mark.usefixtures("season")
+def test_an_override_needs_a_reason_and_takes_a_seat_past_capacity(run, position):
+    run("enroll", "fall/ada", "K1s1")
+    head = position()
+    assert "refused section_full:" in run("enroll", "fall/ben", "K1s1", code=2).output
+    assert "refused override_needs_reason:" in run("enroll", "fall/ben", "K1s1", "--override", code=2).output
+    assert position() == head
+    run("enroll", "fall/ben", "K1s1", "--override", "--reason", "teacher agreed to one more")
+    assert roster_keys(run, "fall/K1s1") == ["ada", "ben"]
+    _, rows = parse_csv(run("history", "--student", "fall/ben", "--format", "csv"))
+    assert (rows[0]["cause"], rows[0]["reason"]) == ("override", "teacher agreed to one more")
+
+
+@pytest.mark.usefixtures("season")
+def test_a_repeated_idempotency_key_enrolls_once(run, position):
+    run("enroll", "fall/ada", "K1s1", "--idempotency-key", "desk-42")
+    head = position()
+    again = run("enroll", "fall/ada", "K1s1", "--idempotency-key", "desk-42").stdout
+    assert "already done under this idempotency key: nothing changed" in again
+    assert position() == head
+    reused = run("enroll", "fall/ada", "K1s2", "--idempotency-key", "desk-42", code=2).output
+    assert "refused idempotency_key_reused:" in reused
+
+
+@pytest.mark.usefixtures("season")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("enroll", "fall/ada", "K1s9"), "refused not_found: No section K1s9 in program fall"),
+        (("enroll", "fall/ada", "spring/K1s1"), "refused not_found:"),
+        (("enroll", "fall/ada", "K1"), "is not a section"),
+        (("enroll", "ada", "K1s1"), "a student is SLUG/KEY"),
+        (("enroll", "nope/ada", "K1s1"), "refused not_found:"),
+        (("waitlist", "fall/ada", "K1s1"), "refused seats_available:"),
+        (("drop", "fall/ada", "K1s1"), "refused not_registered:"),
+        (("switch", "fall/ada", "K1s1", "M101s1"), "refused different_class:"),
+        (("switch", "fall/ada", "K1s1", "K1s2"), "refused not_enrolled:"),
+        (("enroll", "fall/ada", "K1s1", "--verb", "Priority/1"), "refused verb_not_allowed:"),
+    ],
+)
+def test_a_refused_registration_exits_2_and_writes_nothing(run, position, args, message):
+    head = position()
+    assert message in " ".join(run(*args, code=2).output.split())
+    assert position() == head
