@@ -99,3 +99,19 @@ def test_students_are_imported_from_json_and_a_key_replays(run, store):
 def test_an_unknown_program_is_refused(run, store):
     result = run("students", EXAMPLES / "students.csv", "--program", "nowhere", code=2)
     assert "refused not_found" in result.output
+
+
+def test_an_exported_catalogue_imports_back_without_a_change(run, env, store, tmp_path):
+    run("catalogue", EXAMPLES / "catalogue.json", "--program", "splash")
+    runner = CliRunner()
+    catalogue, timeslots = tmp_path / "out.csv", tmp_path / "slots.csv"
+    args = ["export", "catalogue", "--program", "splash", "--output", catalogue, "--timeslots", timeslots]
+    exported = runner.invoke(cli, list(map(str, args)), env=env)
+    assert exported.exit_code == 0, exported.output
+    assert catalogue.read_text().startswith("code,title,category,")
+    head = store()
+    again = run("catalogue", catalogue, "--program", "splash", "--timeslots", timeslots)
+    assert "Nothing to change" in again.output
+    as_json = runner.invoke(cli, ["export", "catalogue", "--program", "splash", "--format", "json"], env=env)
+    assert json.loads(as_json.output)["classes"][0]["code"] == "A300"
+    assert store() == head
