@@ -1,7 +1,8 @@
 """`regledger demo`: a whole (small) Splash season on embedded SQLite, in well under a minute.
 
-1. a synthetic program (`generate_program`) with its students' stars and priorities, loaded as
-   events (`store_synthetic_program`); 2. a lottery run with a recorded seed, committed, then
+1. a synthetic program (`generate_program`): its catalogue and students through the importer
+   (`import_catalogue`, `import_students`, as `regledger import` does), then the students' stars
+   and priorities recorded in a few large saves; 2. a lottery run with a recorded seed, committed, then
    replayed from the log to prove it identical; 3. a first-come-first-served rush: several
    threads add, drop and switch on the hottest sections through the real commands; 4. lottery
    stats, the fullest rosters and one student's history from the projections, and a check that
@@ -25,12 +26,15 @@ from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_common import table
 from regledger.adapters.cli_lottery import print_replay
 from regledger.adapters.settings import Settings
-from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import SyntheticProgram, generate_program
 from regledger.adapters.views.sqlite import views_path
+from regledger.domain.application import Registration
+from regledger.domain.catalogue_entries import Catalogue, ClassEntry, SectionEntry, TimeslotEntry
 from regledger.domain.errors import RegistrationError
-from regledger.domain.ids import ProgramId, SectionId, student_id
-from regledger.domain.values import ENROLLED, CommandContext
+from regledger.domain.ids import ProgramId, SectionId, TimeslotId, program_id, section_id, student_id, subject_id
+from regledger.domain.student import Student
+from regledger.domain.student_import import StudentEntry
+from regledger.domain.values import ENROLLED, CommandContext, SectionRef
 
 
 def admin() -> CommandContext:
@@ -104,14 +108,16 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
         sections=sections,
         classes=max(4, round(sections * CLASSES_PER_SECTION)),
     )
-    with console.status("loading the program, its classes and every student's stars and priorities..."):
-        stored = store_synthetic_program(app, program, admin())
-    pid = stored.program_id
     slug = f"synthetic-{program.seed}"
-    labels = {sid: f"{code}/{index + 1}" for (code, index), sid in stored.section_ids.items()}
+    with console.status("importing the catalogue and the students, then their stars and priorities..."):
+        pid = _load_program(app, program, slug)
+    labels = {
+        section_id(subject_id(pid, s.class_code), s.index + 1): f"{s.class_code}/{s.index + 1}"
+        for s in program.sections
+    }
     console.print(
-        f"1. program [bold]{slug}[/bold]: {len(program.classes)} classes, {len(program.sections)} sections, "
-        f"{len(program.students)} students with stars and priorities ({stored.events} events)"
+        f"1. program [bold]{slug}[/bold]: {len(program.classes)} classes, {len(program.sections)} sections "
+        f"and {len(program.students)} students imported; stars and priorities ({app.position()} events)"
     )
 
     with console.status("computing the lottery..."):
@@ -142,6 +148,70 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     ok = _capacity_check(services, pid, console)
     console.print(f"demo finished in {time.perf_counter() - started:.1f}s", soft_wrap=True)
     return 0 if ok and report.identical else 1
+
+
+def catalogue_of(program: SyntheticProgram) -> Catalogue:
+    """The synthetic program's catalogue as import entries (its sections numbered from 1)."""
+    sections: dict[str, list[SectionEntry]] = {}
+    for s in program.sections:
+        sections.setdefault(s.class_code, []).append(SectionEntry(s.index + 1, s.timeslot_labels))
+    return Catalogue(
+        timeslots=tuple(TimeslotEntry(t.label, t.start, t.end) for t in program.timeslots),
+        classes=tuple(
+            ClassEntry(
+                c.code,
+                c.title,
+                c.category,
+                c.grade_min,
+                c.grade_max,
+                class_size_max=c.class_size_max,
+                is_lunch=c.is_lunch,
+                sections=tuple(sections.get(c.code, ())),
+            )
+            for c in program.classes
+        ),
+    )
+
+
+def _load_program(app: Registration, program: SyntheticProgram, slug: str) -> ProgramId:
+    """The program, its catalogue and students through the importer, then everyone's stars and
+    rankings (recorded by the Student's own methods, as the commands would)."""
+    settings = {"priority_limit": program.priority_limit}
+    app.create_program(
+        slug, f"Synthetic Splash {program.seed}", admin(), school_year=program.school_year, settings=settings
+    )
+    pid = program_id(slug)
+    app.import_catalogue(pid, catalogue_of(program), admin())
+    people = [StudentEntry(s.key, s.key, s.graduation_year) for s in program.students]
+    app.import_students(pid, people, admin())
+    categories = {c.code: c.category for c in program.classes}
+    refs = {
+        (s.class_code, s.timeslot_labels[0]): SectionRef(
+            section_id(subject_id(pid, s.class_code), s.index + 1),
+            subject_id(pid, s.class_code),
+            categories[s.class_code],
+            tuple(TimeslotId(program.timeslot_id(label)) for label in s.timeslot_labels),
+        )
+        for s in program.sections
+    }
+    audit = admin().audit()
+    students = app.aggregates.fetch([student_id(pid, s.key) for s in program.students])
+    batch: list[Student] = []
+    for person in program.students:
+        student = students[student_id(pid, person.key)]
+        assert isinstance(student, Student)
+        for code in person.stars:
+            student.star(subject_id(pid, code), audit)
+        for label, codes in sorted(person.priorities.items()):
+            ranked = [refs[(code, label)] for code in codes[: program.priority_limit]]
+            student.rank(TimeslotId(program.timeslot_id(label)), ranked, audit)
+        batch.append(student)
+        if len(batch) == 200 or person is program.students[-1]:
+            app.save(*batch)
+            for saved in batch:
+                app.aggregates.put(saved)
+            batch.clear()
+    return pid
 
 
 def _rush(
