@@ -2,9 +2,10 @@
 
 Every command reads the store from REGLEDGER_* variables (`Settings()`); queries print a table,
 JSON or CSV (`--format`), a refused command exits 2 with `refused <code>: <message>`.
-Sub-commands live in `cli_queries` (roster, schedule, history, types), `cli_program` (program,
-timeslot), `cli_classes` (class, section), `cli_registrar` (enroll, drop, switch, waitlist),
-`cli_token`, `cli_import` and `cli_lottery`.
+Sub-commands live in `cli_queries` (roster, schedule, history, types), `cli_catalogue`
+(programs, program show, classes, sections, section show), `cli_students` (students, stars),
+`cli_program` (program, timeslot), `cli_classes` (class, section), `cli_registrar` (enroll,
+drop, switch, waitlist), `cli_token`, `cli_import` and `cli_lottery`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from regledger.adapters import cli_queries, cli_registrar
+from regledger.adapters import cli_catalogue, cli_queries, cli_registrar, cli_students
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_classes import class_cli, section_cli
 from regledger.adapters.cli_common import console, err_console, progress_bar
@@ -49,6 +50,13 @@ cli.command("enroll")(cli_registrar.enroll)
 cli.command("drop")(cli_registrar.drop)
 cli.command("switch")(cli_registrar.switch)
 cli.command("waitlist")(cli_registrar.waitlist)
+cli.command("programs")(cli_catalogue.programs)
+program_cli.command("show")(cli_catalogue.program_show)
+cli.command("classes")(cli_catalogue.classes)
+cli.command("sections")(cli_catalogue.sections)
+section_cli.command("show")(cli_catalogue.section_show)
+cli.command("students")(cli_students.students)
+cli.command("stars")(cli_students.stars)
 
 
 LogFormatOption = Annotated[

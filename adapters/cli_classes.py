@@ -45,7 +45,8 @@ def capacity_warning(program: Program, what: str) -> str:
     full = program.settings.temporarily_full_text
     return (
         f"{what} has capacity 0: every add will be refused {full!r} until a capacity is set "
-        "(`regledger section capacity SECTION --max-capacity N`, or a class size)"
+        "(`regledger section capacity SECTION --max-capacity N`, or the class's class_size_max "
+        "through `regledger import catalogue`)"
     )
 
 

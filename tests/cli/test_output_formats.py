@@ -18,8 +18,9 @@ K1S1 = section_id(subject_id(program_id("fall"), "K1"), 1)
 
 @pytest.fixture
 def enrolled(season):
-    """ada Enrolled in K1s1 and M101s1, ben waitlisted for K1s1."""
+    """ada Enrolled in K1s1 and M101s1 and starring K1, ben waitlisted for K1s1."""
     app, pid = season.app, program_id("fall")
+    app.star(pid, "ada", subject_id(pid, "K1"), student("fall", "ada"))
     app.add_section(pid, "ada", K1S1, student("fall", "ada"))
     app.add_section(pid, "ada", section_id(subject_id(pid, "M101"), 1), student("fall", "ada"))
     app.join_waitlist(pid, "ben", K1S1, student("fall", "ben"))
@@ -31,6 +32,13 @@ QUERIES = {
     "schedule": ("schedule", "fall/ada"),
     "history": ("history", "--section", "K1s1", "--program", "fall"),
     "types": ("types",),
+    "programs": ("programs",),
+    "program show": ("program", "show", "fall"),
+    "classes": ("classes", "fall"),
+    "sections": ("sections", "fall"),
+    "section show": ("section", "show", "fall/K1s1"),
+    "students": ("students", "fall"),
+    "stars": ("stars", "fall/ada"),
 }
 
 
@@ -38,7 +46,8 @@ QUERIES = {
 @pytest.mark.parametrize("query", QUERIES)
 def test_a_query_prints_json_with_ids_as_strings_and_iso_times(run, query):
     document = parse_json(run(*QUERIES[query], "--format", "json"))
-    rows = next(v for v in document.values() if isinstance(v, list) and v and isinstance(v[0], dict))
+    assert isinstance(document, dict)
+    rows = next((v for v in document.values() if isinstance(v, list) and v and isinstance(v[0], dict)), [document])
     assert rows
     if query == "roster":
         assert [(r["key"], r["name"], r["verb"]) for r in rows] == [
@@ -61,6 +70,10 @@ def test_a_query_prints_json_with_ids_as_strings_and_iso_times(run, query):
         assert rows[0]["from"].endswith("-05:00")
     if query == "types":
         assert "Enrolled" in {r["name"] for r in rows}
+    if query == "section show":
+        assert (document["code"], document["section_id"], document["enrolled"]) == ("K1s1", str(K1S1), 1)
+    if query == "stars":
+        assert [(r["class_code"], r["current"]) for r in rows] == [("K1", True)]
 
 
 @pytest.mark.usefixtures("enrolled")
@@ -73,6 +86,13 @@ def test_a_query_prints_csv_with_a_header_row(run, query):
         "schedule": {"section_code", "class_code", "class_title", "section_number", "timeslots", "starts", "verb"},
         "history": {"from", "to", "student_key", "section_code", "verb", "cause", "actor", "reason", "end_reason"},
         "types": {"name", "display_name", "description"},
+        "programs": {"slug", "title", "timezone", "program_id"},
+        "program show": {"part", "name", "field", "value"},
+        "classes": {"code", "title", "sections", "free", "subject_id"},
+        "sections": {"code", "class_title", "timeslots", "capacity", "enrolled", "free", "waitlisted"},
+        "section show": {"code", "class_title", "room_capacity", "capacity", "free", "waitlisted", "section_id"},
+        "students": {"key", "name", "grade", "student_id"},
+        "stars": {"class_code", "class_title", "starred", "unstarred", "actor"},
     }[query]
     assert expected <= set(header)
     if query == "roster":
