@@ -186,8 +186,9 @@ def _caught_up(projector: object, what: str, *, rebuild: bool = False) -> int:
 
 @cli.command()
 def rebuild(wait_for_database: float = _wait_option(60.0, "60")) -> None:
-    """Replay the whole log into new tables and swap them in; checks that the result equals the
-    views before. A rebuild that fails leaves the views as they were.
+    """Replay the whole log into new tables and swap them in; check they equal the views before.
+
+    A rebuild that fails leaves the views as they were.
 
     On PostgreSQL stop `regledger project` first (or writes arriving meanwhile make a difference)."""
     services = _services(wait_for_database)

@@ -213,8 +213,9 @@ def history(
     as_of: Annotated[str | None, typer.Option("--as-of", help=f"Only intervals started by then. {AS_OF_HELP}")] = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Every registration interval of a student or a section, in time order: when, cause, actor
-    and reason of its start and of its end."""
+    """Every registration interval of a student or a section, in time order, with how it began and ended.
+
+    Each start and end shows its cause, actor and reason; times are in the program's timezone."""
     if (student is None) == (section is None):
         raise typer.BadParameter("give exactly one of --student SLUG/KEY or --section SECTION")
     when = parse_when(as_of)
