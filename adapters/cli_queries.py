@@ -49,10 +49,10 @@ def roster(
         view = section_named(reads, address)
         owner = program_named(reads, view.program_id)
         at = local_when(when, owner.timezone)
-        held = [(v, s) for v in verbs for s in built.views.students(view.section_id, [v], as_of=at)]
+        held = [(v, s) for v in verbs for s in reads.students(view.section_id, [v], as_of=at)]
         students = reads.student_views(s for _, s in held)
         # Counted as of the same instant as the rows, not now.
-        enrolled = len(built.views.students(view.section_id, [ENROLLED], as_of=at))
+        enrolled = len(reads.students(view.section_id, [ENROLLED], as_of=at))
     held.sort(key=lambda vs: (_key_of(students, vs[1]), vs[0]))
     rows = [(n, _key_of(students, sid), _name_of(students, sid), v, sid) for n, (v, sid) in enumerate(held, start=1)]
     if at is None:
@@ -131,7 +131,7 @@ def schedule(
         owner = program_named(reads, address.slug)
         student_named(reads, address)
         at = local_when(when, owner.timezone)
-        entries = built.views.sections(address.student_id, owner.program_id, None, as_of=at)
+        entries = reads.sections(address.student_id, owner.program_id, None, as_of=at)
         sections = reads.sections_by_id(e.section_id for e in entries)
     tz = zone(owner)
     rows = []
@@ -225,12 +225,12 @@ def history(
             who = student_address(student)
             owner = program_named(reads, who.slug)
             student_named(reads, who)
-            intervals = built.views.history(student_id=who.student_id)
+            intervals = reads.history(student_id=who.student_id)
             title, about = f"History of {who.key} in {who.slug}", {"student": str(who), "student_id": who.student_id}
         else:
             view = section_named(reads, section_address(section or "", program))
             owner = program_named(reads, view.program_id)
-            intervals = built.views.history(section_id=view.section_id)
+            intervals = reads.history(section_id=view.section_id)
             title, about = f"History of {view.code} {view.class_title}", {"section": _section_about(view)}
         at = local_when(when, owner.timezone)
         if at is not None:
