@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,15 @@ from regledger.domain.values import (
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
+
+NO_CLASS_SIZE = (
+    "The class has no class_size_max (or optimal size): its sections get capacity 0, and every add is "
+    "refused as full, unless a section sets max_class_capacity or room_capacity."
+)
+ZERO_CAPACITY = (
+    "The section's capacity is 0: every add is refused as full until its capacity is changed "
+    "(set max_class_capacity or room_capacity, or the class's class_size_max)."
+)
 
 
 # -- programs -------------------------------------------------------------------------
@@ -231,7 +241,10 @@ def add_subject(
         is_lunch=is_lunch,
         **ctx.audit(),
     )
-    return app.commit(ctx, subject, ids={"subject_id": str(new_id)})
+    result = app.commit(ctx, subject, ids={"subject_id": str(new_id)})
+    if not class_size_max and not class_size_optimal:
+        return replace(result, warnings=(NO_CLASS_SIZE,))
+    return result
 
 
 @command
@@ -274,7 +287,8 @@ def create_section(
         **ctx.audit(),
     )
     assert section.id == new_id
-    return app.commit(ctx, subject, section, ids={"section_id": str(new_id)})
+    result = app.commit(ctx, subject, section, ids={"section_id": str(new_id)})
+    return replace(result, warnings=(ZERO_CAPACITY,)) if section.capacity == 0 else result
 
 
 def checked_timeslots(program: Program, timeslot_ids: Sequence[TimeslotId]) -> tuple[TimeslotId, ...]:

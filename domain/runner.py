@@ -44,6 +44,9 @@ class CommandResult:
     position: int
     replayed: bool = False
     ids: dict[str, str] = field(default_factory=dict)
+    # Accepted, but probably not what was meant (a class or section with capacity 0): messages,
+    # or a subclass's richer records (an import's, with line numbers).
+    warnings: tuple[object, ...] = ()
 
 
 @dataclass(frozen=True)

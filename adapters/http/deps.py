@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Annotated, Any, cast
 from uuid import UUID, uuid4
 
@@ -221,13 +221,25 @@ class Command:
     response: Response
 
     def ctx(self, body: CommandRequest | None = None, *, reason: str = "", override: bool = False) -> CommandContext:
-        """The context from the body's reason and override, else from the given (query) ones."""
+        """The context from the body's reason and override, else from the given (query) ones;
+        both at once is ambiguous and refused."""
+        if body is not None and (reason or override) and (body.reason or body.override):
+            raise InvalidInputError("Send reason and override in the body or the query, not both", fields=["reason"])
+        if body is not None and not (body.reason or body.override):
+            body = None
         return context(self.principal, self.key, body, reason=reason, override=override)
 
     def respond(self, result: CommandResult, *, created: bool = False) -> CommandResultPublic:
         """201 for a first creation, 200 otherwise (a replay is always 200 with replayed=true)."""
         self.response.status_code = 201 if created and not result.replayed else 200
-        return CommandResultPublic(**asdict(result))
+        return CommandResultPublic(
+            command_id=result.command_id,
+            outcome=result.outcome,
+            position=result.position,
+            replayed=result.replayed,
+            ids=result.ids,
+            warnings=[str(w) for w in result.warnings],
+        )
 
 
 @dataclass(frozen=True)

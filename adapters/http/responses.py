@@ -26,6 +26,7 @@ class CommandResultPublic(BaseModel):
     position: int
     replayed: bool
     ids: dict[str, str]
+    warnings: list[str] = Field(default=[], description="Accepted, but probably not meant: e.g. a capacity of 0")
 
     model_config = ConfigDict(
         json_schema_extra={

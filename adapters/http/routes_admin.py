@@ -148,9 +148,15 @@ def add_constraint(cmd: AdminCommandDep, slug: SlugPath, body: ConstraintRequest
 
 @router.delete("/programs/{slug}/constraints/{constraint_id}", summary="Remove a schedule constraint")
 def remove_constraint(
-    cmd: AdminCommandDep, slug: SlugPath, constraint_id: UUID, reason: ReasonQuery = ""
+    cmd: AdminCommandDep,
+    slug: SlugPath,
+    constraint_id: UUID,
+    body: ActionRequest | None = None,
+    reason: ReasonQuery = "",
 ) -> CommandResultPublic:
-    ctx = cmd.ctx(reason=reason)
+    """The reason goes in the body as for every command (the `reason` query parameter is kept
+    for older clients)."""
+    ctx = cmd.ctx(body, reason=reason)
     return cmd.respond(cmd.app.remove_constraint(program_id(slug), ConstraintId(constraint_id), ctx))
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from regledger.adapters.http.deps import (
+    REPLAYED,
     Forbidden,
     OverrideQuery,
     PrincipalDep,
@@ -43,10 +44,16 @@ def submit_profile(cmd: StudentCommandDep, body: ProfileRequest) -> CommandResul
     return cmd.respond(result)
 
 
-@router.post(f"{STUDENT}/registrations", summary="Register for a section (Enrolled takes a seat)")
+@router.post(
+    f"{STUDENT}/registrations",
+    status_code=201,
+    responses=REPLAYED,
+    summary="Register for a section (Enrolled takes a seat)",
+)
 def add_registration(cmd: StudentCommandDep, body: RegistrationRequest) -> CommandResultPublic:
     ctx = cmd.ctx(body)
-    return cmd.respond(cmd.app.add_section(cmd.program_id, cmd.student_key, SectionId(body.section_id), ctx, body.verb))
+    result = cmd.app.add_section(cmd.program_id, cmd.student_key, SectionId(body.section_id), ctx, body.verb)
+    return cmd.respond(result, created=True)
 
 
 @router.delete(f"{STUDENT}/registrations/{{section_id}}", summary="Drop registrations on a section")
@@ -57,10 +64,13 @@ def drop_registration(
         list[Verb] | None,
         Query(max_length=20, description="Verbs to end (default: the program's visible verbs; 'All' for every verb)"),
     ] = None,
+    body: ActionRequest | None = None,
     reason: ReasonQuery = "",
     override: OverrideQuery = False,
 ) -> CommandResultPublic:
-    ctx = cmd.ctx(reason=reason, override=override)
+    """`reason` and `override` go in the body as for every command (the query parameters are
+    kept for older clients)."""
+    ctx = cmd.ctx(body, reason=reason, override=override)
     return cmd.respond(cmd.app.drop_section(cmd.program_id, cmd.student_key, SectionId(section_id), ctx, verbs or None))
 
 
@@ -73,10 +83,11 @@ def switch_sections(cmd: StudentCommandDep, body: SwitchRequest) -> CommandResul
     return cmd.respond(result)
 
 
-@router.post(f"{STUDENT}/waitlist", summary="Join a section's waitlist")
+@router.post(f"{STUDENT}/waitlist", status_code=201, responses=REPLAYED, summary="Join a section's waitlist")
 def join_waitlist(cmd: StudentCommandDep, body: WaitlistRequest) -> CommandResultPublic:
     ctx = cmd.ctx(body)
-    return cmd.respond(cmd.app.join_waitlist(cmd.program_id, cmd.student_key, SectionId(body.section_id), ctx))
+    result = cmd.app.join_waitlist(cmd.program_id, cmd.student_key, SectionId(body.section_id), ctx)
+    return cmd.respond(result, created=True)
 
 
 @router.put(f"{STUDENT}/stars/{{subject_id}}", summary="Star a class (lottery phase)")
@@ -86,9 +97,13 @@ def star(cmd: StudentCommandDep, subject_id: UUID, body: ActionRequest | None = 
 
 @router.delete(f"{STUDENT}/stars/{{subject_id}}", summary="Unstar a class")
 def unstar(
-    cmd: StudentCommandDep, subject_id: UUID, reason: ReasonQuery = "", override: OverrideQuery = False
+    cmd: StudentCommandDep,
+    subject_id: UUID,
+    body: ActionRequest | None = None,
+    reason: ReasonQuery = "",
+    override: OverrideQuery = False,
 ) -> CommandResultPublic:
-    ctx = cmd.ctx(reason=reason, override=override)
+    ctx = cmd.ctx(body, reason=reason, override=override)
     return cmd.respond(cmd.app.unstar(cmd.program_id, cmd.student_key, SubjectId(subject_id), ctx))
 
 

@@ -176,3 +176,46 @@ def test_stars_with_names_history_and_priority_level(api: Any, season: Any) -> N
         f"/programs/{SLUG}/students/bob/priority-level", headers=headers, params={"timeslot": "Sun 9:00"}
     )
     assert unknown.status_code == 404
+
+
+def test_a_registration_is_created_201_and_a_replay_answers_200(api: Any, world: Any, profile: Any) -> None:
+    profile("ada")
+    url, body = f"/programs/{SLUG}/students/ada/registrations", {"section_id": world.sections["c3a"]}
+    headers = {**api.student("ada"), "Idempotency-Key": "add-c3a"}
+    first = api.client.post(url, headers=headers, json=body)
+    again = api.client.post(url, headers=headers, json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["replayed"] is True
+
+
+def test_a_drop_takes_its_reason_in_the_body(api: Any, world: Any, profile: Any) -> None:
+    profile("ada")
+    api.ok("POST", f"/programs/{SLUG}/students/ada/registrations", json={"section_id": world.sections["c3a"]})
+    dropped = api.client.request(
+        "DELETE",
+        f"/programs/{SLUG}/students/ada/registrations/{world.sections['c3a']}",
+        headers=api.admin,
+        json={"reason": "asked at the desk", "override": True},
+    )
+    assert dropped.status_code == 200, dropped.text
+    history = get(api, f"/sections/{world.sections['c3a']}/history")["intervals"]
+    assert (history[0]["end_reason"], history[0]["end_actor"]) == ("asked at the desk", "admin:alice")
+    both = api.client.request(
+        "DELETE",
+        f"/programs/{SLUG}/students/ada/registrations/{world.sections['c3a']}",
+        headers=api.admin,
+        params={"reason": "query"},
+        json={"reason": "body"},
+    )
+    assert (both.status_code, both.json()["code"]) == (422, "invalid_input")
+
+
+def test_a_class_or_section_without_capacity_is_created_with_a_warning(api: Any, world: Any) -> None:
+    created = api.ok("POST", f"/programs/{SLUG}/subjects", json={"code": "Z0", "title": "No size"})
+    assert "class_size_max" in created["warnings"][0]
+    section = api.ok(
+        "POST", f"/subjects/{created['ids']['subject_id']}/sections", json={"timeslot_ids": [world.timeslots[0]]}
+    )
+    assert "capacity is 0" in section["warnings"][0]
+    sized = api.ok("POST", f"/programs/{SLUG}/subjects", json={"code": "Z1", "title": "Sized", "class_size_max": 9})
+    assert sized["warnings"] == []

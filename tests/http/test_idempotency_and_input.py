@@ -12,7 +12,7 @@ def test_an_idempotency_key_becomes_the_command_id_and_a_replay_returns_the_firs
     me = {**api.student("s1"), "Idempotency-Key": "add-b2a-once"}
     url, body = f"{STUDENT}/registrations", {"section_id": world.sections["b2a"]}
     first = api.client.post(url, json=body, headers=me)
-    assert first.status_code == 200, first.text
+    assert first.status_code == 201, first.text
     assert first.json()["command_id"] == "add-b2a-once"
     assert first.json()["replayed"] is False
     head = api.head()
@@ -75,7 +75,7 @@ def test_a_replay_after_a_refusal_is_still_refused_and_writes_nothing(api, world
     assert api.client.post(url, json=body, headers=me).json()["code"] == "profile_required"
     profile("s1")
     response = api.client.post(url, json=body, headers=me)
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert response.json()["replayed"] is False  # a refused command recorded nothing to replay
 
 

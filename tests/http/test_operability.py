@@ -213,7 +213,7 @@ def test_metrics_count_commands_refusals_token_failures_and_requests(api, world,
     assert value(found, "regledger_token_failures_total", code="unauthenticated", reason="invalid") == 1
     assert value(found, "regledger_token_failures_total", code="forbidden", reason="admin_only") == 1
     route = "/programs/{slug}/students/{key}/registrations"
-    assert value(found, "regledger_http_requests_total", method="POST", route=route, status="200") == 1
+    assert value(found, "regledger_http_requests_total", method="POST", route=route, status="201") == 1
     assert value(found, "regledger_http_requests_total", method="POST", route=route, status="409") == 1
     assert value(found, "regledger_http_request_duration_seconds_count", method="POST", route=route) == 2
     assert value(found, "regledger_store_up") == 1
