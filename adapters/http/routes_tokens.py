@@ -120,8 +120,8 @@ def wants_csv(output: str | None, accept: str | None) -> bool:
                 except ValueError:
                     q = 0.0
         quality[media] = max(q, quality.get(media, 0.0))
-    csv = quality.get("text/csv", 0.0)
-    return csv > 0 and csv >= quality.get("application/json", 0.0)
+    csv_quality = quality.get("text/csv", 0.0)
+    return csv_quality > 0 and csv_quality >= quality.get("application/json", 0.0)
 
 
 @router.post("/tokens", status_code=201, summary="Create a token (its secret is shown only in this answer)")
