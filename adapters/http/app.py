@@ -21,6 +21,7 @@ from regledger.adapters.auth import TokenStore
 from regledger.adapters.bootstrap import Services
 from regledger.adapters.http import (
     routes_admin,
+    routes_catalogue,
     routes_import,
     routes_lottery,
     routes_ops,
@@ -237,6 +238,7 @@ def create_app(
     app.include_router(routes_lottery.router)
     app.include_router(routes_import.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
+    app.include_router(routes_catalogue.router, responses=QUERY_RESPONSES)
     routes_ops.install(app, services, api.views, api.owned)
     _offline_docs(app)
     return app
