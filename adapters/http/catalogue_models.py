@@ -21,7 +21,8 @@ class TimeslotPublic(BaseModel):
 
     @classmethod
     def of(cls, view: TimeslotView) -> TimeslotPublic:
-        return cls(
+        # Unvalidated: the views' rows are already typed, and a page holds hundreds of these.
+        return cls.model_construct(
             timeslot_id=view.timeslot_id, label=view.label, starts=view.starts, ends=view.ends, has_lunch=view.has_lunch
         )
 
@@ -104,7 +105,8 @@ class SectionPublic(BaseModel):
 
     @classmethod
     def of(cls, view: SectionView) -> SectionPublic:
-        return cls(
+        # Unvalidated: the views' rows are already typed, and a page holds hundreds of these.
+        return cls.model_construct(
             section_id=view.section_id,
             code=view.code,
             index=view.index,

@@ -55,6 +55,7 @@ StatusQuery = Annotated[
 ]
 AfterQuery = Annotated[str | None, Query(max_length=200, description="The last code of the previous page")]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+OptionalLimit = Annotated[int | None, Query(ge=1, le=MAX_PAGE)]
 
 SECTION_COLUMNS = (
     "code",
@@ -142,19 +143,30 @@ def sections(
     has_free: FreeQuery = None,
     status: StatusQuery = None,
     after: AfterQuery = None,
-    limit: LimitQuery = 200,
+    limit: OptionalLimit = None,
     fmt: FormatQuery = None,
 ) -> Any:
+    """JSON pages hold 100 sections unless `limit` says otherwise; CSV holds every one."""
     position = views.position()
     pid = program_id(slug)
+    csv_wanted = wants_csv(request, fmt)
+    limit = limit or (None if csv_wanted else 100)
     where = CatalogueFilter(
-        _timeslot(pid, timeslot), category, grade, has_free, None, _statuses(principal, status), after, limit + 1
+        _timeslot(pid, timeslot),
+        category,
+        grade,
+        has_free,
+        None,
+        _statuses(principal, status),
+        after,
+        None if limit is None else limit + (0 if csv_wanted else 1),  # one more: is there a next page?
     )
     found = views.section_views(pid, where)
-    page = [SectionPublic.of(s) for s in found[:limit]]
-    if wants_csv(request, fmt):
-        rows = [{**s.model_dump(), "timeslots": [t.label for t in s.timeslots]} for s in page]
+    if csv_wanted:
+        rows = [{**SectionPublic.of(s).model_dump(), "timeslots": [t.label for t in s.timeslots]} for s in found]
         return csv_response(SECTION_COLUMNS, rows, f"{slug}-sections")
+    assert limit is not None
+    page = [SectionPublic.of(s) for s in found[:limit]]
     next_after = page[-1].code if len(found) > limit else None
     return SectionsPublic(position=position, sections=page, next_after=next_after)
 
@@ -211,7 +223,7 @@ def classes(
     has_free: FreeQuery = None,
     status: StatusQuery = None,
     after: AfterQuery = None,
-    limit: LimitQuery = 100,
+    limit: LimitQuery = 50,
 ) -> ClassesPublic:
     position = views.position()
     pid = program_id(slug)
@@ -242,15 +254,19 @@ def students(
     views: ViewsDep,
     search: Annotated[str | None, Query(max_length=200, description="A key or name prefix, any case")] = None,
     after: AfterQuery = None,
-    limit: LimitQuery = 200,
+    limit: OptionalLimit = None,
     fmt: FormatQuery = None,
 ) -> Any:
+    """JSON pages hold 200 students unless `limit` says otherwise; CSV holds every one."""
     position = views.position()
     view = program_view(views, slug)
+    if wants_csv(request, fmt):
+        found = views.program_students(view.program_id, search=search, after=after, limit=limit)
+        rows = [StudentPublic.of(s, view.school_year).model_dump() for s in found]
+        return csv_response(STUDENT_COLUMNS, rows, f"{slug}-students")
+    limit = limit or 200
     found = views.program_students(view.program_id, search=search, after=after, limit=limit + 1)
     page = [StudentPublic.of(s, view.school_year) for s in found[:limit]]
-    if wants_csv(request, fmt):
-        return csv_response(STUDENT_COLUMNS, [s.model_dump() for s in page], f"{slug}-students")
     return StudentsPublic(position=position, students=page, next_after=page[-1].key if len(found) > limit else None)
 
 

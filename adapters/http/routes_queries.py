@@ -297,14 +297,19 @@ def interest(section_id: KnownSection, _admin: AdminDep, views: ViewsDep) -> Dem
 def counts(_principal: PrincipalDep, slug: KnownProgram, views: ViewsDep) -> CountsPublic:
     position = views.position()
     pid = program_id(slug)
-    seat_counts = views.seat_counts(pid)
-    names = Names(views).load(sections={c.section_id for c in seat_counts})
     sections = [
         SeatCountPublic(
-            **{**asdict(c), "free": c.free},
-            code=names.code(c.section_id),
-            class_title=None if (found := names.section(c.section_id)) is None else found.class_title,
+            section_id=s.section_id,
+            code=s.code,
+            class_title=s.class_title,
+            subject_id=s.subject_id,
+            capacity=s.capacity,
+            taken=s.enrolled,
+            free=s.free,
+            waitlisted=s.waitlisted,
+            is_open=s.is_open,
+            is_cancelled=s.is_cancelled,
         )
-        for c in seat_counts
+        for s in sorted(views.section_views(pid), key=lambda s: str(s.section_id))
     ]
     return CountsPublic(position=position, students=views.students_in_program(pid), sections=sections)

@@ -219,3 +219,16 @@ def test_a_class_or_section_without_capacity_is_created_with_a_warning(api: Any,
     assert "capacity is 0" in section["warnings"][0]
     sized = api.ok("POST", f"/programs/{SLUG}/subjects", json={"code": "Z1", "title": "Sized", "class_size_max": 9})
     assert sized["warnings"] == []
+
+
+def test_a_csv_export_holds_every_row_unless_limited(api: Any, season: Any) -> None:
+    def rows(**params: Any) -> list[dict[str, str]]:
+        response = api.client.get(
+            f"/programs/{SLUG}/sections",
+            headers=api.admin,
+            params={"format": "csv", "min_position": api.head(), **params},
+        )
+        return list(csv.DictReader(io.StringIO(response.text)))
+
+    assert len(rows()) == 4
+    assert [r["code"] for r in rows(limit=2)] == ["B2s1", "B2s2"]

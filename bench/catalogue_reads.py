@@ -1,0 +1,178 @@
+"""Catalogue and named reads over HTTP at Splash scale on PostgreSQL: latency per endpoint.
+
+A throwaway database gets the synthetic program (3,000 students, 700 sections, 12 timeslots;
+`store_synthetic_program`), a committed lottery so sections hold seats, and caught-up views.
+The real app is served by uvicorn on a local port; one client (httpx, keep-alive) asks each
+endpoint `--requests` times in turn after a warm-up, with an admin token. Baseline: `GET /health`
+on the same server and connection in the same run (HTTP, routing and the client, no database),
+so the ratio says what the read itself adds.
+
+Prints JSON lines {"name", "value", "unit", "baseline", "ratio"} per endpoint (p50 and p99 in
+ms); target: every p99 <= 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import psycopg
+import uvicorn
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from regledger.adapters.auth import MemoryTokenStore
+from regledger.adapters.bootstrap import build
+from regledger.adapters.http.app import create_app
+from regledger.adapters.settings import Settings
+from regledger.adapters.simulation.seed import store_synthetic_program
+from regledger.adapters.simulation.synthetic import generate_program
+from regledger.domain.values import CommandContext
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def timings(client: httpx.Client, url: str, count: int) -> list[float]:
+    out = []
+    for _ in range(count):
+        start = time.perf_counter()
+        response = client.get(url)
+        out.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: {response.status_code} {response.text[:200]}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=3000)
+    parser.add_argument("--sections", type=int, default=700)
+    parser.add_argument("--classes", type=int, default=550)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--host", default=os.environ.get("REGLEDGER_POSTGRES_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("REGLEDGER_POSTGRES_PORT", "5432")))
+    parser.add_argument("--user", default=os.environ.get("REGLEDGER_POSTGRES_USER", "postgres"))
+    args = parser.parse_args()
+
+    admin = {"host": args.host, "port": args.port, "user": args.user, "dbname": "postgres"}
+    dbname = f"regledger_bench_catalogue_{secrets.token_hex(4)}"
+    with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    try:
+        settings = Settings.from_mapping(
+            {
+                "REGLEDGER_STORE": "postgres",
+                "REGLEDGER_POSTGRES_HOST": args.host,
+                "REGLEDGER_POSTGRES_PORT": str(args.port),
+                "REGLEDGER_POSTGRES_USER": args.user,
+                "REGLEDGER_POSTGRES_DB": dbname,
+            }
+        )
+        settings.prepare()
+        services = build(settings, follow=False)
+        try:
+            run(services, settings, args)
+        finally:
+            services.close()
+    finally:
+        with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def run(services: Any, settings: Settings, args: argparse.Namespace) -> None:
+    app = services.app
+    ctx = CommandContext(actor="bench", command_id="bench-load")
+    program = generate_program(0, students=args.students, sections=args.sections, classes=args.classes)
+    stored = store_synthetic_program(app, program, ctx)
+    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
+        conn.execute("ANALYZE registration_events")  # as a production cluster's autovacuum would
+    started = app.start_lottery(stored.program_id, CommandContext(actor="bench"), seed=0)
+    app.commit_lottery(uuid.UUID(started.ids["run_id"]), CommandContext(actor="bench"))
+    services.projector.catch_up()
+    services.views.optimize()  # statistics for the planner, as `regledger rebuild` leaves them
+    slug = f"synthetic-{program.seed}"
+    views = services.views
+    sections = views.section_views(stored.program_id)
+    busiest = max(sections, key=lambda s: s.enrolled)
+    student = views.program_students(stored.program_id, limit=1)[0]
+    label = views.timeslots(stored.program_id)[0].label
+    print(
+        f"# {stored.events} events, {len(sections)} sections, {sum(s.enrolled for s in sections)} seats taken",
+        file=sys.stderr,
+    )
+    endpoints = {
+        "program": f"/programs/{slug}",
+        "sections_first_page": f"/programs/{slug}/sections",
+        "sections_timeslot_free": f"/programs/{slug}/sections?timeslot={label}&has_free=true",
+        "classes_first_page": f"/programs/{slug}/classes",
+        "section_by_code": f"/programs/{slug}/sections/{busiest.code}",
+        "roster_named": f"/sections/{busiest.section_id}/roster",
+        "schedule_named": f"/programs/{slug}/students/{student.key}/schedule",
+        "counts_named": f"/programs/{slug}/counts",
+    }
+    tokens = MemoryTokenStore()
+    headers = {"Authorization": f"Bearer {tokens.create('admin', 'bench')}"}
+    lines = []
+    with served(create_app(services, tokens=tokens)) as base, httpx.Client(base_url=base, headers=headers) as client:
+        timings(client, "/health", 50)
+        health = timings(client, "/health", args.requests)
+        base_p50, base_p99 = pct(health, 0.5), pct(health, 0.99)
+        for name, url in endpoints.items():
+            timings(client, url, 20)  # warm: prepared statements, caches
+            took = timings(client, url, args.requests)
+            for q, baseline in ((0.5, base_p50), (0.99, base_p99)):
+                value = pct(took, q)
+                lines.append(
+                    {
+                        "name": f"catalogue.{name}.p{round(q * 100)}_ms",
+                        "value": round(value, 2),
+                        "unit": "ms",
+                        "baseline": round(baseline, 2),
+                        "ratio": round(value / baseline, 2),
+                    }
+                )
+        lines.append(
+            {
+                "name": "catalogue.health.mean_ms",
+                "value": round(statistics.mean(health), 2),
+                "unit": "ms",
+                "baseline": None,
+                "ratio": None,
+            }
+        )
+    for line in lines:
+        print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()
