@@ -161,14 +161,15 @@ class SqlQueries(SqlCatalogueQueries, RegistrationViews):
         return [to_uuid(r[0]) for r in rows]
 
     def students_in_program(self, program_id: UUID) -> int:
+        # Per student, does one interval or star exist (an index probe each): a UNION of the
+        # program's intervals read every registration it ever had (~25 ms at Splash scale).
         rows = self.read(
-            "SELECT COUNT(*) FROM (SELECT student_id FROM {p}intervals WHERE program_id = ? "
-            "UNION SELECT student_id FROM {p}stars WHERE program_id = ?) u",
-            program_id,
+            "SELECT COUNT(*) FROM {p}students s WHERE s.program_id = ? AND ("
+            "EXISTS (SELECT 1 FROM {p}intervals i WHERE i.student_id = s.student_id) OR "
+            "EXISTS (SELECT 1 FROM {p}stars st WHERE st.program_id = s.program_id AND st.student_id = s.student_id))",
             program_id,
         )
         return int(rows[0][0])
-
 
 def _verbs(verbs: Sequence[str] | None, column: str = "verb") -> tuple[str, list[str]]:
     if verbs is None:
