@@ -58,9 +58,9 @@ def import_catalogue(
     _check_size(catalogue, plan)
     plan.refuse_if_errors("catalogue")
     with app.bulk_work():
-        program = app.load_program(program_id_)
         classes = _distinct_classes(catalogue.classes, plan)
         subjects, sections = _load(app, program_id_, [entry for entry, valid in classes if valid])
+        program = app.load_program(program_id_)
         ids = {"program_id": str(program.id)}
         done = next((a for a in (program, *subjects.values(), *sections.values()) if _applied(a, ctx)), None)
         if done is not None:
@@ -112,7 +112,8 @@ def _distinct_classes(entries: Sequence[ClassEntry], plan: Plan) -> list[tuple[C
 def _load(
     app: Registration, program_id_: ProgramId, classes: Sequence[ClassEntry]
 ) -> tuple[dict[str, Subject], dict[SectionId, Section]]:
-    """The classes the catalogue names and the sections its rows name, in one read of the log."""
+    """The classes the catalogue names and the sections its rows name (and the program), in one
+    read of the log."""
     subject_ids = {c.code: subject_id(program_id_, c.code) for c in classes}
     section_ids = [
         section_id(subject_ids[c.code], s.number)
@@ -120,7 +121,7 @@ def _load(
         for s in c.sections
         if 0 < s.number <= MAX_SECTION_NUMBER
     ]
-    app.prefetch(*subject_ids.values(), *section_ids)
+    app.prefetch(program_id_, *subject_ids.values(), *section_ids)
     subjects = {code: s for code, i in subject_ids.items() if (s := app.find(Subject, i)) is not None}
     sections = {i: found for i in section_ids if (found := app.find(Section, i)) is not None}
     return subjects, sections

@@ -56,10 +56,10 @@ def import_students(
         plan.error(None, "students", f"an import holds at most {MAX_STUDENTS} students, this one {len(students)}")
     plan.refuse_if_errors("student list")
     with app.bulk_work():
-        program = app.load_program(program_id_)
         valid = _valid_entries(students, plan)
         ids = {e.key: student_id(program_id_, e.key) for e in valid}
-        app.prefetch(*ids.values())
+        app.prefetch(program_id_, *ids.values())  # one read of the log
+        program = app.load_program(program_id_)
         found = {key: s for key, i in ids.items() if (s := app.find(Student, i)) is not None}
         result_ids = {"program_id": str(program.id)}
         done = next((s for s in found.values() if s.has_applied(ctx.command_id)), None)
