@@ -156,6 +156,7 @@ class CatalogueFilter:
     grade: int | None = None
     has_free: bool | None = None
     subject_id: UUID | None = None
+    subject_ids: tuple[UUID, ...] | None = None  # any of these classes
     statuses: tuple[str, ...] | None = None  # of the class
     after: str | None = None
     limit: int | None = None

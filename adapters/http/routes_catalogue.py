@@ -152,14 +152,13 @@ def sections(
     csv_wanted = wants_csv(request, fmt)
     limit = limit or (None if csv_wanted else 100)
     where = CatalogueFilter(
-        _timeslot(pid, timeslot),
-        category,
-        grade,
-        has_free,
-        None,
-        _statuses(principal, status),
-        after,
-        None if limit is None else limit + (0 if csv_wanted else 1),  # one more: is there a next page?
+        timeslot_id=_timeslot(pid, timeslot),
+        category=category,
+        grade=grade,
+        has_free=has_free,
+        statuses=_statuses(principal, status),
+        after=after,
+        limit=None if limit is None else limit + (0 if csv_wanted else 1),  # one more: is there a next page?
     )
     found = views.section_views(pid, where)
     if csv_wanted:
@@ -228,7 +227,13 @@ def classes(
     position = views.position()
     pid = program_id(slug)
     where = CatalogueFilter(
-        _timeslot(pid, timeslot), category, grade, has_free, None, _statuses(principal, status), after, limit + 1
+        timeslot_id=_timeslot(pid, timeslot),
+        category=category,
+        grade=grade,
+        has_free=has_free,
+        statuses=_statuses(principal, status),
+        after=after,
+        limit=limit + 1,
     )
     found = views.classes(pid, where)
     page = [_class(c) for c in found[:limit]]

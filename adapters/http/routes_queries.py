@@ -43,6 +43,7 @@ from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_resp
 from regledger.domain.errors import NotFoundError
 from regledger.domain.ids import program_id, student_id, timeslot_id
 from regledger.domain.values import ENROLLED, in_zone
+from regledger.projections.catalogue import CatalogueFilter
 from regledger.projections.views import Interval, RegistrationViews, priority_level
 
 # Queries only read: after a transient database fault each runs once more (faults.py).
@@ -160,7 +161,7 @@ def schedule(
     for e in entries:
         section = names.section(e.section_id)
         public.append(
-            ScheduleEntryPublic(
+            ScheduleEntryPublic.model_construct(  # unvalidated: typed rows of the views
                 **{**asdict(e), "timeslot_ids": list(e.timeslot_ids)},
                 section_code=None if section is None else section.code,
                 section_index=None if section is None else section.index,
@@ -201,23 +202,28 @@ def section_history(
 def stars(acting: KnownStudent, views: ViewsDep) -> StarsPublic:
     position = views.position()
     subject_ids = views.stars_of(student_id(acting.program_id, acting.student_key))
-    return StarsPublic(position=position, subject_ids=subject_ids, classes=_starred(views, subject_ids))
+    return StarsPublic(
+        position=position, subject_ids=subject_ids, classes=_starred(views, acting.program_id, subject_ids)
+    )
 
 
-def _starred(views: RegistrationViews, subject_ids: list[UUID]) -> list[StarredClassPublic]:
-    out = []
-    for sid in subject_ids:
-        found = views.class_view(sid)
-        code, title = (None, None) if found is None else (found.code, found.title)
-        out.append(StarredClassPublic(subject_id=sid, code=code, title=title))
-    return out
+def _starred(views: RegistrationViews, program: UUID, subject_ids: list[UUID]) -> list[StarredClassPublic]:
+    found = {c.subject_id: c for c in views.classes(program, CatalogueFilter(subject_ids=tuple(subject_ids)))}
+    return [
+        StarredClassPublic(
+            subject_id=sid,
+            code=None if sid not in found else found[sid].code,
+            title=None if sid not in found else found[sid].title,
+        )
+        for sid in subject_ids
+    ]
 
 
 @router.get(f"{STUDENT}/stars/history", summary="Every star and unstar of the student, in time order")
 def star_history(acting: KnownStudent, views: ViewsDep) -> StarHistoryPublic:
     position = views.position()
     rows = views.star_history(student_id(acting.program_id, acting.student_key))
-    named = {c.subject_id: c for c in _starred(views, sorted({r.subject_id for r in rows}, key=str))}
+    named = {c.subject_id: c for c in _starred(views, acting.program_id, sorted({r.subject_id for r in rows}, key=str))}
     return StarHistoryPublic(
         position=position,
         stars=[

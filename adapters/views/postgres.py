@@ -150,6 +150,8 @@ class PostgresViews(SqlViews):
     def _lock_ddl(self, cur: Cursor) -> None:
         # Concurrent CREATE ... IF NOT EXISTS can fail with "tuple concurrently updated".
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self._ddl_key(),))
+        # Consumed now: in a pipeline, a later fetch on this cursor would read this result first.
+        cur.fetchall()
 
     def _ddl_key(self) -> str:
         return f"regledger.views:{self.schema}.{self.prefix}"

@@ -171,6 +171,7 @@ class SqlQueries(SqlCatalogueQueries, RegistrationViews):
         )
         return int(rows[0][0])
 
+
 def _verbs(verbs: Sequence[str] | None, column: str = "verb") -> tuple[str, list[str]]:
     if verbs is None:
         return "", []
