@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request
 
 from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, AdminDep, RegistrationDep, SlugPath, ViewsDep
+from regledger.adapters.http.lottery_requests import LotteryCommitRequest, LotteryStartRequest
 from regledger.adapters.http.naming import Names
 from regledger.adapters.http.responses import (
     AssignmentPublic,
@@ -19,7 +20,7 @@ from regledger.adapters.http.responses import (
     LotteryStatsPublic,
     StatRowPublic,
 )
-from regledger.adapters.http.schemas import ActionRequest, LotteryCommitRequest, LotteryStartRequest
+from regledger.adapters.http.schemas import ActionRequest
 from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_response, wants_csv
 from regledger.domain.ids import program_id
 

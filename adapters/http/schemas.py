@@ -159,6 +159,7 @@ class ProgramSettingsRequest(_Request):
     min_stars: Annotated[int, Field(ge=0, le=100)] | None = None
     visible_verbs: Annotated[list[Verb], Field(min_length=1, max_length=20)] | None = None
     student_verbs: Annotated[list[Verb], Field(max_length=20)] | None = None
+    timezone: Annotated[Label, Field(description="IANA zone, e.g. America/New_York")] | None = None
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"waitlist_enabled": True, "priority_limit": 3}]}
@@ -371,32 +372,3 @@ class PrioritiesRequest(CommandRequest):
 
 
 # -- responses -----------------------------------------------------------------------------
-
-
-# -- lottery -------------------------------------------------------------------------------
-
-SEED_MAX = 2**63 - 1
-
-
-class LotteryParametersRequest(_Request):
-    """The reference lottery's tuning knobs (0 for a cap means no cap)."""
-
-    kp: float = Field(default=1.2, gt=0, le=1000, description="Weight divisor per priority level")
-    ki: float = Field(default=1.1, gt=0, le=1000, description="Weight divisor per interest (star)")
-    check_grade: Flag = True
-    max_sections: Count = 0
-    max_timeslots: Count = 0
-    fill_low_priorities: Flag = False
-
-
-class LotteryStartRequest(CommandRequest):
-    parameters: LotteryParametersRequest = Field(default_factory=LotteryParametersRequest)
-    seed: int | None = Field(
-        default=None, ge=0, le=SEED_MAX, description="Recorded with the run; drawn at random when omitted."
-    )
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"parameters": {"kp": 1.2}, "seed": 42}]})
-
-
-class LotteryCommitRequest(CommandRequest):
-    replace: Flag = Field(default=False, description="End every seat held in the program (and a committed run) first.")

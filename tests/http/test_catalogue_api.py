@@ -232,3 +232,13 @@ def test_a_csv_export_holds_every_row_unless_limited(api: Any, season: Any) -> N
 
     assert len(rows()) == 4
     assert [r["code"] for r in rows(limit=2)] == ["B2s1", "B2s2"]
+
+
+def test_a_program_takes_a_timezone_and_refuses_an_unknown_one(api: Any) -> None:
+    body = {"slug": "tz", "title": "TZ", "school_year": 2027, "settings": {"timezone": "America/New_York"}}
+    api.ok("POST", "/programs", json=body)
+    assert get(api, "/programs/tz")["timezone"] == "America/New_York"
+    bad = api.client.put("/programs/tz/settings", headers=api.admin, json={"timezone": "Mars/Olympus"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
+    api.ok("PUT", "/programs/tz/settings", json={"timezone": "Europe/Paris"})
+    assert get(api, "/programs/tz")["timezone"] == "Europe/Paris"
