@@ -25,6 +25,7 @@ from eventsourcing.utils import EnvType
 from regledger.domain import (
     admin_commands,
     catalogue_import,
+    class_commands,
     lottery_commands,
     lottery_commit,
     preference_commands,
@@ -70,6 +71,7 @@ class Registration(Application[UUID]):
     add_lunch_constraints = admin_commands.add_lunch_constraints
     add_subject = admin_commands.add_subject
     change_subject_status = admin_commands.change_subject_status
+    change_subject = class_commands.change_subject
     create_section = admin_commands.create_section
     schedule_section = admin_commands.schedule_section
     change_capacity = admin_commands.change_capacity

@@ -17,6 +17,7 @@ from regledger.adapters.http.schemas import (
     ProgramCreateRequest,
     SectionRequest,
     SettingsRequest,
+    SubjectChangeRequest,
     SubjectRequest,
     SubjectStatusRequest,
     TimeslotRequest,
@@ -89,6 +90,14 @@ def change_subject_status(
     cmd: AdminCommandDep, subject_id: SubjectPath, body: SubjectStatusRequest
 ) -> CommandResultPublic:
     return cmd.respond(cmd.app.change_subject_status(SubjectId(subject_id), body.status, cmd.ctx(body)))
+
+
+@router.patch("/subjects/{subject_id}", summary="Change a class's details (only the fields sent)")
+def change_subject(cmd: AdminCommandDep, subject_id: SubjectPath, body: SubjectChangeRequest) -> CommandResultPublic:
+    """A changed size re-sizes the class's sections whose capacity follows from it (`ids`:
+    `resized_sections`); a section left with fewer seats than are taken refuses the change
+    (`capacity_below_enrolled`) unless overridden."""
+    return cmd.respond(cmd.app.change_subject(SubjectId(subject_id), body.details(), cmd.ctx(body)))
 
 
 @router.post("/subjects/{subject_id}/sections", status_code=201, responses=REPLAYED, summary="Add a section to a class")

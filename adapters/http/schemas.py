@@ -237,6 +237,25 @@ class SubjectRequest(CommandRequest):
     )
 
 
+class SubjectChangeRequest(CommandRequest):
+    """Only the fields sent change; a size sent as null means "no size"."""
+
+    title: Label | None = None
+    category: Category | None = None
+    grade_min: Grade | None = None
+    grade_max: Grade | None = None
+    class_size_max: Count | None = None
+    class_size_optimal: Count | None = None
+    is_lunch: Flag | None = None
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"class_size_max": 25}]})
+
+    def details(self) -> dict[str, Any]:
+        sent = self.model_dump(exclude_unset=True, exclude={"reason", "override"})
+        nullable = {"class_size_max", "class_size_optimal"}
+        return {k: v for k, v in sent.items() if v is not None or k in nullable}
+
+
 class SubjectStatusRequest(CommandRequest):
     status: SubjectStatus
 

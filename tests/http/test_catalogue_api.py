@@ -242,3 +242,21 @@ def test_a_program_takes_a_timezone_and_refuses_an_unknown_one(api: Any) -> None
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
     api.ok("PUT", "/programs/tz/settings", json={"timezone": "Europe/Paris"})
     assert get(api, "/programs/tz")["timezone"] == "Europe/Paris"
+
+
+def test_a_class_changes_its_details_and_its_sections_follow_its_size(api: Any, season: Any) -> None:
+    b2 = season.subjects["B2"]
+    changed = api.ok("PATCH", f"/subjects/{b2}", json={"title": "Bridges", "class_size_max": 3, "reason": "room"})
+    assert changed["ids"]["resized_sections"] == "2"
+    view = get(api, f"/programs/{SLUG}/classes/B2")
+    assert (view["title"], view["class_size_max"]) == ("Bridges", 3)
+    assert [s["capacity"] for s in view["sections"]] == [3, 3]
+    # B2s2 holds bob's seat: a size of 0 would overfill it, so the whole change is refused.
+    head = api.head()
+    refused = api.client.patch(f"/subjects/{b2}", headers=api.admin, json={"class_size_max": 0, "title": "Gone"})
+    assert (refused.status_code, refused.json()["code"]) == (409, "capacity_below_enrolled")
+    assert api.head() == head
+    same = api.ok("PATCH", f"/subjects/{b2}", json={"title": "Bridges"})
+    assert (same["ids"]["resized_sections"], api.head()) == ("0", head)
+    bad = api.client.patch(f"/subjects/{b2}", headers=api.admin, json={"grade_min": 12, "grade_max": 9})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")

@@ -1,0 +1,46 @@
+"""Editing a class after it was created: its details, and the capacity of its sections that
+follows from its sizes (an import of a changed row does the same through `catalogue_import`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from regledger.domain.admin_commands import ZERO_CAPACITY, capacity_for
+from regledger.domain.ids import SubjectId
+from regledger.domain.runner import CommandResult, command
+from regledger.domain.section import Section
+from regledger.domain.values import CommandContext
+
+if TYPE_CHECKING:
+    from regledger.domain.application import Registration
+
+SIZES = frozenset({"class_size_max", "class_size_optimal"})
+
+
+@command
+def change_subject(
+    app: Registration, subject_id_: SubjectId, details: dict[str, Any], ctx: CommandContext
+) -> CommandResult:
+    """Change any of a class's details (`subject.DETAIL_FIELDS`); only what differs is recorded.
+
+    A changed size re-sizes every section whose capacity follows from it, in the same commit;
+    a section that would hold fewer seats than are taken refuses the whole change unless the
+    admin overrides (the seats stay taken)."""
+    subject = app.load_subject(subject_id_)
+    if replayed := app.replayed(ctx, subject):
+        return replayed
+    changed = subject.change_details(details, ctx.audit())
+    resized: list[Section] = []
+    if SIZES & set(changed):
+        program = app.load_program(subject.program_id)
+        for section_id in subject.section_ids:
+            section = app.load_section(section_id)
+            capacity = capacity_for(program, subject, section.capacity_inputs)
+            if capacity != section.capacity:
+                section.change_capacity(section.capacity_inputs, capacity, ctx.audit(), override=ctx.override)
+                resized.append(section)
+    result = app.commit(ctx, subject, *resized, ids={"resized_sections": str(len(resized))})
+    if any(section.capacity == 0 for section in resized):
+        return replace(result, warnings=(ZERO_CAPACITY,))
+    return result
