@@ -7,6 +7,7 @@ by the first student.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 from uuid import UUID
 
@@ -124,6 +125,47 @@ def class_status(
         before = subject.status
         result = run_refusable(lambda: built.app.change_subject_status(SubjectId(subject.id), status, ctx))
     done(result, f"class {code} {subject.title!r} in {slug} (id {subject.id}): status {before} -> {status}")
+
+
+@class_cli.command("set")
+def class_set(
+    slug: Annotated[str, typer.Argument(help="The program's slug.")],
+    code: Annotated[str, typer.Argument(help="The class code.")],
+    title: Annotated[str | None, typer.Option("--title")] = None,
+    category: Annotated[str | None, typer.Option("--category")] = None,
+    grades: Annotated[str | None, typer.Option("--grades", help="e.g. 9-12.")] = None,
+    class_size_max: Annotated[int | None, typer.Option("--class-size-max", min=0, help="Seats per section.")] = None,
+    class_size_optimal: Annotated[int | None, typer.Option("--class-size-optimal", min=0)] = None,
+    lunch: Annotated[bool | None, typer.Option("--lunch/--not-lunch")] = None,
+    override: Annotated[bool, typer.Option("--override", help="Allow a size below the seats taken.")] = False,
+    reason: ReasonOption = "",
+    idempotency_key: IdempotencyKeyOption = None,
+) -> None:
+    """Change a class's details (only the options given); sections follow a changed size."""
+    ctx = replace(admin_context(reason, idempotency_key), override=override)
+    grade_range = parse_grades(grades)
+    details = {
+        "title": title,
+        "category": category,
+        "grade_min": None if grade_range is None else grade_range[0],
+        "grade_max": None if grade_range is None else grade_range[1],
+        "class_size_max": class_size_max,
+        "class_size_optimal": class_size_optimal,
+        "is_lunch": lunch,
+    }
+    details = {name: value for name, value in details.items() if value is not None}
+    if not details:
+        raise typer.BadParameter("nothing to change: give at least one option")
+    with services(catch_up=False) as built:
+        _, subject = _subject(built.app, slug, code)
+        result = run_refusable(lambda: built.app.change_subject(SubjectId(subject.id), details, ctx))
+    changed = ", ".join(f"{name} {value}" for name, value in details.items())
+    done(
+        result,
+        f"class {code} in {slug} (id {subject.id}): {changed}; {result.ids['resized_sections']} sections resized",
+    )
+    for warning in result.warnings:
+        warn(str(warning))
 
 
 def _timeslots(program: Program, labels: str) -> list[TimeslotId]:

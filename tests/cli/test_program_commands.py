@@ -173,3 +173,14 @@ def test_a_section_in_an_unknown_timeslot_is_refused_naming_the_known_ones(run, 
     assert "no timeslot 'Sun 9:00' in spring" in out
     assert "'Sat 10:00'" in out
     assert position() == head
+
+
+def test_class_set_changes_details_and_resizes_sections(run, program, sqlite_settings):
+    run("class", "add", "spring", "K1", "--title", "Knot Theory", "--class-size-max", "12")
+    run("section", "add", "spring", "K1", "--timeslots", "Sat 9:00")
+    out = run("class", "set", "spring", "K1", "--title", "Knots", "--class-size-max", "20", "--reason", "bigger room")
+    assert "class K1 in spring" in out.stdout
+    assert "1 sections resized" in out.stdout
+    subject, section = aggregates(sqlite_settings, subject_id(PID, "K1"), section_id(subject_id(PID, "K1"), 1))
+    assert (subject.title, subject.class_size_max, section.capacity) == ("Knots", 20, 20)
+    run("class", "set", "spring", "K1", code=2)  # nothing to change
