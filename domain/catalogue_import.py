@@ -13,29 +13,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from regledger.domain.admin_commands import capacity_for, checked_timeslots
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.capacity import CapacityInputs, effective_capacity
 from regledger.domain.catalogue_entries import (
     GRADES,
     MAX_CLASSES,
     MAX_SECTION_NUMBER,
-    MAX_SECTION_TIMESLOTS,
     MAX_SECTIONS,
     MAX_SIZE,
     MAX_TIMESLOTS,
     YEARS,
     Catalogue,
     ClassEntry,
-    SectionEntry,
     TimeslotEntry,
-    section_name,
 )
-from regledger.domain.ids import ProgramId, SectionId, TimeslotId, section_id, subject_id, timeslot_id
-from regledger.domain.imports import ImportResult, Plan, plural
+from regledger.domain.class_commands import SIZES
+from regledger.domain.ids import ProgramId, SectionId, section_id, subject_id, timeslot_id
+from regledger.domain.imports import ImportResult, Plan
 from regledger.domain.program import Program
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
+from regledger.domain.section_import import numbered_sections, plan_section, resize_unlisted, section_inputs, unlisted
 from regledger.domain.subject import DETAIL_FIELDS, STATUSES, Subject
 from regledger.domain.values import CommandContext, check_key, check_text, in_zone
 
@@ -68,9 +66,14 @@ def import_catalogue(
             return plan.result(app.replay(ctx, done, ids), dry_run=dry_run, outcome="Imported")
         _plan_timeslots(program, catalogue.timeslots, plan, ctx)
         touched: list[AuditedAggregate] = [program]
+        resizes = []
         for entry, valid in classes:
             found = subjects.get(entry.code) if valid else None
-            touched += _plan_class(program, entry, found, sections, plan, ctx, plannable=valid)
+            planned, others = _plan_class(program, entry, found, sections, plan, ctx, plannable=valid)
+            touched += planned
+            if found is not None and others:
+                resizes.append((entry, found, others))
+        touched += resize_unlisted(app, program, resizes, plan, ctx)
         plan.refuse_if_errors("catalogue")
         pending = [a for a in touched if a.pending_events]
         if dry_run or not pending:
@@ -189,10 +192,12 @@ def _plan_class(
     ctx: CommandContext,
     *,
     plannable: bool = True,
-) -> list[AuditedAggregate]:
-    """Plan one class and its listed sections; returns the aggregates it created or may change."""
+) -> tuple[list[AuditedAggregate], list[SectionId]]:
+    """Plan one class and its listed sections: the aggregates it created or may change, and
+    the sections it does not list that must follow a changed size."""
     existing = len(subject.section_ids) if subject is not None else 0
     grades = _class_fields_valid(program, entry, plan)
+    changed: list[str] = []
     if grades is None or not plannable:
         subject = None  # its sections are still checked, but not planned
     elif subject is None:
@@ -202,13 +207,13 @@ def _plan_class(
         changed = _change_subject(subject, entry, grades, ctx)
         plan.record("class", entry.code, "changed" if changed else "unchanged", entry.line, changed)
     touched: list[AuditedAggregate] = [subject] if subject is not None else []
-    numbered = _numbered_sections(entry, existing, plan)
+    numbered = numbered_sections(entry, existing, plan)
     for section_entry in numbered:
-        section = _plan_section(program, entry, subject, section_entry, sections, plan, ctx)
+        section = plan_section(program, entry, subject, section_entry, sections, plan, ctx)
         if section is not None:
             touched.append(section)
     for refused in (s for s in entry.sections if not any(s is n for n in numbered)):
-        _section_inputs(program, entry.code, refused, plan)  # a repeated number: still check the rest
+        section_inputs(program, entry.code, refused, plan)  # a repeated number: still check the rest
     if subject is not None and not entry.sections and _class_capacity(program, entry) == 0:
         plan.warn(
             entry.line,
@@ -216,10 +221,8 @@ def _plan_class(
             f"class {entry.code} has no class_size_max or class_size_optimal: its sections get capacity 0 "
             "(every add refused as full) unless they set max_class_capacity or room_capacity",
         )
-    untouched = existing - sum(1 for s in numbered if s.number <= existing)
-    if untouched > 0:
-        plan.notes.append(f"{entry.code}: {plural(untouched, 'existing section')} not in the catalogue, left as is")
-    return touched
+    others = unlisted(entry, subject, numbered, plan) if subject is not None and existing else []
+    return touched, others if SIZES & set(changed) else []
 
 
 def _new_subject(program: Program, entry: ClassEntry, grades: tuple[int, int], ctx: CommandContext) -> Subject:
@@ -254,131 +257,6 @@ def _change_subject(subject: Subject, entry: ClassEntry, grades: tuple[int, int]
     if entry.status != subject.status:
         subject.change_status(entry.status, ctx.audit())
         changed.append("status")
-    return changed
-
-
-def _numbered_sections(entry: ClassEntry, existing: int, plan: Plan) -> list[SectionEntry]:
-    """The class's section entries with valid, distinct numbers, in number order. New numbers
-    must follow the class's sections without a gap: a class with 2 sections gets 3, then 4."""
-    by_number: dict[int, SectionEntry] = {}
-    for section in entry.sections:
-        name = section_name(entry.code, section.number)
-        if not 1 <= section.number <= MAX_SECTION_NUMBER:
-            plan.error(section.line, "section", f"section numbers are 1 to {MAX_SECTION_NUMBER}, not {section.number}")
-        elif section.number in by_number:
-            first = by_number[section.number].line
-            plan.error(section.line, "section", f"section {name} is listed twice (first at {_at(first)})")
-        else:
-            by_number[section.number] = section
-    expected = existing + 1
-    for number in sorted(n for n in by_number if n > existing):
-        if number == expected:
-            expected += 1
-            continue
-        plan.error(
-            by_number[number].line,
-            "section",
-            f"section {section_name(entry.code, number)} leaves a gap: class {entry.code} has "
-            f"{plural(expected - 1, 'section')} before it, so its next new section is number {expected}",
-        )
-    return [by_number[n] for n in sorted(by_number)]
-
-
-def _section_inputs(
-    program: Program, code: str, entry: SectionEntry, plan: Plan
-) -> tuple[tuple[TimeslotId, ...], CapacityInputs] | None:
-    """The section's timeslots (known to the program or added by this catalogue) and sizes."""
-    errors = len(plan.errors)
-    ids = []
-    for label in entry.timeslots:
-        found = timeslot_id(program.program_id, label)
-        if found not in program.timeslots:
-            plan.error(entry.line, "timeslots", f"unknown timeslot {label!r} (not in the program or the catalogue)")
-        ids.append(found)
-    if len(entry.timeslots) > MAX_SECTION_TIMESLOTS:
-        plan.error(entry.line, "timeslots", f"a section has at most {MAX_SECTION_TIMESLOTS} timeslots")
-    for name, value in (("room_capacity", entry.room_capacity), ("max_class_capacity", entry.max_class_capacity)):
-        plan.bounded(entry.line, name, value, 0, MAX_SIZE)
-    if len(set(ids)) != len(ids):
-        plan.error(entry.line, "timeslots", f"section {section_name(code, entry.number)} lists a timeslot twice")
-    if len(plan.errors) > errors:
-        return None
-    inputs = plan.checked(entry.line, "room_capacity", CapacityInputs, entry.max_class_capacity, entry.room_capacity)
-    return (checked_timeslots(program, ids), inputs) if inputs is not None else None
-
-
-def _plan_section(
-    program: Program,
-    cls: ClassEntry,
-    subject: Subject | None,
-    entry: SectionEntry,
-    sections: dict[SectionId, Section],
-    plan: Plan,
-    ctx: CommandContext,
-) -> Section | None:
-    """Create or change one section; None when it has errors or its class could not be planned."""
-    checked = _section_inputs(program, cls.code, entry, plan)
-    if checked is None or subject is None:
-        return None
-    slots, inputs = checked
-    name, line = section_name(cls.code, entry.number), entry.line
-    capacity = capacity_for(program, subject, inputs)
-    section: Section | None
-    if entry.number <= len(subject.section_ids):
-        section = sections.get(section_id(subject.subject_id, entry.number))
-        if section is None:
-            plan.error(line, "section", f"section {name} is missing from the store")
-            return None
-        changed = _change_section(section, slots, inputs, capacity, plan, line, ctx)
-        if changed is None:
-            return None
-        plan.record("section", name, "changed" if changed else "unchanged", line, changed)
-    elif entry.number != len(subject.section_ids) + 1:
-        return None  # a gap, reported by _numbered_sections
-    else:
-        new_id = subject.add_section(ctx.audit())
-        section = Section(
-            program_id=program.program_id,
-            subject_id=subject.subject_id,
-            index=entry.number,
-            timeslot_ids=slots,
-            max_class_capacity=inputs.max_class_capacity,
-            room_capacity=inputs.room_capacity,
-            capacity=capacity,
-            **ctx.audit(),
-        )
-        assert section.id == new_id
-        plan.record("section", name, "created", line)
-    if capacity == 0:
-        plan.warn(
-            line,
-            "capacity",
-            f"section {name} has capacity 0: every add will be refused as full "
-            f"({program.settings.temporarily_full_text!r}); set class_size_max, room_capacity or max_class_capacity",
-        )
-    return section
-
-
-def _change_section(
-    section: Section,
-    slots: tuple[TimeslotId, ...],
-    inputs: CapacityInputs,
-    capacity: int,
-    plan: Plan,
-    line: int | None,
-    ctx: CommandContext,
-) -> list[str] | None:
-    """Record what differs (timeslots, capacity); None if a change is refused (seats held)."""
-    changed = []
-    if section.timeslot_ids != slots:
-        if not plan.attempt(line, "timeslots", section.assign_timeslots, slots, ctx.audit()):
-            return None
-        changed.append("timeslots")
-    if section.capacity_inputs != inputs or section.capacity != capacity:
-        change = section.change_capacity
-        if not plan.attempt(line, "max_class_capacity", change, inputs, capacity, ctx.audit(), override=ctx.override):
-            return None
-        changed.append("capacity")
     return changed
 
 

@@ -145,12 +145,45 @@ def test_sections_a_file_does_not_list_are_left_alone_and_new_ones_follow_withou
     csv_catalogue(app, pid, HEADER + "M1,Knots,,,,,10,,,1,Sat 9:00,,\nM1,Knots,,,,,10,,,2,Sat 10:00,,\n")
     result = csv_catalogue(app, pid, HEADER + "M1,Knots,,,,,10,,,3,Sat 11:00,,\n")
     assert result.counts["section"] == {"created": 1, "changed": 0, "unchanged": 0}
-    assert result.notes == ("M1: 2 existing sections not in the catalogue, left as is",)
+    assert result.notes == (
+        "M1: 2 existing sections not in the catalogue, left as they are (a capacity follows a changed class size)",
+    )
     assert len(app.load(Subject, subject_id(pid, "M1"), "subject").section_ids) == 3
     with pytest.raises(InvalidInputError) as refused:
         csv_catalogue(app, pid, HEADER + "M1,Knots,,,,,10,,,5,Sat 11:00,,\n")
     assert refused.value.detail["errors"][0]["line"] == 2
     assert "next new section is number 4" in refused.value.detail["errors"][0]["message"]
+
+
+def test_a_changed_class_size_resizes_the_sections_the_file_does_not_list(app):
+    pid = new_program(app)
+    with_example_timeslots(app, pid)
+    csv_catalogue(app, pid, HEADER + "M1,Knots,,,,,10,,,1,Sat 9:00,,\nM1,Knots,,,,,10,,,2,Sat 10:00,,8\n")
+    position = app.position()
+    result = csv_catalogue(app, pid, HEADER + "M1,Knots,,,,,15,,,,,,\n")
+    # Section 2's capacity is its own max_class_capacity: it does not follow the class's size.
+    assert sorted(new_events(app, position)) == ["Section.CapacityChanged", "Subject.DetailsChanged"]
+    assert {(c.kind, c.name, c.fields) for c in result.changes} == {
+        ("class", "M1", ("class_size_max",)),
+        ("section", "M1s1", ("capacity",)),
+    }
+    assert (_section(app, pid, "M1", 1).capacity, _section(app, pid, "M1", 2).capacity) == (15, 8)
+
+
+def test_a_smaller_class_size_cannot_leave_a_section_with_fewer_seats_than_taken(app):
+    pid = new_program(app)
+    with_example_timeslots(app, pid)
+    csv_catalogue(app, pid, HEADER + "M1,Knots,,,,,10,,,1,Sat 9:00,,\n")
+    for key in ("ada", "ben"):
+        app.submit_profile(pid, key, key, 2029, {}, CommandContext(actor=key))
+        app.add_section(pid, key, section_id(subject_id(pid, "M1"), 1), CommandContext(actor=key))
+    position = app.position()
+    with pytest.raises(InvalidInputError) as refused:
+        csv_catalogue(app, pid, HEADER + "M1,Knots,,,,,1,,,,,,\n")
+    [error] = refused.value.detail["errors"]
+    assert (error["line"], error["field"]) == (2, "class_size_max")
+    assert error["message"].startswith("M1s1 (not in the catalogue): 2 students hold seats")
+    assert app.position() == position
 
 
 def test_an_idempotency_key_replays_and_refuses_another_file(app):
