@@ -29,7 +29,7 @@ from regledger.domain.catalogue_entries import (
 )
 from regledger.domain.class_commands import SIZES
 from regledger.domain.ids import ProgramId, SectionId, section_id, subject_id, timeslot_id
-from regledger.domain.imports import ImportResult, Plan
+from regledger.domain.imports import ImportResult, Plan, at_line
 from regledger.domain.program import Program
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
@@ -39,10 +39,6 @@ from regledger.domain.values import CommandContext, check_key, check_text, in_zo
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
-
-
-def _at(line: int | None) -> str:
-    return f"line {line}" if line is not None else "an earlier entry"
 
 
 @command
@@ -105,7 +101,7 @@ def _distinct_classes(entries: Sequence[ClassEntry], plan: Plan) -> list[tuple[C
     for entry in entries:
         valid = plan.attempt(entry.line, "code", check_key, entry.code, "code")
         if valid and entry.code in seen:
-            plan.error(entry.line, "code", f"class {entry.code} is listed twice (first at {_at(seen[entry.code])})")
+            plan.error(entry.line, "code", f"class {entry.code} is listed twice (first at {at_line(seen[entry.code])})")
             continue
         seen[entry.code] = entry.line
         kept.append((entry, valid))
@@ -138,7 +134,7 @@ def _plan_timeslots(program: Program, entries: Sequence[TimeslotEntry], plan: Pl
         if not plan.attempt(line, "label", check_text, label, "label", max_length=200):
             continue
         if label in seen:
-            plan.error(line, "label", f"timeslot {label!r} is listed twice (first at {_at(seen[label])})")
+            plan.error(line, "label", f"timeslot {label!r} is listed twice (first at {at_line(seen[label])})")
             continue
         seen[label] = line
         start, end = in_zone(entry.start, zone), in_zone(entry.end, zone)

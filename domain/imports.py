@@ -180,5 +180,10 @@ def refuse(errors: Sequence[ImportIssue], what: str) -> None:
     )
 
 
+def at_line(line: int | None) -> str:
+    """Where an earlier entry was: `line 12`, or for entries not read from a file, that."""
+    return f"line {line}" if line is not None else "an earlier entry"
+
+
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"

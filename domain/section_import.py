@@ -23,7 +23,7 @@ from regledger.domain.catalogue_entries import (
 )
 from regledger.domain.errors import RegistrationError
 from regledger.domain.ids import SectionId, TimeslotId, section_id, timeslot_id
-from regledger.domain.imports import Plan, plural
+from regledger.domain.imports import Plan, at_line, plural
 from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.subject import Subject
@@ -31,10 +31,6 @@ from regledger.domain.values import CommandContext
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
-
-
-def _at(line: int | None) -> str:
-    return f"line {line}" if line is not None else "an earlier entry"
 
 
 def numbered_sections(entry: ClassEntry, existing: int, plan: Plan) -> list[SectionEntry]:
@@ -47,7 +43,7 @@ def numbered_sections(entry: ClassEntry, existing: int, plan: Plan) -> list[Sect
             plan.error(section.line, "section", f"section numbers are 1 to {MAX_SECTION_NUMBER}, not {section.number}")
         elif section.number in by_number:
             first = by_number[section.number].line
-            plan.error(section.line, "section", f"section {name} is listed twice (first at {_at(first)})")
+            plan.error(section.line, "section", f"section {name} is listed twice (first at {at_line(first)})")
         else:
             by_number[section.number] = section
     expected = existing + 1

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.ids import ProgramId, student_id
-from regledger.domain.imports import ImportResult, Plan
+from regledger.domain.imports import ImportResult, Plan, at_line
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.student import Profile, Student
 from regledger.domain.values import CommandContext, check_key, check_text
@@ -98,9 +98,7 @@ def _valid_entries(entries: Sequence[StudentEntry], plan: Plan) -> list[StudentE
         ):
             plan.error(line, "email", f"email {entry.email!r} is not an address (name@domain)")
         if entry.key in seen:
-            first = seen[entry.key]
-            where = f"line {first}" if first is not None else "an earlier entry"
-            plan.error(line, "key", f"student {entry.key} is listed twice (first at {where})")
+            plan.error(line, "key", f"student {entry.key} is listed twice (first at {at_line(seen[entry.key])})")
         elif len(plan.errors) == errors:
             seen[entry.key] = line
             kept.append(entry)
