@@ -25,6 +25,7 @@ from regledger.adapters.http.schemas import (
     WindowKind,
     WindowRequest,
 )
+from regledger.adapters.http.section_codes import add_code_route
 from regledger.domain.ids import ConstraintId, SectionId, SubjectId, TimeslotId, program_id
 
 router = APIRouter(tags=["admin"])
@@ -179,3 +180,14 @@ def add_lunch_constraints(cmd: AdminCommandDep, slug: SlugPath, body: LunchConst
         include_conditions=body.include_conditions,
     )
     return cmd.respond(result)
+
+
+for _method, _suffix, _handler in (
+    ("PUT", "/capacity", change_capacity),
+    ("PUT", "/timeslots", schedule_section),
+    ("POST", "/open", open_section),
+    ("POST", "/close", close_section),
+    ("POST", "/cancel", cancel_section),
+):
+    _route = next(r for r in router.routes if getattr(r, "endpoint", None) is _handler)
+    add_code_route(router, _method, _suffix, _handler, summary=f"{getattr(_route, 'summary', '')} (by its code)")

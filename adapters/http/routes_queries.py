@@ -39,6 +39,7 @@ from regledger.adapters.http.responses import (
     WaitlistPublic,
 )
 from regledger.adapters.http.schemas import Label, LocalInstant, Verb
+from regledger.adapters.http.section_codes import add_code_route
 from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_response, wants_csv
 from regledger.domain.errors import NotFoundError
 from regledger.domain.ids import program_id, student_id, timeslot_id
@@ -319,3 +320,20 @@ def counts(_principal: PrincipalDep, slug: KnownProgram, views: ViewsDep) -> Cou
         for s in sorted(views.section_views(pid), key=lambda s: str(s.section_id))
     ]
     return CountsPublic(position=position, students=views.students_in_program(pid), sections=sections)
+
+
+for _suffix, _handler in (
+    ("/roster", roster),
+    ("/history", section_history),
+    ("/waitlist", waitlist),
+    ("/interest", interest),
+):
+    _route = next(r for r in router.routes if getattr(r, "endpoint", None) is _handler)
+    add_code_route(
+        router,
+        "GET",
+        _suffix,
+        _handler,
+        summary=f"{getattr(_route, 'summary', '')} (the section by its code)",
+        responses=getattr(_route, "responses", None),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from regledger.adapters.http.deps import (
     REPLAYED,
@@ -14,6 +14,7 @@ from regledger.adapters.http.deps import (
     PrincipalDep,
     ReasonQuery,
     RegistrationDep,
+    StudentCommand,
     StudentCommandDep,
     context,
 )
@@ -28,7 +29,9 @@ from regledger.adapters.http.schemas import (
     Verb,
     WaitlistRequest,
 )
+from regledger.domain.errors import NotFoundError
 from regledger.domain.ids import SectionId, SubjectId, TimeslotId
+from regledger.projections.catalogue import section_id_of_code
 
 router = APIRouter(tags=["students"])
 
@@ -59,7 +62,7 @@ def add_registration(cmd: StudentCommandDep, body: RegistrationRequest) -> Comma
 @router.delete(f"{STUDENT}/registrations/{{section_id}}", summary="Drop registrations on a section")
 def drop_registration(
     cmd: StudentCommandDep,
-    section_id: UUID,
+    section_id: Annotated[str, Path(max_length=64, description="The section's id, or its code (`M101s1`)")],
     verbs: Annotated[
         list[Verb] | None,
         Query(max_length=20, description="Verbs to end (default: the program's visible verbs; 'All' for every verb)"),
@@ -71,7 +74,19 @@ def drop_registration(
     """`reason` and `override` go in the body as for every command (the query parameters are
     kept for older clients)."""
     ctx = cmd.ctx(body, reason=reason, override=override)
-    return cmd.respond(cmd.app.drop_section(cmd.program_id, cmd.student_key, SectionId(section_id), ctx, verbs or None))
+    section = _section(cmd, section_id)
+    return cmd.respond(cmd.app.drop_section(cmd.program_id, cmd.student_key, section, ctx, verbs or None))
+
+
+def _section(cmd: StudentCommand, text: str) -> SectionId:
+    """A section of the student's program by id or code (unknown ids are the command's 404)."""
+    try:
+        return SectionId(UUID(text))
+    except ValueError:
+        found = section_id_of_code(cmd.program_id, text)
+        if found is None:
+            raise NotFoundError("No such section", section=text) from None
+        return found
 
 
 @router.post(f"{STUDENT}/switch", summary="Move a seat to another section of the same class, atomically")

@@ -260,3 +260,34 @@ def test_a_class_changes_its_details_and_its_sections_follow_its_size(api: Any, 
     assert (same["ids"]["resized_sections"], api.head()) == ("0", head)
     bad = api.client.patch(f"/subjects/{b2}", headers=api.admin, json={"grade_min": 12, "grade_max": 9})
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
+
+
+def test_a_section_is_addressed_by_its_code_wherever_a_path_takes_one(api: Any, season: Any) -> None:
+    by_id = get(api, f"/sections/{season.sections['m1a']}/roster")
+    by_code = get(api, f"/programs/{SLUG}/sections/M1s1/roster")
+    assert by_code == by_id
+    history = get(api, f"/programs/{SLUG}/sections/M1s1/history")["intervals"]
+    assert [i["student_key"] for i in history] == ["ada"]
+    assert get(api, f"/programs/{SLUG}/sections/M1s1/waitlist")["section_code"] == "M1s1"
+    assert get(api, f"/programs/{SLUG}/sections/M1s1/interest")["section_id"] == season.sections["m1a"]
+    resized = api.ok("PUT", f"/programs/{SLUG}/sections/C3s1/capacity", json={"max_class_capacity": 7})
+    assert resized["outcome"] == "CapacityChanged"
+    assert get(api, f"/sections/{season.sections['c3a']}")["capacity"] == 7
+    api.ok("POST", f"/programs/{SLUG}/sections/C3s1/close", json={"reason": "room flooded"})
+    assert get(api, f"/programs/{SLUG}/sections/C3s1")["is_open"] is False
+    for url in (f"/programs/{SLUG}/sections/C3s9/roster", f"/programs/nope/sections/C3s1/roster"):
+        response = api.client.get(url, headers=api.admin)
+        assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    head = api.head()
+    missing = api.client.post(f"/programs/{SLUG}/sections/C3s9/open", headers=api.admin)
+    assert (missing.status_code, api.head()) == (404, head)
+
+
+def test_a_student_drops_a_section_by_its_code(api: Any, season: Any) -> None:
+    dropped = api.client.request(
+        "DELETE", f"/programs/{SLUG}/students/ada/registrations/M1s1", headers=api.student("ada")
+    )
+    assert dropped.status_code == 200, dropped.text
+    assert get(api, f"/programs/{SLUG}/sections/M1s1")["enrolled"] == 0
+    unknown = api.client.request("DELETE", f"/programs/{SLUG}/students/ada/registrations/nope", headers=api.admin)
+    assert unknown.status_code == 404
