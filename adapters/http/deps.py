@@ -13,7 +13,7 @@ from regledger.adapters.auth import Principal, TokenStore
 from regledger.adapters.bootstrap import Services
 from regledger.adapters.http.existence import PROGRAM, SECTION, STUDENT, Existence, log_head
 from regledger.adapters.http.responses import CommandResultPublic
-from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, QueryFlag, Reason
+from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, Line, QueryFlag, Reason
 from regledger.adapters.http.throttle import FailureThrottle
 from regledger.adapters.positions import PositionWatch
 from regledger.domain.application import Registration
@@ -161,6 +161,10 @@ IdempotencyKey = Annotated[
 SlugPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The program's slug", examples=["splash-2026"])]
 KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="The student's key", examples=["s1024"])]
 ReasonQuery = Annotated[Reason, Query(description="Recorded on every event; required with override.")]
+ReasonHeader = Annotated[
+    Line | None,
+    Header(alias="X-Reason", description="The command's reason, where the body cannot carry one (a CSV upload)"),
+]
 OverrideQuery = Annotated[QueryFlag, Query(description="Admins only: bypass windows and similar rules.")]
 
 
@@ -219,14 +223,27 @@ class Command:
     principal: Principal
     key: str | None
     response: Response
+    header_reason: str  # the `X-Reason` header, for bodies that cannot carry one (CSV)
 
     def ctx(self, body: CommandRequest | None = None, *, reason: str = "", override: bool = False) -> CommandContext:
-        """The context from the body's reason and override, else from the given (query) ones;
-        both at once is ambiguous and refused."""
-        if body is not None and (reason or override) and (body.reason or body.override):
-            raise InvalidInputError("Send reason and override in the body or the query, not both", fields=["reason"])
+        """The context from the body's reason and override, else from the given (query) ones,
+        else the reason from the `X-Reason` header; two sources at once are ambiguous, refused."""
+        sources = [
+            name
+            for name, given in (
+                ("body", body is not None and bool(body.reason or body.override)),
+                ("query", bool(reason or override)),
+                ("header", bool(self.header_reason)),
+            )
+            if given
+        ]
+        if len(sources) > 1:
+            raise InvalidInputError(
+                f"Send reason and override in one place, not in the {' and the '.join(sources)}", fields=["reason"]
+            )
         if body is not None and not (body.reason or body.override):
             body = None
+        reason = reason or self.header_reason
         return context(self.principal, self.key, body, reason=reason, override=override)
 
     def respond(self, result: CommandResult, *, created: bool = False) -> CommandResultPublic:
@@ -259,15 +276,23 @@ class StudentCommand(Command):
 
 # Async: they only bundle what FastAPI already resolved, so they need no worker thread.
 async def admin_command(
-    admin: AdminDep, app: RegistrationDep, response: Response, idempotency_key: IdempotencyKey = None
+    admin: AdminDep,
+    app: RegistrationDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    reason: ReasonHeader = None,
 ) -> Command:
-    return Command(app, admin, idempotency_key, response)
+    return Command(app, admin, idempotency_key, response, reason or "")
 
 
 async def student_command(
-    acting: ActingDep, app: RegistrationDep, response: Response, idempotency_key: IdempotencyKey = None
+    acting: ActingDep,
+    app: RegistrationDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+    reason: ReasonHeader = None,
 ) -> StudentCommand:
-    return StudentCommand(app, acting.principal, idempotency_key, response, acting)
+    return StudentCommand(app, acting.principal, idempotency_key, response, reason or "", acting)
 
 
 AdminCommandDep = Annotated[Command, Depends(admin_command)]

@@ -291,3 +291,19 @@ def test_a_student_drops_a_section_by_its_code(api: Any, season: Any) -> None:
     assert get(api, f"/programs/{SLUG}/sections/M1s1")["enrolled"] == 0
     unknown = api.client.request("DELETE", f"/programs/{SLUG}/students/ada/registrations/nope", headers=api.admin)
     assert unknown.status_code == 404
+
+
+def test_a_command_takes_its_reason_from_the_x_reason_header(api: Any, season: Any) -> None:
+    csv_body = "code,title,class_size_max\nN1,Nets,4\n"
+    headers = {**api.admin, "Content-Type": "text/csv", "X-Reason": "spring catalogue"}
+    imported = api.client.post(f"/programs/{SLUG}/catalogue", headers=headers, content=csv_body)
+    assert imported.status_code == 201, imported.text
+    events = api.services.app.recorder.select_notifications(api.head(), 1)
+    assert api.services.app.mapper.to_domain_event(events[0]).reason == "spring catalogue"
+    both = api.client.request(
+        "DELETE",
+        f"/programs/{SLUG}/students/ada/registrations/M1s1",
+        headers={**api.admin, "X-Reason": "header"},
+        json={"reason": "body"},
+    )
+    assert (both.status_code, both.json()["code"]) == (422, "invalid_input")
