@@ -2,10 +2,10 @@
 
 A throwaway database gets the synthetic program (3,000 students, 700 sections, 12 timeslots;
 `store_synthetic_program`), a committed lottery so sections hold seats, and caught-up views.
-The real app is served by uvicorn on a local port; one client (httpx, keep-alive) asks each
-endpoint `--requests` times in turn after a warm-up, with an admin token. Baseline: `GET /health`
-on the same server and connection in the same run (HTTP, routing and the client, no database),
-so the ratio says what the read itself adds.
+`regledger serve` runs in its own process, as in production; one client (httpx, keep-alive)
+asks each endpoint `--requests` times in turn after a warm-up, with an admin token. Baseline:
+`GET /health` on the same server and connection in the same run (HTTP, routing and the
+client, no database), so the ratio says what the read itself adds.
 
 Prints JSON lines {"name", "value", "unit", "baseline", "ratio"} per endpoint (p50 and p99 in
 ms); target: every p99 <= 10 ms.
@@ -17,9 +17,10 @@ import argparse
 import json
 import os
 import secrets
+import socket
 import statistics
+import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,13 +29,11 @@ from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from regledger.adapters.auth import MemoryTokenStore
+from regledger.adapters.auth import build_token_store
 from regledger.adapters.bootstrap import build
-from regledger.adapters.http.app import create_app
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import generate_program
@@ -47,19 +46,37 @@ def pct(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def served(app: Any) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
+def served(settings: Settings) -> Iterator[str]:
+    """`regledger serve` on the bench database, in its own process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGLEDGER_")}
+    env.update(
+        REGLEDGER_STORE="postgres",
+        REGLEDGER_POSTGRES_HOST=settings.postgres_host,
+        REGLEDGER_POSTGRES_PORT=str(settings.postgres_port),
+        REGLEDGER_POSTGRES_USER=settings.postgres_user,
+        REGLEDGER_POSTGRES_DB=settings.postgres_db,
+    )
+    command = [sys.executable, "-m", "regledger", "serve", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("regledger serve did not start")
+            time.sleep(0.2)
+        yield base
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def timings(client: httpx.Client, url: str, count: int) -> list[float]:
@@ -140,10 +157,11 @@ def run(services: Any, settings: Settings, args: argparse.Namespace) -> None:
         "schedule_named": f"/programs/{slug}/students/{student.key}/schedule",
         "counts_named": f"/programs/{slug}/counts",
     }
-    tokens = MemoryTokenStore()
+    tokens = build_token_store(settings)
     headers = {"Authorization": f"Bearer {tokens.create('admin', 'bench')}"}
+    tokens.close()
     lines = []
-    with served(create_app(services, tokens=tokens)) as base, httpx.Client(base_url=base, headers=headers) as client:
+    with served(settings) as base, httpx.Client(base_url=base, headers=headers) as client:
         timings(client, "/health", 50)
         health = timings(client, "/health", args.requests)
         base_p50, base_p99 = pct(health, 0.5), pct(health, 0.99)

@@ -75,6 +75,10 @@ class ScheduleEntry:
     verb: str
     since: datetime
     timeslot_ids: tuple[UUID, ...]
+    # Names, read with the entry (a schedule is rendered with them): "" / 0 if unknown.
+    class_code: str = ""
+    class_title: str = ""
+    section_index: int = 0
 
 
 @dataclass(frozen=True)

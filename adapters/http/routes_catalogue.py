@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
 from regledger.adapters.auth import Principal
 from regledger.adapters.http.catalogue_models import (
@@ -29,6 +30,9 @@ from regledger.adapters.http.catalogue_models import (
     StudentsPublic,
     TimeslotPublic,
     TimeslotsPublic,
+    class_json,
+    json_response,
+    section_json,
 )
 from regledger.adapters.http.deps import AdminDep, KnownProgram, KnownSection, KnownStudent, PrincipalDep, ViewsDep
 from regledger.adapters.http.faults import ReadRetryRoute
@@ -131,7 +135,12 @@ def timeslots(_principal: PrincipalDep, slug: KnownProgram, views: ViewsDep) -> 
     )
 
 
-@router.get("/programs/{slug}/sections", summary="Sections by code, filtered and paged", responses=CSV_RESPONSES)
+@router.get(
+    "/programs/{slug}/sections",
+    summary="Sections by code, filtered and paged",
+    response_model=SectionsPublic,
+    responses=CSV_RESPONSES,
+)
 def sections(
     request: Request,
     principal: PrincipalDep,
@@ -162,12 +171,12 @@ def sections(
     )
     found = views.section_views(pid, where)
     if csv_wanted:
-        rows = [{**SectionPublic.of(s).model_dump(), "timeslots": [t.label for t in s.timeslots]} for s in found]
+        rows = [{**section_json(s), "timeslots": [t.label for t in s.timeslots]} for s in found]
         return csv_response(SECTION_COLUMNS, rows, f"{slug}-sections")
     assert limit is not None
-    page = [SectionPublic.of(s) for s in found[:limit]]
-    next_after = page[-1].code if len(found) > limit else None
-    return SectionsPublic(position=position, sections=page, next_after=next_after)
+    next_after = found[limit - 1].code if len(found) > limit else None
+    page = [section_json(s) for s in found[:limit]]
+    return json_response({"position": position, "sections": page, "next_after": next_after})
 
 
 @router.get("/programs/{slug}/sections/{code}", summary="A section by its code (`M101s1`)")
@@ -211,7 +220,9 @@ def _class(view: ClassView) -> ClassPublic:
     )
 
 
-@router.get("/programs/{slug}/classes", summary="Classes with their sections, filtered and paged")
+@router.get(
+    "/programs/{slug}/classes", summary="Classes with their sections, filtered and paged", response_model=ClassesPublic
+)
 def classes(
     principal: PrincipalDep,
     slug: KnownProgram,
@@ -223,7 +234,7 @@ def classes(
     status: StatusQuery = None,
     after: AfterQuery = None,
     limit: LimitQuery = 50,
-) -> ClassesPublic:
+) -> Response:
     position = views.position()
     pid = program_id(slug)
     where = CatalogueFilter(
@@ -236,8 +247,10 @@ def classes(
         limit=limit + 1,
     )
     found = views.classes(pid, where)
-    page = [_class(c) for c in found[:limit]]
-    return ClassesPublic(position=position, classes=page, next_after=page[-1].code if len(found) > limit else None)
+    next_after = found[limit - 1].code if len(found) > limit else None
+    return json_response(
+        {"position": position, "classes": [class_json(c) for c in found[:limit]], "next_after": next_after}
+    )
 
 
 @router.get("/programs/{slug}/classes/{code}", summary="A class by its code, with its sections")

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -44,7 +43,7 @@ from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_resp
 from regledger.domain.errors import NotFoundError
 from regledger.domain.ids import program_id, student_id, timeslot_id
 from regledger.domain.values import ENROLLED, in_zone
-from regledger.projections.catalogue import CatalogueFilter
+from regledger.projections.catalogue import CatalogueFilter, section_code
 from regledger.projections.views import Interval, RegistrationViews, priority_level
 
 # Queries only read: after a transient database fault each runs once more (faults.py).
@@ -88,7 +87,7 @@ def _intervals(views: RegistrationViews, rows: list[Interval]) -> list[IntervalP
     names = Names(views).load(students={r.student_id for r in rows}, sections={r.section_id for r in rows})
     return [
         IntervalPublic(
-            **{k: v for k, v in asdict(r).items() if k != "program_id"},
+            **{k: v for k, v in vars(r).items() if k != "program_id"},  # shallow: asdict deep-copies
             student_key=names.key(r.student_id),
             section_code=names.code(r.section_id),
         )
@@ -157,20 +156,22 @@ def schedule(
     sid = student_id(acting.program_id, acting.student_key)
     when = local(views, acting.program_id, as_of)
     entries = views.sections(sid, acting.program_id, verbs or None, as_of=when)
-    names = Names(views).load(sections={e.section_id for e in entries})
-    public = []
-    for e in entries:
-        section = names.section(e.section_id)
-        public.append(
-            ScheduleEntryPublic.model_construct(  # unvalidated: typed rows of the views
-                **{**asdict(e), "timeslot_ids": list(e.timeslot_ids)},
-                section_code=None if section is None else section.code,
-                section_index=None if section is None else section.index,
-                class_code=None if section is None else section.class_code,
-                class_title=None if section is None else section.class_title,
-                timeslots=[] if section is None else [TimeslotPublic.of(t) for t in section.timeslots],
-            )
+    slots = {t.timeslot_id: TimeslotPublic.of(t) for t in views.timeslots(acting.program_id)} if entries else {}
+    public = [
+        ScheduleEntryPublic.model_construct(  # unvalidated: typed rows of the views
+            section_id=e.section_id,
+            subject_id=e.subject_id,
+            verb=e.verb,
+            since=e.since,
+            timeslot_ids=list(e.timeslot_ids),
+            section_code=section_code(e.class_code, e.section_index) if e.class_code else None,
+            section_index=e.section_index or None,
+            class_code=e.class_code or None,
+            class_title=e.class_title or None,
+            timeslots=[slots[t] for t in e.timeslot_ids if t in slots],
         )
+        for e in entries
+    ]
     public.sort(key=lambda e: (min((t.starts for t in e.timeslots), default=e.since), e.section_code or "", e.verb))
     if wants_csv(request, fmt):
         columns = ("timeslots", "section_code", "class_title", "verb", "since", "section_id")

@@ -81,23 +81,22 @@ class SqlCatalogueQueries(CatalogueViews):
         return out
 
     def timeslots(self, program_id: UUID) -> list[TimeslotView]:
-        lunch: set[UUID] = set()
-        for (ids,) in self.read(
-            "SELECT s.timeslot_ids FROM {p}sections s JOIN {p}subjects j ON j.subject_id = s.subject_id "
-            "WHERE s.program_id = ? AND j.is_lunch = ?",
+        # One round trip: the timeslots ('t' rows), then the timeslots of lunch sections ('l').
+        rows = self.read(
+            "SELECT 't', timeslot_id, label, starts, ends FROM {p}timeslots WHERE program_id = ? "
+            "UNION ALL SELECT 'l', NULL, s.timeslot_ids, NULL, NULL FROM {p}sections s "
+            "JOIN {p}subjects j ON j.subject_id = s.subject_id WHERE s.program_id = ? AND j.is_lunch = ?",
+            program_id,
             program_id,
             True,
-        ):
-            lunch.update(split_ids(ids or ""))
-        rows = self.read(
-            "SELECT timeslot_id, program_id, label, starts, ends FROM {p}timeslots WHERE program_id = ? "
-            "ORDER BY starts, label{binary}",
-            program_id,
         )
-        return [
-            TimeslotView(to_uuid(r[0]), to_uuid(r[1]), r[2], to_dt(r[3]), to_dt(r[4]), to_uuid(r[0]) in lunch)
+        lunch = {t for r in rows if r[0] == "l" for t in split_ids(r[2] or "")}
+        slots = [
+            TimeslotView(to_uuid(r[1]), program_id, r[2], to_dt(r[3]), to_dt(r[4]), to_uuid(r[1]) in lunch)
             for r in rows
+            if r[0] == "t"
         ]
+        return sorted(slots, key=lambda t: (t.starts, t.label.encode()))
 
     # -- sections -------------------------------------------------------------------------
 

@@ -88,14 +88,29 @@ class SqlQueries(SqlCatalogueQueries, RegistrationViews):
         rows = self.read(
             # A lookup per row (the student has a handful), not a join the planner may hash.
             "SELECT i.section_id, i.subject_id, i.verb, i.valid_from, "  # noqa: S608 - fixed fragments, values are parameters
-            "(SELECT s.timeslot_ids FROM {p}sections s WHERE s.section_id = i.section_id) FROM {p}intervals i "
+            "(SELECT s.timeslot_ids FROM {p}sections s WHERE s.section_id = i.section_id), "
+            "(SELECT s.idx FROM {p}sections s WHERE s.section_id = i.section_id), "
+            "(SELECT j.code FROM {p}subjects j WHERE j.subject_id = i.subject_id), "
+            "(SELECT j.title FROM {p}subjects j WHERE j.subject_id = i.subject_id) FROM {p}intervals i "
             f"WHERE i.student_id = ?{program_sql}{verb_sql}{when}",
             student_id,
             *program_params,
             *verb_params,
             *when_params,
         )
-        out = [ScheduleEntry(to_uuid(r[0]), to_uuid(r[1]), r[2], to_dt(r[3]), split_ids(r[4] or "")) for r in rows]
+        out = [
+            ScheduleEntry(
+                to_uuid(r[0]),
+                to_uuid(r[1]),
+                r[2],
+                to_dt(r[3]),
+                split_ids(r[4] or ""),
+                r[6] or "",
+                r[7] or "",
+                r[5] or 0,
+            )
+            for r in rows
+        ]
         return sorted(out, key=lambda e: (str(e.section_id), e.verb))
 
     def history(self, *, student_id: UUID | None = None, section_id: UUID | None = None) -> list[Interval]:

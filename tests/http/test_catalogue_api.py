@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from regledger.adapters.http.catalogue_models import ClassesPublic, SectionsPublic
+
 SLUG = "splash"
 
 
@@ -275,7 +277,7 @@ def test_a_section_is_addressed_by_its_code_wherever_a_path_takes_one(api: Any, 
     assert get(api, f"/sections/{season.sections['c3a']}")["capacity"] == 7
     api.ok("POST", f"/programs/{SLUG}/sections/C3s1/close", json={"reason": "room flooded"})
     assert get(api, f"/programs/{SLUG}/sections/C3s1")["is_open"] is False
-    for url in (f"/programs/{SLUG}/sections/C3s9/roster", f"/programs/nope/sections/C3s1/roster"):
+    for url in (f"/programs/{SLUG}/sections/C3s9/roster", "/programs/nope/sections/C3s1/roster"):
         response = api.client.get(url, headers=api.admin)
         assert (response.status_code, response.json()["code"]) == (404, "not_found")
     head = api.head()
@@ -307,3 +309,11 @@ def test_a_command_takes_its_reason_from_the_x_reason_header(api: Any, season: A
         json={"reason": "body"},
     )
     assert (both.status_code, both.json()["code"]) == (422, "invalid_input")
+
+
+def test_lists_answer_exactly_their_documented_models(api: Any, season: Any) -> None:
+    sections = get(api, f"/programs/{SLUG}/sections", limit=2)
+    assert SectionsPublic.model_validate(sections).model_dump(mode="json") == sections
+    classes = get(api, f"/programs/{SLUG}/classes", limit=2)
+    assert ClassesPublic.model_validate(classes).model_dump(mode="json") == classes
+    assert classes["next_after"] == "C3"  # the last class of the page
