@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from regledger.adapters.http.catalogue_models import (
     PriorityLevelPublic,
@@ -20,6 +21,7 @@ from regledger.adapters.http.catalogue_models import (
     StarredClassPublic,
     TimeslotPublic,
     WaitlistEntryPublic,
+    json_response,
 )
 from regledger.adapters.http.deps import AdminDep, KnownProgram, KnownSection, KnownStudent, PrincipalDep, ViewsDep
 from regledger.adapters.http.faults import ReadRetryRoute
@@ -33,7 +35,6 @@ from regledger.adapters.http.responses import (
     RosterPublic,
     ScheduleEntryPublic,
     SchedulePublic,
-    SeatCountPublic,
     StarsPublic,
     WaitlistPublic,
 )
@@ -301,26 +302,31 @@ def interest(section_id: KnownSection, _admin: AdminDep, views: ViewsDep) -> Dem
     )
 
 
-@router.get("/programs/{slug}/counts", summary="Seats per section (with codes) and students in the program")
-def counts(_principal: PrincipalDep, slug: KnownProgram, views: ViewsDep) -> CountsPublic:
+@router.get(
+    "/programs/{slug}/counts",
+    summary="Seats per section (with codes) and students in the program",
+    response_model=CountsPublic,
+)
+def counts(_principal: PrincipalDep, slug: KnownProgram, views: ViewsDep) -> Response:
     position = views.position()
     pid = program_id(slug)
     sections = [
-        SeatCountPublic(
-            section_id=s.section_id,
-            code=s.code,
-            class_title=s.class_title,
-            subject_id=s.subject_id,
-            capacity=s.capacity,
-            taken=s.enrolled,
-            free=s.free,
-            waitlisted=s.waitlisted,
-            is_open=s.is_open,
-            is_cancelled=s.is_cancelled,
-        )
+        {
+            "section_id": s.section_id,
+            "code": s.code,
+            "class_title": s.class_title,
+            "subject_id": s.subject_id,
+            "capacity": s.capacity,
+            "taken": s.enrolled,
+            "free": s.free,
+            "waitlisted": s.waitlisted,
+            "is_open": s.is_open,
+            "is_cancelled": s.is_cancelled,
+        }
         for s in sorted(views.section_views(pid), key=lambda s: str(s.section_id))
     ]
-    return CountsPublic(position=position, students=views.students_in_program(pid), sections=sections)
+    # Every section of the program: plain values dumped by orjson, not a model per section.
+    return json_response({"position": position, "students": views.students_in_program(pid), "sections": sections})
 
 
 for _suffix, _handler in (

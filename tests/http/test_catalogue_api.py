@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from regledger.adapters.http.catalogue_models import ClassesPublic, SectionsPublic
+from regledger.adapters.http.responses import CountsPublic
 
 SLUG = "splash"
 
@@ -317,3 +318,5 @@ def test_lists_answer_exactly_their_documented_models(api: Any, season: Any) -> 
     classes = get(api, f"/programs/{SLUG}/classes", limit=2)
     assert ClassesPublic.model_validate(classes).model_dump(mode="json") == classes
     assert classes["next_after"] == "C3"  # the last class of the page
+    counts = get(api, f"/programs/{SLUG}/counts")
+    assert CountsPublic.model_validate(counts).model_dump(mode="json") == counts
