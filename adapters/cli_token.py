@@ -22,6 +22,8 @@ from regledger.domain.values import check_key
 token_cli = typer.Typer(no_args_is_help=True, help="Bearer tokens for the HTTP API (stored hashed).")
 
 KEY_COLUMN = "student_key"
+# The students import's own file names the column `key`: the same file issues their tokens.
+KEY_COLUMNS = (KEY_COLUMN, "key")
 PROBLEMS_SHOWN = 20  # of a file's problems; the count says how many more
 
 
@@ -65,7 +67,7 @@ def check_keys(found: list[tuple[str, str]], problems: list[str]) -> list[str]:
 
 def parse_keys(text: str) -> tuple[list[str], list[str]]:
     """(keys, problems) of a keys file: one key per line, or a CSV whose header row names a
-    `student_key` column (other columns ignored). Blank lines are skipped; problems carry
+    `student_key` (or `key`, as the students import) column (other columns ignored). Blank lines are skipped; problems carry
     their line numbers."""
     found: list[tuple[str, str]] = []
     problems: list[str] = []
@@ -77,8 +79,9 @@ def parse_keys(text: str) -> tuple[list[str], list[str]]:
             line, cells = reader.line_num, [cell.strip() for cell in row]
             if not any(cells):
                 continue
-            if first and KEY_COLUMN in cells:
-                column, first = cells.index(KEY_COLUMN), False
+            named = next((name for name in KEY_COLUMNS if name in cells), None)
+            if first and named is not None:
+                column, first = cells.index(named), False
                 continue
             first = False
             if column is not None:

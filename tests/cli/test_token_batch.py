@@ -75,8 +75,9 @@ def test_keys_given_on_the_command_line_become_tokens_printed_once_as_csv(run, p
     [
         "\ufeffada\r\n\r\nben\ncy\n",  # a byte-order mark, CRLF and blank lines
         "name,student_key,grade\nAda,ada,9\nBen, ben ,10\n\nCy,cy,11\n",  # a CSV with a student_key column
+        "key,name,graduation_year\nada,Ada,2029\nben,Ben,2030\ncy,Cy,2028\n",  # the students import's file
     ],
-    ids=["one-per-line", "csv-column"],
+    ids=["one-per-line", "csv-column", "students-import-file"],
 )
 def test_a_keys_file_is_one_key_per_line_or_a_csv_with_a_student_key_column(run, program, tokens, tmp_path, content):
     keys_file = tmp_path / "keys.csv"
