@@ -67,8 +67,8 @@ def check_keys(found: list[tuple[str, str]], problems: list[str]) -> list[str]:
 
 def parse_keys(text: str) -> tuple[list[str], list[str]]:
     """(keys, problems) of a keys file: one key per line, or a CSV whose header row names a
-    `student_key` (or `key`, as the students import) column (other columns ignored). Blank lines are skipped; problems carry
-    their line numbers."""
+    `student_key` (or `key`, as the students import) column (other columns ignored). Blank
+    lines are skipped; problems carry their line numbers."""
     found: list[tuple[str, str]] = []
     problems: list[str] = []
     column: int | None = None
