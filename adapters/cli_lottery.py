@@ -1,8 +1,9 @@
-"""`regledger lottery start|stats|assignment|commit|discard|replay|compare`."""
+"""`regledger lottery start|runs|stats|assignment|commit|discard|replay|compare`."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +21,7 @@ from regledger.domain.application import Registration
 from regledger.domain.ids import program_id
 from regledger.domain.lottery_commands import ReplayReport
 from regledger.domain.lottery_run import LotteryRun
+from regledger.domain.values import check_timezone as zone_of
 
 lottery_cli = typer.Typer(no_args_is_help=True, help="Lottery runs: compute, inspect, replay, commit.")
 
@@ -78,6 +80,40 @@ def start(
             )
         console.print(f"run {result.ids['run_id']}: seed {result.ids['seed']}, {result.ids['assignments']} seats")
         print_stats(app, parse_uuid(result.ids["run_id"], "run id"))
+
+
+@lottery_cli.command("runs")
+def runs(
+    program: str = typer.Argument(..., help="The program's slug."), fmt: FormatOption = OutputFormat.table
+) -> None:
+    """A program's lottery runs, newest first: id, seed, status, seats assigned and enrolled."""
+    with services() as built:
+        found = built.views.lottery_runs(program_id(program))
+        view = built.views.program(program_id(program))
+    rows = [
+        (r.run_id, r.status, r.seed, r.assignments, r.enrolments, r.started_at, r.actor, r.ended_at, r.input_position)
+        for r in found
+    ]
+    listing = Listing(
+        f"Lottery runs of {program}",
+        cols(
+            "run_id:run",
+            "status",
+            "seed",
+            "assignments",
+            "enrolments",
+            "started_at:started",
+            "actor:by",
+            "ended_at:ended",
+            Column("input_position", in_table=False),
+        ),
+        rows,
+        caption=f"{len(rows)} runs; commit one with `regledger lottery commit RUN`",
+        items="runs",
+        about={"program": program},
+        zone=zone_of(view.timezone) if view is not None else UTC,
+    )
+    emit(listing, fmt)
 
 
 @lottery_cli.command("stats")

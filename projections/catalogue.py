@@ -145,6 +145,23 @@ class StarInterval:
 
 
 @dataclass(frozen=True)
+class RunView:
+    """A lottery run of a program: its seed and input, and how far it went."""
+
+    run_id: UUID
+    program_id: UUID
+    seed: int
+    input_position: int
+    status: str  # started, computed, committed or discarded
+    started_at: datetime
+    actor: str
+    assignment_digest: str | None
+    assignments: int | None
+    enrolments: int | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
 class CatalogueFilter:
     """Filters of a catalogue listing; None means "any". `grade` keeps classes whose grade range
     holds it; `has_free` keeps sections with a free seat (classes with at least one);
@@ -204,6 +221,10 @@ class CatalogueViews(ABC):
         self, program_id: UUID, *, search: str | None = None, after: str | None = None, limit: int | None = None
     ) -> list[StudentView]:
         """The program's students by key; `search` matches a key or name prefix (any case)."""
+
+    @abstractmethod
+    def lottery_runs(self, program_id: UUID) -> list[RunView]:
+        """The program's lottery runs, newest first."""
 
     @abstractmethod
     def star_history(self, student_id: UUID) -> list[StarInterval]:

@@ -134,3 +134,31 @@ class TimeslotAdded:
     label: str
     start: datetime
     end: datetime
+
+
+@dataclass(slots=True)
+class RunStarted:
+    run_id: UUID
+    program_id: UUID
+    seed: int
+    input_position: int
+    status: str
+    started_at: datetime
+    actor: str
+    # Set by later events (`RunPatch`); a run started and finished in one batch is one row.
+    assignment_digest: str | None = None
+    assignments: int | None = None
+    enrolments: int | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class RunPatch:
+    """A run's new status and what came with it (None: unchanged)."""
+
+    run_id: UUID
+    status: str | None = None
+    assignment_digest: str | None = None
+    assignments: int | None = None
+    enrolments: int | None = None
+    ended_at: datetime | None = None

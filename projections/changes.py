@@ -28,6 +28,7 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 
+from regledger.domain.lottery_run import COMMITTED, COMPUTED, DISCARDED, STARTED, LotteryRun
 from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
@@ -36,6 +37,8 @@ from regledger.domain.values import ENROLLED, SectionRef, priority_verb
 from regledger.projections.catalogue_changes import (
     ProgramCreated,
     ProgramSettingSet,
+    RunPatch,
+    RunStarted,
     SeatsChanged,
     SectionStatusChanged,
     SectionTimeslotsChanged,
@@ -66,6 +69,8 @@ ViewChange = (
     | ProgramSettingSet
     | WindowSet
     | SubjectDetailsChanged
+    | RunStarted
+    | RunPatch
     | IntervalOpened
     | IntervalClosed
     | StarOpened
@@ -189,6 +194,26 @@ def _settings(program_id: UUID, values: dict[str, Any]) -> list[ViewChange]:
 @fold.register
 def _(e: Program.WindowSet) -> list[ViewChange]:
     return [WindowSet(e.originator_id, e.kind, e.opens, e.closes)]
+
+
+@fold.register
+def _(e: LotteryRun.Started) -> list[ViewChange]:
+    return [RunStarted(e.originator_id, e.program_id, e.seed, e.input_position, STARTED, e.timestamp, e.actor)]
+
+
+@fold.register
+def _(e: LotteryRun.Computed) -> list[ViewChange]:
+    return [RunPatch(e.originator_id, COMPUTED, assignment_digest=e.assignment_digest, assignments=e.assignments)]
+
+
+@fold.register
+def _(e: LotteryRun.Committed) -> list[ViewChange]:
+    return [RunPatch(e.originator_id, COMMITTED, enrolments=e.enrolments, ended_at=e.timestamp)]
+
+
+@fold.register
+def _(e: LotteryRun.Discarded) -> list[ViewChange]:
+    return [RunPatch(e.originator_id, DISCARDED, ended_at=e.timestamp)]
 
 
 @fold.register
@@ -343,6 +368,8 @@ __all__ = [
     "IntervalOpened",
     "ProgramCreated",
     "ProgramSettingSet",
+    "RunPatch",
+    "RunStarted",
     "SeatReleased",
     "SeatTaken",
     "SeatsChanged",

@@ -167,6 +167,8 @@ class NetBatch:
     sections: dict[UUID, SectionRow] = field(default_factory=dict)
     section_patches: dict[UUID, SectionPatch] = field(default_factory=dict)
     section_capacity: dict[UUID, c.SeatsChanged] = field(default_factory=dict)
+    runs: dict[UUID, c.RunStarted] = field(default_factory=dict)
+    run_patches: dict[UUID, c.RunPatch] = field(default_factory=dict)
     timeslots: dict[UUID, TimeslotRow] = field(default_factory=dict)
     seat_deletes: set[PairKey] = field(default_factory=set)
     seats: dict[PairKey, SeatRow] = field(default_factory=dict)
@@ -282,6 +284,10 @@ def net(batch: Batch) -> NetBatch:
                 _upsert(out.setting_deletes, out.settings, (ch.program_id, ch.name), ch)
             case c.WindowSet():
                 _upsert(out.window_deletes, out.windows, (ch.program_id, ch.kind), ch)
+            case c.RunStarted():
+                _create(out.runs, ch.run_id, ch)
+            case c.RunPatch():
+                _patch_run(out, ch)
             case c.SubjectDetailsChanged():
                 if ch.subject_id in out.subjects:
                     details = {f.name: getattr(ch, f.name) for f in fields(ch) if f.name != "subject_id"}
@@ -332,6 +338,18 @@ def _create(rows: dict[UUID, Any], key: UUID, row: Any) -> None:
     if key in rows:
         raise ValueError(f"row already created: {key}")
     rows[key] = row
+
+
+def _patch_run(out: NetBatch, patch: c.RunPatch) -> None:
+    """A run created in the batch takes the patch's values; an earlier one gets them merged
+    into one update."""
+    changed = {f.name: getattr(patch, f.name) for f in fields(patch) if f.name != "run_id"}
+    changed = {name: value for name, value in changed.items() if value is not None}
+    if patch.run_id in out.runs:
+        out.runs[patch.run_id] = replace(out.runs[patch.run_id], **changed)
+    else:
+        earlier = out.run_patches.get(patch.run_id, c.RunPatch(patch.run_id))
+        out.run_patches[patch.run_id] = replace(earlier, **changed)
 
 
 def _upsert(deletes: set[Any], rows: dict[Any, Any], key: Any, row: Any) -> None:

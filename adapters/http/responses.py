@@ -217,3 +217,21 @@ class ComparisonRowPublic(BaseModel):
 class LotteryComparisonPublic(BaseModel):
     run_ids: list[UUID]
     rows: list[ComparisonRowPublic]
+
+
+class RunSummaryPublic(BaseModel):
+    run_id: UUID
+    seed: int
+    input_position: int
+    status: str = Field(description="started, computed, committed or discarded")
+    started_at: datetime
+    actor: str
+    assignment_digest: str | None
+    assignments: int | None
+    enrolments: int | None
+    ended_at: datetime | None
+
+
+class RunsPublic(BaseModel):
+    position: int
+    runs: list[RunSummaryPublic]

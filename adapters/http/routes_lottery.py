@@ -7,7 +7,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request
 
-from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, AdminDep, RegistrationDep, SlugPath, ViewsDep
+from regledger.adapters.http.deps import (
+    REPLAYED,
+    AdminCommandDep,
+    AdminDep,
+    KnownProgram,
+    RegistrationDep,
+    SlugPath,
+    ViewsDep,
+)
 from regledger.adapters.http.lottery_requests import LotteryCommitRequest, LotteryStartRequest
 from regledger.adapters.http.naming import Names
 from regledger.adapters.http.responses import (
@@ -18,6 +26,8 @@ from regledger.adapters.http.responses import (
     LotteryComparisonPublic,
     LotteryReplayPublic,
     LotteryStatsPublic,
+    RunsPublic,
+    RunSummaryPublic,
     StatRowPublic,
 )
 from regledger.adapters.http.schemas import ActionRequest
@@ -37,6 +47,16 @@ def start_run(cmd: AdminCommandDep, slug: SlugPath, body: LotteryStartRequest | 
     body = body or LotteryStartRequest()
     result = cmd.app.start_lottery(program_id(slug), cmd.ctx(body), body.parameters.model_dump(), body.seed)
     return cmd.respond(result, created=True)
+
+
+@router.get("/programs/{slug}/lottery-runs", summary="A program's lottery runs, newest first, with their status")
+def program_runs(_admin: AdminDep, slug: KnownProgram, views: ViewsDep) -> RunsPublic:
+    position = views.position()
+    runs = views.lottery_runs(program_id(slug))
+    return RunsPublic(
+        position=position,
+        runs=[RunSummaryPublic(**{k: v for k, v in vars(r).items() if k != "program_id"}) for r in runs],
+    )
 
 
 @router.get("/lottery-runs/compare", summary="Several runs' stats side by side")

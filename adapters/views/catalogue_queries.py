@@ -19,6 +19,7 @@ from regledger.projections.catalogue import (
     CatalogueViews,
     ClassView,
     ProgramView,
+    RunView,
     SectionView,
     StarInterval,
     StudentView,
@@ -240,6 +241,30 @@ class SqlCatalogueQueries(CatalogueViews):
             f"{STUDENT_SELECT} WHERE program_id = ?{sql} ORDER BY student_key{{binary}}{limit_sql}", program_id, *params
         )
         return [_student(r) for r in rows]
+
+    def lottery_runs(self, program_id: UUID) -> list[RunView]:
+        rows = self.read(
+            "SELECT run_id, program_id, seed, input_position, status, started_at, actor, assignment_digest, "
+            "assignments, enrolments, ended_at FROM {p}lottery_runs WHERE program_id = ? "
+            "ORDER BY started_at DESC, run_id",
+            program_id,
+        )
+        return [
+            RunView(
+                to_uuid(r[0]),
+                to_uuid(r[1]),
+                int(r[2]),
+                int(r[3]),
+                r[4],
+                to_dt(r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                None if r[10] is None else to_dt(r[10]),
+            )
+            for r in rows
+        ]
 
     def star_history(self, student_id: UUID) -> list[StarInterval]:
         rows = self.read(

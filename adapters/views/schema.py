@@ -292,6 +292,25 @@ TIMESLOTS = Table(
     key=("timeslot_id",),
 )
 
+LOTTERY_RUNS = Table(
+    "lottery_runs",
+    (
+        uuid("run_id"),
+        uuid("program_id"),
+        bigint("seed"),
+        bigint("input_position"),
+        text("status"),
+        ts("started_at"),
+        text("actor"),
+        text("assignment_digest", null=True),
+        integer("assignments", null=True),
+        integer("enrolments", null=True),
+        ts("ended_at", null=True),
+    ),
+    key=("run_id",),
+    indexes=(Index("lottery_runs_program", ("program_id", "started_at")),),
+)
+
 TRACKING = Table("tracking", (text("name"), bigint("position")), key=("name",))
 
 TABLES = (
@@ -306,12 +325,13 @@ TABLES = (
     SEATS,
     WAITLIST,
     TIMESLOTS,
+    LOTTERY_RUNS,
     TRACKING,
 )
 
 # Raised whenever a table's columns change: tables of another version are dropped and rebuilt
 # from the log (`SqlViews.create_tables`), since CREATE TABLE IF NOT EXISTS keeps old columns.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DDL = tuple(statement for table in TABLES for statement in table.ddl())
 

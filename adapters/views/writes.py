@@ -16,6 +16,7 @@ from typing import Any
 
 from regledger.adapters.views.schema import (
     INTERVALS,
+    LOTTERY_RUNS,
     PROGRAM_SETTINGS,
     PROGRAMS,
     SEATS,
@@ -173,6 +174,8 @@ WRITES = (
     insert("sections", SECTIONS),
     update("section_patches", SECTIONS, SectionPatch, merge=True),
     update("section_capacity", SECTIONS, c.SeatsChanged),
+    insert("runs", LOTTERY_RUNS),
+    update("run_patches", LOTTERY_RUNS, c.RunPatch, merge=True),
     insert("timeslots", TIMESLOTS),
     delete("seat_deletes", SEATS),
     insert("seats", SEATS, tuples=True),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from uuid import uuid4
@@ -130,6 +131,12 @@ def test_lottery_commands(run, sqlite_settings):
     assert "refused lottery_already_committed:" in refused
     assert "refused not_found:" in run("lottery", "stats", str(uuid4()), code=2).output
     assert "must be a UUID" in run("lottery", "stats", "nope", code=2).output
+    listed = json.loads(run("lottery", "runs", "synthetic-7", "--format", "json").stdout)["runs"]
+    assert [(r["run_id"], r["status"]) for r in sorted(listed, key=lambda r: r["seed"])] == [
+        (run_id, "committed"),
+        (second, "discarded"),
+        (third, "computed"),
+    ]
 
 
 def test_the_demo_at_tiny_size(tmp_path, env):

@@ -107,3 +107,23 @@ def test_lottery_endpoints_need_an_admin_and_known_runs(api):
     unknown = api.client.post(f"/programs/{slug}/lottery-runs", headers=api.admin, json={"parameters": {"x": 1}})
     assert unknown.status_code == 422
     assert api.client.post("/programs/nope/lottery-runs", headers=api.admin, json={}).status_code == 404
+
+
+def test_a_program_lists_its_runs_with_names_in_the_assignment(api):
+    slug, program = _program(api)
+    first = _start(api, slug, seed=1)["ids"]["run_id"]
+    api.ok("POST", f"/lottery-runs/{first}/discard", json={"reason": "wrong seed"})
+    second = _start(api, slug, seed=2)
+    api.ok("POST", f"/lottery-runs/{second['ids']['run_id']}/commit", json={})
+    runs = api.ok("GET", f"/programs/{slug}/lottery-runs", params={"min_position": api.head()})["runs"]
+    by_id = {r["run_id"]: r for r in runs}
+    assert by_id[first]["status"] == "discarded"
+    committed = by_id[second["ids"]["run_id"]]
+    assert (committed["status"], committed["seed"]) == ("committed", 2)
+    assert committed["enrolments"] == committed["assignments"] == int(second["ids"]["assignments"])
+    assignment = api.ok(
+        "GET", f"/lottery-runs/{second['ids']['run_id']}/assignment", params={"min_position": api.head()}
+    )["assignments"]
+    keys = {s.key for s in program.students}
+    assert all(a["student_key"] in keys and a["section_code"] for a in assignment)
+    assert api.client.get(f"/programs/{slug}/lottery-runs", headers=api.student("x", slug)).status_code == 403

@@ -50,6 +50,11 @@ class PerChangeViews:
                 self.rows["program_settings"][(ch.program_id, ch.name)] = _values(ch)
             case c.WindowSet():
                 self.rows["windows"][(ch.program_id, ch.kind)] = _values(ch)
+            case c.RunStarted():
+                self.insert("lottery_runs", **_values(ch))
+            case c.RunPatch():
+                values = {k: v for k, v in _values(ch).items() if v is not None and k != "run_id"}
+                self.update("lottery_runs", (ch.run_id,), **values)
             case c.SubjectDetailsChanged():
                 self.update("subjects", (ch.subject_id,), **_values(ch))
             case c.IntervalOpened():

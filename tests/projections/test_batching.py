@@ -39,6 +39,7 @@ def change_stream(seed: int, positions: int = 400) -> list[tuple[int, list[ViewC
     subjects = [uuid4() for _ in range(3)]
     sections = [uuid4() for _ in range(3)]
     students = [uuid4() for _ in range(3)]
+    runs, started = [uuid4() for _ in range(2)], set()
     verbs = ["Enrolled", "Priority/1"]
     setup: list[ViewChange] = [
         c.ProgramCreated(program, "splash", "Splash", 7, 12, 2027, t0),
@@ -114,6 +115,14 @@ def change_stream(seed: int, positions: int = 400) -> list[tuple[int, list[ViewC
                     out.append(c.SubjectDetailsChanged(subject, *details))
                 else:
                     out.append(c.StudentProfiled(student, f"Name {step}", 2030, rng.choice([None, "a@b.c"])))
+            elif kind == 11 and rng.random() < 0.2:
+                run = runs[step % len(runs)]
+                if run not in started:
+                    started.add(run)
+                    out.append(c.RunStarted(run, program, step, position, "started", at, "admin:a"))
+                else:
+                    status = rng.choice(["computed", "committed", "discarded"])
+                    out.append(c.RunPatch(run, status, assignments=step, ended_at=rng.choice([None, at])))
             elif kind == 11 and rng.random() < 0.3:
                 out.append(c.ProgramSettingSet(program, rng.choice(["timezone", "min_stars"]), str(step)))
                 out.append(c.WindowSet(program, rng.choice(["lottery", "classes"]), rng.choice([None, at]), None))

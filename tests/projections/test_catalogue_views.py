@@ -208,3 +208,20 @@ def test_views_of_an_older_schema_are_dropped_and_rebuilt(
     assert views.dump() == rebuilt
     views.create_tables()  # the current version: kept
     assert views.dump() == rebuilt
+
+
+def test_lottery_runs_with_their_status(store_settings: Settings, make_app: Any, make_views: Any) -> None:
+    app, views = projected(store_settings, make_app, make_views)
+    app.set_window(PROGRAM, "lottery", OPENS, None, ctx())
+    first = UUID(app.start_lottery(PROGRAM, ctx(), seed=7).ids["run_id"])
+    app.discard_lottery(first, ctx("wrong seed"))
+    second = UUID(app.start_lottery(PROGRAM, ctx(), seed=8).ids["run_id"])
+    Projector(app, views).catch_up()
+    runs = {r.run_id: r for r in views.lottery_runs(PROGRAM)}
+    assert (runs[first].status, runs[first].seed, runs[first].ended_at is not None) == ("discarded", 7, True)
+    assert (runs[second].status, runs[second].seed, runs[second].assignments) == ("computed", 8, 0)
+    app.commit_lottery(second, ctx(), replace=True)
+    Projector(app, views).catch_up()
+    committed = next(r for r in views.lottery_runs(PROGRAM) if r.run_id == second)
+    assert (committed.status, committed.enrolments, committed.actor) == ("committed", 0, "admin:test")
+    assert views.lottery_runs(program_id("other")) == []
