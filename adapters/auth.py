@@ -240,6 +240,20 @@ class TokenStore(ABC):
             return None
         return record.principal()
 
+    def cached_principal(self, token: str) -> Principal | None:
+        """`lookup` answered from the cache alone (no I/O, so an event loop may call it): the
+        principal of a token cached as valid; None when that needs the store, or it is not."""
+        parts = _split(token)
+        if parts is None:
+            return None
+        token_id, secret = parts
+        hit, record, _ = self._cache.get(token_id, self.clock())
+        if not hit or record is None or record.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(record.secret_sha256, _hash(secret)):
+            return None
+        return record.principal()
+
     def _cached_get(self, token_id: str) -> TokenRecord | None:
         cache = self._cache
         now = self.clock()

@@ -150,8 +150,10 @@ def run(services: Any, settings: Settings, args: argparse.Namespace) -> None:
     endpoints = {
         "program": f"/programs/{slug}",
         "sections_first_page": f"/programs/{slug}/sections",
+        "sections_page_of_100": f"/programs/{slug}/sections?limit=100",
         "sections_timeslot_free": f"/programs/{slug}/sections?timeslot={label}&has_free=true",
         "classes_first_page": f"/programs/{slug}/classes",
+        "classes_page_of_50": f"/programs/{slug}/classes?limit=50",
         "section_by_code": f"/programs/{slug}/sections/{busiest.code}",
         "roster_named": f"/sections/{busiest.section_id}/roster",
         "schedule_named": f"/programs/{slug}/students/{student.key}/schedule",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, cast
 from uuid import UUID, uuid4
 
+import anyio.to_thread
 from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -91,14 +92,19 @@ class Api:
         self.existence = Existence(self.services.app)
 
 
-def get_api(request: Request) -> Api:
+# Dependencies that do no I/O are `async`: a sync one costs a worker-thread hop per request.
+# Those that may read a store answer from their caches in the event loop and take a worker
+# thread only on a miss.
+
+
+async def get_api(request: Request) -> Api:
     return cast(Api, request.app.state.api)
 
 
 ApiDep = Annotated[Api, Depends(get_api)]
 
 
-def get_registration(api: ApiDep) -> Registration:
+async def get_registration(api: ApiDep) -> Registration:
     return api.services.app
 
 
@@ -127,7 +133,7 @@ def authenticate(api: Api, token: str, address: str) -> Principal:
     return principal
 
 
-def get_principal(
+async def get_principal(
     request: Request, api: ApiDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     known = request.scope.get("state", {}).get(PRINCIPAL_STATE)
@@ -135,13 +141,17 @@ def get_principal(
         return known
     if credentials is None:
         raise Unauthenticated("A bearer token is required")
-    return authenticate(api, credentials.credentials, client_address(request.scope))
+    address = client_address(request.scope)
+    cached = api.tokens.cached_principal(credentials.credentials)
+    if cached is not None and not api.throttle.retry_after(address):
+        return cached
+    return await anyio.to_thread.run_sync(authenticate, api, credentials.credentials, address)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_admin(principal: PrincipalDep) -> Principal:
+async def require_admin(principal: PrincipalDep) -> Principal:
     if not principal.is_admin:
         raise Forbidden("This needs an admin token", role=principal.role)
     return principal
@@ -199,7 +209,7 @@ class Acting:
         return program_id(self.slug)
 
 
-def acting_for_student(principal: PrincipalDep, slug: SlugPath, key: KeyPath) -> Acting:
+async def acting_for_student(principal: PrincipalDep, slug: SlugPath, key: KeyPath) -> Acting:
     """Admins act for any student; a student token only for its own (program, key)."""
     if not principal.may_act_for(slug, key):
         raise Forbidden("This token cannot act for that student", slug=slug, student_key=key)
@@ -332,21 +342,34 @@ ViewsDep = Annotated[RegistrationViews, Depends(fresh_views)]
 # -- ids a query names must exist (404 otherwise), checked against the event store ---------
 
 
-def known_section(section_id: UUID, api: ApiDep) -> UUID:
-    if not api.existence.exists(section_id, SECTION):
+async def exists(api: Api, aggregate_id: UUID, topic: str) -> bool:
+    """Known from the cache in the event loop, else read in a worker thread."""
+    if api.existence.known(aggregate_id, topic):
+        return True
+    return await anyio.to_thread.run_sync(api.existence.exists, aggregate_id, topic)
+
+
+async def known_section(section_id: UUID, api: ApiDep) -> UUID:
+    if not await exists(api, section_id, SECTION):
         raise NotFoundError("No such section", section_id=str(section_id))
     return section_id
 
 
-def known_program(slug: SlugPath, api: ApiDep) -> str:
+def check_program(api: Api, slug: str) -> None:
+    """404 unless the program exists (for a sync route; it may read the store)."""
     if not api.existence.exists(program_id(slug), PROGRAM):
+        raise NotFoundError("No such program", slug=slug)
+
+
+async def known_program(slug: SlugPath, api: ApiDep) -> str:
+    if not await exists(api, program_id(slug), PROGRAM):
         raise NotFoundError("No such program", slug=slug)
     return slug
 
 
-def known_student(acting: ActingDep, api: ApiDep) -> Acting:
-    known_program(acting.slug, api)
-    if not api.existence.exists(student_id(acting.program_id, acting.student_key), STUDENT):
+async def known_student(acting: ActingDep, api: ApiDep) -> Acting:
+    await known_program(acting.slug, api)
+    if not await exists(api, student_id(acting.program_id, acting.student_key), STUDENT):
         raise NotFoundError("No such student in this program", slug=acting.slug, student_key=acting.student_key)
     return acting
 

@@ -56,6 +56,10 @@ class Existence:
         self._lock = threading.Lock()
         self.reads = 0
 
+    def known(self, aggregate_id: UUID, topic: str) -> bool:
+        """Known to exist without reading the store (an event loop may ask)."""
+        return (aggregate_id, topic) in self._known
+
     def exists(self, aggregate_id: UUID, topic: str) -> bool:
         key = (aggregate_id, topic)
         if key in self._known:

@@ -155,11 +155,11 @@ def sections(
     limit: OptionalLimit = None,
     fmt: FormatQuery = None,
 ) -> Any:
-    """JSON pages hold 100 sections unless `limit` says otherwise; CSV holds every one."""
+    """JSON pages hold 50 sections unless `limit` says otherwise (up to 1000); CSV holds every one."""
     position = views.position()
     pid = program_id(slug)
     csv_wanted = wants_csv(request, fmt)
-    limit = limit or (None if csv_wanted else 100)
+    limit = limit or (None if csv_wanted else 50)
     where = CatalogueFilter(
         timeslot_id=_timeslot(pid, timeslot),
         category=category,
@@ -233,7 +233,7 @@ def classes(
     has_free: FreeQuery = None,
     status: StatusQuery = None,
     after: AfterQuery = None,
-    limit: LimitQuery = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Classes per page (default 25)")] = 25,
 ) -> Response:
     position = views.position()
     pid = program_id(slug)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from regledger.adapters.auth import MAX_BATCH, TokenRecord, check_role, check_subject, student_tokens_csv
-from regledger.adapters.http.deps import AdminDep, ApiDep, KnownProgram, known_program
+from regledger.adapters.http.deps import AdminDep, ApiDep, KnownProgram, check_program
 from regledger.adapters.http.schemas import Flag, Key, QueryFlag
 from regledger.domain.errors import NotFoundError
 from regledger.domain.values import KEY_RULE
@@ -129,7 +129,7 @@ def create_token(admin: AdminDep, api: ApiDep, body: TokenCreateRequest, respons
     role = check_role(body.role)
     check_subject(role, body.subject)
     if role == "student":
-        known_program(body.subject.partition("/")[0], api)
+        check_program(api, body.subject.partition("/")[0])
     [issued] = api.tokens.create_many(role, [body.subject], actor=admin.actor).tokens
     response.headers.update(NO_STORE)
     return TokenCreatedPublic(**TokenPublic.of(issued.record).model_dump(), token=issued.token)

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path
 
-from regledger.adapters.http.deps import ApiDep, SlugPath
+from regledger.adapters.http.deps import ApiDep, SlugPath, exists
 from regledger.adapters.http.existence import SECTION
 from regledger.adapters.http.schemas import KEY_PATTERN
 from regledger.domain.errors import NotFoundError
@@ -27,19 +27,11 @@ SectionCodePath = Annotated[
 ]
 
 
-def section_of_code(slug: SlugPath, code: SectionCodePath, api: ApiDep) -> UUID:
+async def section_of_code(slug: SlugPath, code: SectionCodePath, api: ApiDep) -> UUID:
     found = section_id_of_code(program_id(slug), code)
-    if found is None or not api.existence.exists(found, SECTION):
+    if found is None or not await exists(api, found, SECTION):
         raise NotFoundError("No such section", slug=slug, code=code)
     return found
-
-
-def section_of_text(slug: str, text: str, api: Any) -> UUID:
-    """A section named by its id or, in the program `slug`, by its code."""
-    try:
-        return UUID(text)
-    except ValueError:
-        return section_of_code(slug, text, api)
 
 
 SectionByCode = Annotated[UUID, Depends(section_of_code)]

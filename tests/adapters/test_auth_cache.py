@@ -62,3 +62,21 @@ def test_an_unknown_token_is_cached_too_and_a_wrong_secret_never_passes(two_stor
     assert api.lookup(missing) is None
     clock.now += 1.1
     assert api.lookup(missing) is None
+
+
+def test_the_cache_alone_answers_only_for_a_token_it_holds_as_valid(two_stores):
+    api, cli, clock = two_stores
+    token = cli.create("student", "splash/ada")
+    assert api.cached_principal(token) is None  # not read yet: the store must be asked
+    assert api.lookup(token) is not None
+    cached = api.cached_principal(token)
+    assert cached is not None
+    assert (cached.role, cached.subject) == ("student", "splash/ada")
+    token_id, secret = token.split(".", 1)
+    assert api.cached_principal(f"{token_id}.{secret[:-1]}x") is None  # a wrong secret
+    assert api.cached_principal("garbage") is None
+    assert cli.revoke(token)
+    clock.now += 1.5  # past the TTL: the cache no longer answers
+    assert api.cached_principal(token) is None
+    assert api.lookup(token) is None
+    assert api.cached_principal(token) is None  # cached as revoked

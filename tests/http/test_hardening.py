@@ -314,3 +314,11 @@ def test_repeated_token_failures_from_one_address_are_throttled(api):
     assert refused.json()["code"] == "too_many_failures"
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert refused.json()["detail"]["retry_after"] == int(refused.headers["retry-after"])
+
+
+def test_a_throttled_address_is_refused_even_with_a_valid_cached_token(api, world):
+    assert api.client.get(f"/programs/{SLUG}/counts", headers=api.admin).status_code == 200  # cached now
+    for i in range(20):
+        api.client.get(f"/programs/{SLUG}/counts", headers={"Authorization": f"Bearer rl_{i:016x}.guess"})
+    refused = api.client.get(f"/programs/{SLUG}/counts", headers=api.admin)
+    assert (refused.status_code, refused.json()["code"]) == (429, "too_many_failures")
