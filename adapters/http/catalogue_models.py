@@ -23,10 +23,7 @@ class TimeslotPublic(BaseModel):
 
     @classmethod
     def of(cls, view: TimeslotView) -> TimeslotPublic:
-        # Unvalidated: the views' rows are already typed, and a page holds hundreds of these.
-        return cls.model_construct(
-            timeslot_id=view.timeslot_id, label=view.label, starts=view.starts, ends=view.ends, has_lunch=view.has_lunch
-        )
+        return cls.model_validate(timeslot_json(view))
 
 
 class WindowPublic(BaseModel):
@@ -107,28 +104,7 @@ class SectionPublic(BaseModel):
 
     @classmethod
     def of(cls, view: SectionView) -> SectionPublic:
-        # Unvalidated: the views' rows are already typed, and a page holds hundreds of these.
-        return cls.model_construct(
-            section_id=view.section_id,
-            code=view.code,
-            index=view.index,
-            subject_id=view.subject_id,
-            class_code=view.class_code,
-            class_title=view.class_title,
-            category=view.category,
-            class_status=view.class_status,
-            grade_min=view.grade_min,
-            grade_max=view.grade_max,
-            timeslots=[TimeslotPublic.of(t) for t in view.timeslots],
-            room_capacity=view.room_capacity,
-            max_class_capacity=view.max_class_capacity,
-            capacity=view.capacity,
-            enrolled=view.enrolled,
-            free=view.free,
-            waitlisted=view.waitlisted,
-            is_open=view.is_open,
-            is_cancelled=view.is_cancelled,
-        )
+        return cls.model_validate(section_json(view))
 
 
 class SectionDetailPublic(SectionPublic):
@@ -153,6 +129,10 @@ class ClassPublic(BaseModel):
     class_size_optimal: int | None
     is_lunch: bool
     sections: list[SectionPublic]
+
+    @classmethod
+    def of(cls, view: ClassView) -> ClassPublic:
+        return cls.model_validate(class_json(view))
 
 
 class ClassDetailPublic(ClassPublic):
@@ -239,10 +219,11 @@ class PriorityLevelPublic(BaseModel):
     priority_limit: int
 
 
-# -- lists served as JSON bytes ------------------------------------------------------------
+# -- the models' values, and lists served as JSON bytes ------------------------------------
 # A page holds hundreds of sections: building a model per section and timeslot took a fifth of
-# such a request. Lists are built as plain values with exactly the fields of the models above
-# (which still document them, and which tests validate answers against) and dumped by orjson.
+# such a request. Lists are built as these plain values, the fields of the models above (which
+# still document them, validate single answers, and tests validate lists against), and dumped
+# by orjson.
 
 
 def timeslot_json(view: TimeslotView) -> dict[str, Any]:

@@ -8,10 +8,11 @@ reference's catalogue; admins see every status and may filter on it. Lists are p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from regledger.adapters.auth import Principal
@@ -41,7 +42,7 @@ from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_resp
 from regledger.domain.errors import InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, program_id, student_id, subject_id, timeslot_id
 from regledger.domain.subject import STATUSES
-from regledger.projections.catalogue import CatalogueFilter, ClassView, ProgramView, section_id_of_code
+from regledger.projections.catalogue import CatalogueFilter, ProgramView, section_id_of_code
 from regledger.projections.views import RegistrationViews
 
 router = APIRouter(tags=["catalogue"], route_class=ReadRetryRoute)
@@ -110,6 +111,30 @@ def _timeslot(pid: ProgramId, value: str | None) -> UUID | None:
         return timeslot_id(pid, value)
 
 
+async def catalogue_filter(
+    principal: PrincipalDep,
+    slug: KnownProgram,
+    timeslot: TimeslotQuery = None,
+    category: CategoryQuery = None,
+    grade: GradeQuery = None,
+    has_free: FreeQuery = None,
+    status: StatusQuery = None,
+    after: AfterQuery = None,
+) -> CatalogueFilter:
+    """The filters of a catalogue listing, from its query parameters and the caller's role."""
+    return CatalogueFilter(
+        timeslot_id=_timeslot(program_id(slug), timeslot),
+        category=category,
+        grade=grade,
+        has_free=has_free,
+        statuses=_statuses(principal, status),
+        after=after,
+    )
+
+
+FilterDep = Annotated[CatalogueFilter, Depends(catalogue_filter)]
+
+
 @router.get("/programs", summary="Every program")
 def programs(_principal: PrincipalDep, views: ViewsDep) -> ProgramsPublic:
     position = views.position()
@@ -143,33 +168,19 @@ def timeslots(_principal: PrincipalDep, slug: KnownProgram, views: ViewsDep) -> 
 )
 def sections(
     request: Request,
-    principal: PrincipalDep,
     slug: KnownProgram,
     views: ViewsDep,
-    timeslot: TimeslotQuery = None,
-    category: CategoryQuery = None,
-    grade: GradeQuery = None,
-    has_free: FreeQuery = None,
-    status: StatusQuery = None,
-    after: AfterQuery = None,
+    where: FilterDep,
     limit: OptionalLimit = None,
     fmt: FormatQuery = None,
 ) -> Any:
     """JSON pages hold 50 sections unless `limit` says otherwise (up to 1000); CSV holds every one."""
     position = views.position()
-    pid = program_id(slug)
     csv_wanted = wants_csv(request, fmt)
     limit = limit or (None if csv_wanted else 50)
-    where = CatalogueFilter(
-        timeslot_id=_timeslot(pid, timeslot),
-        category=category,
-        grade=grade,
-        has_free=has_free,
-        statuses=_statuses(principal, status),
-        after=after,
-        limit=None if limit is None else limit + (0 if csv_wanted else 1),  # one more: is there a next page?
-    )
-    found = views.section_views(pid, where)
+    # One more than the page: is there a next page?
+    where = replace(where, limit=None if limit is None else limit + (0 if csv_wanted else 1))
+    found = views.section_views(program_id(slug), where)
     if csv_wanted:
         rows = [{**section_json(s), "timeslots": [t.label for t in s.timeslots]} for s in found]
         return csv_response(SECTION_COLUMNS, rows, f"{slug}-sections")
@@ -204,49 +215,17 @@ def _visible(principal: Principal, status: str) -> bool:
     return principal.is_admin or status in STUDENT_STATUSES
 
 
-def _class(view: ClassView) -> ClassPublic:
-    return ClassPublic(
-        subject_id=view.subject_id,
-        code=view.code,
-        title=view.title,
-        category=view.category,
-        grade_min=view.grade_min,
-        grade_max=view.grade_max,
-        status=view.status,
-        class_size_max=view.class_size_max,
-        class_size_optimal=view.class_size_optimal,
-        is_lunch=view.is_lunch,
-        sections=[SectionPublic.of(s) for s in view.sections],
-    )
-
-
 @router.get(
     "/programs/{slug}/classes", summary="Classes with their sections, filtered and paged", response_model=ClassesPublic
 )
 def classes(
-    principal: PrincipalDep,
     slug: KnownProgram,
     views: ViewsDep,
-    timeslot: TimeslotQuery = None,
-    category: CategoryQuery = None,
-    grade: GradeQuery = None,
-    has_free: FreeQuery = None,
-    status: StatusQuery = None,
-    after: AfterQuery = None,
+    where: FilterDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Classes per page (default 25)")] = 25,
 ) -> Response:
     position = views.position()
-    pid = program_id(slug)
-    where = CatalogueFilter(
-        timeslot_id=_timeslot(pid, timeslot),
-        category=category,
-        grade=grade,
-        has_free=has_free,
-        statuses=_statuses(principal, status),
-        after=after,
-        limit=limit + 1,
-    )
-    found = views.classes(pid, where)
+    found = views.classes(program_id(slug), replace(where, limit=limit + 1))
     next_after = found[limit - 1].code if len(found) > limit else None
     return json_response(
         {"position": position, "classes": [class_json(c) for c in found[:limit]], "next_after": next_after}
@@ -261,7 +240,7 @@ def class_by_code(principal: PrincipalDep, slug: KnownProgram, code: CodePath, v
     match = found[0] if found else None
     if match is None:
         raise NotFoundError("No such class", slug=slug, code=code)
-    return ClassDetailPublic(position=position, **_class(match).model_dump())
+    return ClassDetailPublic(position=position, **ClassPublic.of(match).model_dump())
 
 
 @router.get("/programs/{slug}/students", summary="Admins: the program's students by key", responses=CSV_RESPONSES)
