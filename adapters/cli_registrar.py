@@ -6,6 +6,8 @@ them. A section code alone (`M101s1`) is looked up in the student's program.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -23,7 +25,7 @@ from regledger.adapters.cli_common import (
 from regledger.adapters.cli_lookup import section_aggregate, section_name
 from regledger.domain.application import Registration
 from regledger.domain.ids import SectionId
-from regledger.domain.values import ENROLLED
+from regledger.domain.values import ENROLLED, CommandContext
 
 StudentArgument = Annotated[str, typer.Argument(help=STUDENT_HELP)]
 SectionArgument = Annotated[str, typer.Argument(help=SECTION_HELP)]
@@ -36,6 +38,17 @@ def _section(app: Registration, who: StudentAddress, text: str) -> tuple[Section
     return section.section_id, section_name(app, section)
 
 
+@contextmanager
+def _acting_for(
+    student: str, reason: str, idempotency_key: str | None, override: bool
+) -> Iterator[tuple[Registration, StudentAddress, CommandContext]]:
+    """The application, the student and the admin context of a registrar's command."""
+    who = student_address(student)
+    ctx = admin_context(reason, idempotency_key, override=override)
+    with services(catch_up=False) as built:
+        yield built.app, who, ctx
+
+
 def enroll(
     student: StudentArgument,
     section: SectionArgument,
@@ -45,11 +58,9 @@ def enroll(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Register a student for a section (default: Enrolled, taking a seat)."""
-    who = student_address(student)
-    ctx = admin_context(reason, idempotency_key, override=override)
-    with services(catch_up=False) as built:
-        sid, name = _section(built.app, who, section)
-        result = run_refusable(lambda: built.app.add_section(who.program_id, who.key, sid, ctx, verb))
+    with _acting_for(student, reason, idempotency_key, override) as (app, who, ctx):
+        sid, name = _section(app, who, section)
+        result = run_refusable(lambda: app.add_section(who.program_id, who.key, sid, ctx, verb))
     recorded = result.ids.get("verb", verb)
     done(result, f"{who} ({who.student_id}) {recorded} in {name} (id {sid})")
 
@@ -65,11 +76,9 @@ def drop(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """End a student's registration on a section; freed seats go to the waitlist."""
-    who = student_address(student)
-    ctx = admin_context(reason, idempotency_key, override=override)
-    with services(catch_up=False) as built:
-        sid, name = _section(built.app, who, section)
-        result = run_refusable(lambda: built.app.drop_section(who.program_id, who.key, sid, ctx, verb or None))
+    with _acting_for(student, reason, idempotency_key, override) as (app, who, ctx):
+        sid, name = _section(app, who, section)
+        result = run_refusable(lambda: app.drop_section(who.program_id, who.key, sid, ctx, verb or None))
     ended = result.ids.get("ended") or "nothing"
     promoted = result.ids.get("promoted")
     done(
@@ -88,12 +97,10 @@ def switch(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Move a student's seat between two sections of one class, atomically."""
-    who = student_address(student)
-    ctx = admin_context(reason, idempotency_key, override=override)
-    with services(catch_up=False) as built:
-        old, old_name = _section(built.app, who, from_section)
-        new, new_name = _section(built.app, who, to_section)
-        result = run_refusable(lambda: built.app.switch_sections(who.program_id, who.key, old, new, ctx))
+    with _acting_for(student, reason, idempotency_key, override) as (app, who, ctx):
+        old, old_name = _section(app, who, from_section)
+        new, new_name = _section(app, who, to_section)
+        result = run_refusable(lambda: app.switch_sections(who.program_id, who.key, old, new, ctx))
     done(result, f"switched {who} ({who.student_id}) from {old_name} (id {old}) to {new_name} (id {new})")
 
 
@@ -105,9 +112,7 @@ def waitlist(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Put a student on a full section's waitlist."""
-    who = student_address(student)
-    ctx = admin_context(reason, idempotency_key, override=override)
-    with services(catch_up=False) as built:
-        sid, name = _section(built.app, who, section)
-        result = run_refusable(lambda: built.app.join_waitlist(who.program_id, who.key, sid, ctx))
+    with _acting_for(student, reason, idempotency_key, override) as (app, who, ctx):
+        sid, name = _section(app, who, section)
+        result = run_refusable(lambda: app.join_waitlist(who.program_id, who.key, sid, ctx))
     done(result, f"waitlisted {who} ({who.student_id}) for {name} (id {sid}), place {result.ids.get('place', '?')}")
