@@ -7,6 +7,7 @@ by the first student.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated
 from uuid import UUID
@@ -30,8 +31,10 @@ from regledger.domain.application import Registration
 from regledger.domain.capacity import CapacityInputs, effective_capacity
 from regledger.domain.ids import SectionId, SubjectId, TimeslotId, program_id, subject_id
 from regledger.domain.program import Program
+from regledger.domain.runner import CommandResult
 from regledger.domain.section import Section
 from regledger.domain.subject import STATUSES, Subject
+from regledger.domain.values import CommandContext
 from regledger.projections.catalogue import section_code
 
 class_cli = typer.Typer(no_args_is_help=True, help="Classes (subjects) of a program.")
@@ -247,11 +250,25 @@ def change_capacity(
         warn(capacity_warning(owner, f"section {name.split()[0]}"))
 
 
-def _set_open(section: str, program: str | None, is_open: bool, reason: str, key: str | None) -> None:
+def _change_section(
+    section: str,
+    program: str | None,
+    reason: str,
+    key: str | None,
+    change: Callable[[Registration, SectionId, CommandContext], CommandResult],
+) -> tuple[Section, str, CommandResult]:
+    """Run `change` on the named section as the admin; the section, its name and the result."""
     ctx = admin_context(reason, key)
     with services(catch_up=False) as built:
         found, name = _section(built.app, section, program)
-        result = run_refusable(lambda: built.app.set_section_open(found.section_id, is_open, ctx))
+        result = run_refusable(lambda: change(built.app, found.section_id, ctx))
+    return found, name, result
+
+
+def _set_open(section: str, program: str | None, is_open: bool, reason: str, key: str | None) -> None:
+    found, name, result = _change_section(
+        section, program, reason, key, lambda app, sid, ctx: app.set_section_open(sid, is_open, ctx)
+    )
     done(result, f"{'opened' if is_open else 'closed'} {name} (id {found.id}) for registration")
 
 
@@ -285,8 +302,7 @@ def cancel_section(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Cancel a section: every seat and waitlist place in it is released."""
-    ctx = admin_context(reason, idempotency_key)
-    with services(catch_up=False) as built:
-        found, name = _section(built.app, section, program)
-        result = run_refusable(lambda: built.app.cancel_section(found.section_id, ctx))
+    found, name, result = _change_section(
+        section, program, reason, idempotency_key, lambda app, sid, ctx: app.cancel_section(sid, ctx)
+    )
     done(result, f"cancelled {name} (id {found.id}): {result.ids.get('released', '0')} students released")
