@@ -7,17 +7,23 @@ index), and every insert returns its notification id, as the library's does.
 
 from __future__ import annotations
 
+import argparse
 import os
+import secrets
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from regledger.adapters.settings import Settings
 
 # About the size of a stored enrolment event (JSON state with actor, command id, section ref).
 STATE = b'{"student_id":{"_type_":"uuid_hex","_data_":"' + b"0" * 32 + b'"},' + b'"x":"' + b"y" * 220 + b'"}'
@@ -160,3 +166,34 @@ def sqlite_raw(path: Path, rows: int) -> float:
         return rows / (time.perf_counter() - start)
     finally:
         conn.close()
+
+
+def add_postgres_arguments(parser: argparse.ArgumentParser) -> None:
+    """--host, --port and --user of the PostgreSQL server a benchmark creates its database on."""
+    parser.add_argument("--host", default=os.environ.get("REGLEDGER_POSTGRES_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("REGLEDGER_POSTGRES_PORT", "5432")))
+    parser.add_argument("--user", default=os.environ.get("REGLEDGER_POSTGRES_USER", "postgres"))
+
+
+@contextmanager
+def scratch_database(args: argparse.Namespace, name: str) -> Iterator[Settings]:
+    """Settings for a throwaway database `regledger_bench_<name>_<random>`, dropped on exit."""
+    admin = make_conninfo("", host=args.host, port=args.port, user=args.user, dbname="postgres")
+    dbname = f"regledger_bench_{name}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    try:
+        settings = Settings.from_mapping(
+            {
+                "REGLEDGER_STORE": "postgres",
+                "REGLEDGER_POSTGRES_HOST": args.host,
+                "REGLEDGER_POSTGRES_PORT": str(args.port),
+                "REGLEDGER_POSTGRES_USER": args.user,
+                "REGLEDGER_POSTGRES_DB": dbname,
+            }
+        )
+        settings.prepare()
+        yield settings
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))

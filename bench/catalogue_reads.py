@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import socket
 import statistics
 import subprocess
@@ -29,8 +28,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from _baseline import add_postgres_arguments, scratch_database
 
 from regledger.adapters.auth import build_token_store
 from regledger.adapters.bootstrap import build
@@ -96,34 +94,14 @@ def main() -> None:
     parser.add_argument("--sections", type=int, default=700)
     parser.add_argument("--classes", type=int, default=550)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--host", default=os.environ.get("REGLEDGER_POSTGRES_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("REGLEDGER_POSTGRES_PORT", "5432")))
-    parser.add_argument("--user", default=os.environ.get("REGLEDGER_POSTGRES_USER", "postgres"))
+    add_postgres_arguments(parser)
     args = parser.parse_args()
-
-    admin = {"host": args.host, "port": args.port, "user": args.user, "dbname": "postgres"}
-    dbname = f"regledger_bench_catalogue_{secrets.token_hex(4)}"
-    with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-    try:
-        settings = Settings.from_mapping(
-            {
-                "REGLEDGER_STORE": "postgres",
-                "REGLEDGER_POSTGRES_HOST": args.host,
-                "REGLEDGER_POSTGRES_PORT": str(args.port),
-                "REGLEDGER_POSTGRES_USER": args.user,
-                "REGLEDGER_POSTGRES_DB": dbname,
-            }
-        )
-        settings.prepare()
+    with scratch_database(args, "catalogue") as settings:
         services = build(settings, follow=False)
         try:
             run(services, settings, args)
         finally:
             services.close()
-    finally:
-        with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
 
 
 def run(services: Any, settings: Settings, args: argparse.Namespace) -> None:

@@ -24,7 +24,6 @@ import csv
 import io
 import json
 import os
-import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,9 +31,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-from _baseline import figure, pg_create_events_table
+from _baseline import add_postgres_arguments, figure, pg_create_events_table, scratch_database
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.demo import catalogue_of
@@ -107,33 +105,13 @@ def main() -> None:
     parser.add_argument("--sections", type=int, default=700)
     parser.add_argument("--students", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--host", default=os.environ.get("REGLEDGER_POSTGRES_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("REGLEDGER_POSTGRES_PORT", "5432")))
-    parser.add_argument("--user", default=os.environ.get("REGLEDGER_POSTGRES_USER", "postgres"))
+    add_postgres_arguments(parser)
     args = parser.parse_args()
 
-    admin = {"host": args.host, "port": args.port, "user": args.user, "dbname": "postgres"}
-    dbname = f"regledger_bench_import_{secrets.token_hex(4)}"
-    with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     lines: list[dict[str, Any]] = []
     notes: dict[str, Any] = {"load_average_start": round(os.getloadavg()[0], 1)}
-    try:
-        settings = Settings.from_mapping(
-            {
-                "REGLEDGER_STORE": "postgres",
-                "REGLEDGER_POSTGRES_HOST": args.host,
-                "REGLEDGER_POSTGRES_PORT": str(args.port),
-                "REGLEDGER_POSTGRES_USER": args.user,
-                "REGLEDGER_POSTGRES_DB": dbname,
-            }
-        )
-        settings.prepare()
-        with tempfile.TemporaryDirectory() as scratch:
-            run(settings, args, Path(scratch), lines, notes)
-    finally:
-        with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+    with scratch_database(args, "import") as settings, tempfile.TemporaryDirectory() as scratch:
+        run(settings, args, Path(scratch), lines, notes)
     notes["load_average_end"] = round(os.getloadavg()[0], 1)
     for line in lines:
         print(json.dumps(line))
