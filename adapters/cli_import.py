@@ -13,6 +13,7 @@ import typer
 from regledger.adapters.cli_common import REFUSED_EXIT, admin_context, console, err_console, refused, services, table
 from regledger.adapters.import_text import Format, detect_format, read_file
 from regledger.adapters.importing import read_catalogue, read_students
+from regledger.domain.application import Registration
 from regledger.domain.errors import RegistrationError
 from regledger.domain.ids import program_id
 from regledger.domain.imports import ImportResult
@@ -88,11 +89,7 @@ def catalogue(
     extra = _refusable(lambda: read_file(timeslots)) if timeslots is not None else None
     entries = _refusable(lambda: read_catalogue(data, _format(file, data, file_format), extra))
     ctx = admin_context(reason, idempotency_key)
-    with services(catch_up=False) as built:
-        app = built.app
-        with console.status(f"importing {file.name}..."):
-            result = _refusable(lambda: app.import_catalogue(program_id(program), entries, ctx, dry_run=dry_run))
-    print_result(result, as_json=as_json)
+    _import(file, lambda app: app.import_catalogue(program_id(program), entries, ctx, dry_run=dry_run), as_json)
 
 
 @import_cli.command("students")
@@ -111,10 +108,13 @@ def students(
     data = _refusable(lambda: read_file(file))
     entries = _refusable(lambda: read_students(data, _format(file, data, file_format)))
     ctx = admin_context(reason, idempotency_key)
-    with services(catch_up=False) as built:
-        app = built.app
-        with console.status(f"importing {file.name}..."):
-            result = _refusable(lambda: app.import_students(program_id(program), entries, ctx, dry_run=dry_run))
+    _import(file, lambda app: app.import_students(program_id(program), entries, ctx, dry_run=dry_run), as_json)
+
+
+def _import(file: Path, run: Callable[[Registration], ImportResult], as_json: bool) -> None:
+    """Run the import, with a status line while it saves, and print its result."""
+    with services(catch_up=False) as built, console.status(f"importing {file.name}..."):
+        result = _refusable(lambda: run(built.app))
     print_result(result, as_json=as_json)
 
 
