@@ -6,9 +6,11 @@ Long lists are paged: `--limit N` and, for the next page, `--after` the last cod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import tzinfo
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
 import typer
 
@@ -19,6 +21,7 @@ from regledger.adapters.cli_output import Column, FormatOption, Listing, OutputF
 from regledger.adapters.cli_queries import slot_times, zone_caption
 from regledger.projections.catalogue import CatalogueFilter, CatalogueViews, ProgramView, SectionView
 
+T = TypeVar("T")
 SlugArgument = Annotated[str, typer.Argument(help="The program's slug.")]
 TimeslotOption = Annotated[str | None, typer.Option("--timeslot", help="Only sections meeting in this timeslot.")]
 CategoryOption = Annotated[str | None, typer.Option("--category", help="Only classes of this category.")]
@@ -99,31 +102,41 @@ def program_show(slug: SlugArgument, fmt: FormatOption = OutputFormat.table) -> 
     emit_parts(parts, fmt, document)
 
 
-def _filter(
-    reads: CatalogueViews,
-    program: ProgramView,
+def _timeslot_id(reads: CatalogueViews, program: ProgramView, timeslot: str | None) -> UUID | None:
+    """A `--timeslot` by label (or id) in the program; None when not given."""
+    if timeslot is None:
+        return None
+    known = {t.label: t.timeslot_id for t in reads.timeslots(program.program_id)}
+    slot_id = known.get(timeslot) or next((t for t in known.values() if str(t) == timeslot), None)
+    if slot_id is None:
+        names = ", ".join(map(repr, known)) or "none yet"
+        raise typer.BadParameter(f"no timeslot {timeslot!r} in {program.slug} (timeslots: {names})")
+    return slot_id
+
+
+def _found(
+    slug: str,
+    read: Callable[[CatalogueViews, UUID, CatalogueFilter], list[T]],
     timeslot: str | None,
     category: str | None,
     grade: int | None,
     free: bool,
     after: str | None,
     limit: int | None,
-) -> CatalogueFilter:
-    slot_id = None
-    if timeslot is not None:
-        known = {t.label: t.timeslot_id for t in reads.timeslots(program.program_id)}
-        slot_id = known.get(timeslot) or next((t for t in known.values() if str(t) == timeslot), None)
-        if slot_id is None:
-            names = ", ".join(map(repr, known)) or "none yet"
-            raise typer.BadParameter(f"no timeslot {timeslot!r} in {program.slug} (timeslots: {names})")
-    return CatalogueFilter(
-        timeslot_id=slot_id,
-        category=category,
-        grade=grade,
-        has_free=True if free else None,
-        after=after,
-        limit=limit,
-    )
+) -> tuple[ProgramView, list[T]]:
+    """The program and what `read` finds in it through the filter options."""
+    with services() as built:
+        reads = built.views
+        program = program_named(reads, slug)
+        where = CatalogueFilter(
+            timeslot_id=_timeslot_id(reads, program, timeslot),
+            category=category,
+            grade=grade,
+            has_free=True if free else None,
+            after=after,
+            limit=limit,
+        )
+        return program, read(reads, program.program_id, where)
 
 
 def classes(
@@ -137,11 +150,7 @@ def classes(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """A program's classes by code, with their sections and seats (filters narrow the sections)."""
-    with services() as built:
-        program = program_named(built.views, slug)
-        found = built.views.classes(
-            program.program_id, _filter(built.views, program, timeslot, category, grade, free, after, limit)
-        )
+    program, found = _found(slug, lambda v, p, w: v.classes(p, w), timeslot, category, grade, free, after, limit)
     rows = [
         (
             c.code,
@@ -247,11 +256,7 @@ def sections(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """A program's sections by code: timeslots, capacity, enrolled, free seats, waitlist."""
-    with services() as built:
-        program = program_named(built.views, slug)
-        found = built.views.section_views(
-            program.program_id, _filter(built.views, program, timeslot, category, grade, free, after, limit)
-        )
+    program, found = _found(slug, lambda v, p, w: v.section_views(p, w), timeslot, category, grade, free, after, limit)
     tz = zone(program)
     listing = Listing(
         f"Sections of {program.slug}",
