@@ -7,6 +7,8 @@ name their own offset.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
@@ -28,7 +30,7 @@ from regledger.adapters.cli_common import (
 from regledger.domain.application import Registration
 from regledger.domain.ids import program_id
 from regledger.domain.program import WINDOW_KINDS, Program, ProgramSettings
-from regledger.domain.values import in_zone
+from regledger.domain.values import CommandContext, in_zone
 
 program_cli = typer.Typer(no_args_is_help=True, help="Programs: create, change settings, set windows, show.")
 timeslot_cli = typer.Typer(no_args_is_help=True, help="A program's timeslots.")
@@ -76,6 +78,14 @@ def parse_settings(pairs: list[str]) -> dict[str, Any]:
 
 def _program(app: Registration, slug: str) -> Program:
     return run_refusable(lambda: app.load_program(program_id(slug)))
+
+
+@contextmanager
+def _zoned(slug: str, reason: str, key: str | None) -> Iterator[tuple[Registration, CommandContext, str]]:
+    """The application, the admin context and the program's timezone, for a command on times."""
+    ctx = admin_context(reason, key)
+    with services(catch_up=False) as built:
+        yield built.app, ctx, _program(built.app, slug).settings.timezone
 
 
 def _local(value: str, option: str, zone: str) -> datetime:
@@ -155,11 +165,9 @@ def window(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Set a registration window (both ends inclusive; an end not given is open)."""
-    ctx = admin_context(reason, idempotency_key)
-    with services(catch_up=False) as built:
-        zone = _program(built.app, slug).settings.timezone
+    with _zoned(slug, reason, idempotency_key) as (app, ctx, zone):
         start, end = _local_or_open(opens, "--opens", zone), _local_or_open(closes, "--closes", zone)
-        result = run_refusable(lambda: built.app.set_window(program_id(slug), kind, start, end, ctx))
+        result = run_refusable(lambda: app.set_window(program_id(slug), kind, start, end, ctx))
     shown = (t.isoformat() if t else None for t in (start, end))
     done(result, f"{kind} window of {slug}: opens {next(shown) or 'any time'}, closes {next(shown) or 'never'}")
 
@@ -184,12 +192,10 @@ def add_timeslot(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Add a timeslot to a program."""
-    ctx = admin_context(reason, idempotency_key)
-    with services(catch_up=False) as built:
-        zone = _program(built.app, slug).settings.timezone
+    with _zoned(slug, reason, idempotency_key) as (app, ctx, zone):
         starts = _local(start, "START", zone)
         ends = _end_of(end, starts, zone)
-        result = run_refusable(lambda: built.app.add_timeslot(program_id(slug), label, starts, ends, ctx))
+        result = run_refusable(lambda: app.add_timeslot(program_id(slug), label, starts, ends, ctx))
     done(
         result,
         f"added timeslot {label!r} to {slug} (id {result.ids['timeslot_id']}): "
