@@ -40,13 +40,13 @@ def _section(app: Registration, who: StudentAddress, text: str) -> tuple[Section
 
 @contextmanager
 def _acting_for(
-    student: str, reason: str, idempotency_key: str | None, override: bool
-) -> Iterator[tuple[Registration, StudentAddress, CommandContext]]:
-    """The application, the student and the admin context of a registrar's command."""
+    student: str, sections: list[str], reason: str, idempotency_key: str | None, override: bool
+) -> Iterator[tuple[Registration, StudentAddress, CommandContext, list[tuple[SectionId, str]]]]:
+    """The application, the student, the admin context and each section's id and name."""
     who = student_address(student)
     ctx = admin_context(reason, idempotency_key, override=override)
     with services(catch_up=False) as built:
-        yield built.app, who, ctx
+        yield built.app, who, ctx, [_section(built.app, who, text) for text in sections]
 
 
 def enroll(
@@ -58,8 +58,7 @@ def enroll(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Register a student for a section (default: Enrolled, taking a seat)."""
-    with _acting_for(student, reason, idempotency_key, override) as (app, who, ctx):
-        sid, name = _section(app, who, section)
+    with _acting_for(student, [section], reason, idempotency_key, override) as (app, who, ctx, [(sid, name)]):
         result = run_refusable(lambda: app.add_section(who.program_id, who.key, sid, ctx, verb))
     recorded = result.ids.get("verb", verb)
     done(result, f"{who} ({who.student_id}) {recorded} in {name} (id {sid})")
@@ -76,8 +75,7 @@ def drop(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """End a student's registration on a section; freed seats go to the waitlist."""
-    with _acting_for(student, reason, idempotency_key, override) as (app, who, ctx):
-        sid, name = _section(app, who, section)
+    with _acting_for(student, [section], reason, idempotency_key, override) as (app, who, ctx, [(sid, name)]):
         result = run_refusable(lambda: app.drop_section(who.program_id, who.key, sid, ctx, verb or None))
     ended = result.ids.get("ended") or "nothing"
     promoted = result.ids.get("promoted")
@@ -97,9 +95,8 @@ def switch(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Move a student's seat between two sections of one class, atomically."""
-    with _acting_for(student, reason, idempotency_key, override) as (app, who, ctx):
-        old, old_name = _section(app, who, from_section)
-        new, new_name = _section(app, who, to_section)
+    with _acting_for(student, [from_section, to_section], reason, idempotency_key, override) as (app, who, ctx, found):
+        (old, old_name), (new, new_name) = found
         result = run_refusable(lambda: app.switch_sections(who.program_id, who.key, old, new, ctx))
     done(result, f"switched {who} ({who.student_id}) from {old_name} (id {old}) to {new_name} (id {new})")
 
@@ -112,7 +109,6 @@ def waitlist(
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Put a student on a full section's waitlist."""
-    with _acting_for(student, reason, idempotency_key, override) as (app, who, ctx):
-        sid, name = _section(app, who, section)
+    with _acting_for(student, [section], reason, idempotency_key, override) as (app, who, ctx, [(sid, name)]):
         result = run_refusable(lambda: app.join_waitlist(who.program_id, who.key, sid, ctx))
     done(result, f"waitlisted {who} ({who.student_id}) for {name} (id {sid}), place {result.ids.get('place', '?')}")
