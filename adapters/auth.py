@@ -96,6 +96,17 @@ TokenIds = list[str]
 
 
 @dataclass(frozen=True)
+class TokenQuery:
+    """Which tokens a listing answers (see `TokenStore.list`)."""
+
+    role: Role | None = None
+    program: str | None = None
+    active: bool | None = None
+    offset: int = 0
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
 class IssuedToken:
     """A token just created, with its plaintext: the only time the plaintext exists."""
 
@@ -132,12 +143,17 @@ def _split(token: str) -> tuple[str, str] | None:
     return token_id, secret
 
 
+def _verified(record: TokenRecord | None, secret: str) -> Principal | None:
+    """The principal of an unrevoked record whose hash matches the secret; None otherwise."""
+    if record is None or record.revoked_at is not None:
+        return None
+    return record.principal() if hmac.compare_digest(record.secret_sha256, _hash(secret)) else None
+
+
 def check_role(role: str) -> Role:
-    if role == "admin":
-        return "admin"
-    if role == "student":
-        return "student"
-    raise InvalidInputError(f"role must be one of {ROLES}", role=role)
+    if role not in ROLES:
+        raise InvalidInputError(f"role must be one of {ROLES}", role=role)
+    return role
 
 
 def bare_id(token_id: str) -> str:
@@ -230,15 +246,7 @@ class TokenStore(ABC):
     def lookup(self, token: str) -> Principal | None:
         """The principal of a valid, unrevoked token; None for anything else."""
         parts = _split(token)
-        if parts is None:
-            return None
-        token_id, secret = parts
-        record = self._cached_get(token_id)
-        if record is None or record.revoked_at is not None:
-            return None
-        if not hmac.compare_digest(record.secret_sha256, _hash(secret)):
-            return None
-        return record.principal()
+        return None if parts is None else _verified(self._cached_get(parts[0]), parts[1])
 
     def cached_principal(self, token: str) -> Principal | None:
         """`lookup` answered from the cache alone (no I/O, so an event loop may call it): the
@@ -246,13 +254,8 @@ class TokenStore(ABC):
         parts = _split(token)
         if parts is None:
             return None
-        token_id, secret = parts
-        hit, record, _ = self._cache.get(token_id, self.clock())
-        if not hit or record is None or record.revoked_at is not None:
-            return None
-        if not hmac.compare_digest(record.secret_sha256, _hash(secret)):
-            return None
-        return record.principal()
+        hit, record, _ = self._cache.get(parts[0], self.clock())
+        return _verified(record, parts[1]) if hit else None
 
     def _cached_get(self, token_id: str) -> TokenRecord | None:
         cache = self._cache
@@ -282,7 +285,6 @@ class TokenStore(ABC):
         """The stored record (never the secret), read now rather than from the lookup cache."""
         return self._get(bare_id(token_id))
 
-    @abstractmethod
     def list(
         self,
         *,
@@ -294,6 +296,10 @@ class TokenStore(ABC):
     ) -> TokenRecords:
         """Tokens by creation time (then id): all, or of a role, of one program's students, active
         (True) or revoked (False) only; `offset`/`limit` page through them."""
+        return self._list(TokenQuery(role, program, active, offset, limit))
+
+    @abstractmethod
+    def _list(self, query: TokenQuery) -> TokenRecords: ...
 
     @abstractmethod
     def _insert_many(self, records: Sequence[TokenRecord], revoke: Sequence[str], when: str) -> TokenIds:
@@ -349,26 +355,19 @@ class MemoryTokenStore(TokenStore):
         self._rows: dict[str, TokenRecord] = {}
         self._lock = threading.Lock()
 
-    def list(
-        self,
-        *,
-        role: Role | None = None,
-        program: str | None = None,
-        active: bool | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> TokenRecords:
-        prefix = None if program is None else f"{program}/"
+    def _list(self, query: TokenQuery) -> TokenRecords:
+        prefix = None if query.program is None else f"{query.program}/"
         with self._lock:
             rows = [
                 r
                 for r in self._rows.values()
-                if (role is None or r.role == role)
+                if (query.role is None or r.role == query.role)
                 and (prefix is None or (r.role == "student" and r.subject.startswith(prefix)))
-                and (active is None or (r.revoked_at is None) == active)
+                and (query.active is None or (r.revoked_at is None) == query.active)
             ]
         rows.sort(key=lambda r: (r.created_at, r.token_id))
-        return rows[offset:] if limit is None else rows[offset : offset + limit]
+        start, limit = query.offset, query.limit
+        return rows[start:] if limit is None else rows[start : start + limit]
 
     def _insert_many(self, records: Sequence[TokenRecord], revoke: Sequence[str], when: str) -> TokenIds:
         subjects = set(revoke)

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from regledger.adapters.auth import Role, TokenIds, TokenRecord, TokenRecords, TokenStore
+from regledger.adapters.auth import TokenIds, TokenQuery, TokenRecord, TokenRecords, TokenStore
 from regledger.adapters.postgres.db_faults import read_with_retry
 
 TABLE = "regledger_tokens"
@@ -55,25 +55,23 @@ def _values(record: TokenRecord) -> tuple[Any, ...]:
     )
 
 
-def _select(
-    mark: str, role: Role | None, program: str | None, active: bool | None, offset: int, limit: int | None
-) -> tuple[str, list[Any]]:
+def _select(mark: str, query: TokenQuery) -> tuple[str, list[Any]]:
     """The listing query with `mark` as the placeholder (`?` or `%s`) and its arguments."""
     where: list[str] = []
     args: list[Any] = []
-    if role is not None:
+    if query.role is not None:
         where.append(f"role = {mark}")
-        args.append(role)
-    if program is not None:
+        args.append(query.role)
+    if query.program is not None:
         where.append(f"role = 'student' AND substr(subject, 1, length({mark})) = {mark}")
-        args += [f"{program}/"] * 2
-    if active is not None:
-        where.append("revoked_at IS NULL" if active else "revoked_at IS NOT NULL")
-    query = f"SELECT {_COLUMNS} FROM {TABLE}"  # noqa: S608 - constants; values are parameters
+        args += [f"{query.program}/"] * 2
+    if query.active is not None:
+        where.append("revoked_at IS NULL" if query.active else "revoked_at IS NOT NULL")
+    sql = f"SELECT {_COLUMNS} FROM {TABLE}"  # noqa: S608 - constants; values are parameters
     if where:
-        query += " WHERE " + " AND ".join(where)
-    query += f" ORDER BY created_at, token_id LIMIT {mark} OFFSET {mark}"
-    return query, [*args, _NO_LIMIT if limit is None else limit, offset]
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY created_at, token_id LIMIT {mark} OFFSET {mark}"
+    return sql, [*args, _NO_LIMIT if query.limit is None else query.limit, query.offset]
 
 
 class SqliteTokenStore(TokenStore):
@@ -90,18 +88,10 @@ class SqliteTokenStore(TokenStore):
         with closing(sqlite3.connect(self.path, timeout=30)) as conn, conn:
             yield conn
 
-    def list(
-        self,
-        *,
-        role: Role | None = None,
-        program: str | None = None,
-        active: bool | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> TokenRecords:
-        query, args = _select("?", role, program, active, offset, limit)
+    def _list(self, query: TokenQuery) -> TokenRecords:
+        sql, args = _select("?", query)
         with self._connection() as conn:
-            rows = conn.execute(query, args).fetchall()
+            rows = conn.execute(sql, args).fetchall()
         return [_record(r) for r in rows]
 
     def _insert_many(self, records: Sequence[TokenRecord], revoke: Sequence[str], when: str) -> TokenIds:
@@ -157,19 +147,11 @@ class PostgresTokenStore(TokenStore):
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"regledger.{TABLE}",))
             conn.execute(_DDL)
 
-    def list(
-        self,
-        *,
-        role: Role | None = None,
-        program: str | None = None,
-        active: bool | None = None,
-        offset: int = 0,
-        limit: int | None = None,
-    ) -> TokenRecords:
-        query, args = _select("%s", role, program, active, offset, limit)
+    def _list(self, query: TokenQuery) -> TokenRecords:
+        sql, args = _select("%s", query)
 
         def read(conn: psycopg.Connection[Any]) -> Rows:
-            return conn.execute(query, args).fetchall()
+            return conn.execute(sql, args).fetchall()
 
         return [_record(r) for r in read_with_retry(self._pool, self.pool_wait, read)]
 
