@@ -142,6 +142,11 @@ def _respond(cmd: Command, result: ImportResult) -> ImportResultPublic:
     return ImportResultPublic.model_validate(result.as_dict())
 
 
+def _import_catalogue(cmd: Command, slug: str, catalogue: Catalogue, reason: str, dry_run: bool) -> ImportResultPublic:
+    result = cmd.app.import_catalogue(program_id(slug), catalogue, cmd.ctx(reason=reason), dry_run=dry_run)
+    return _respond(cmd, result)
+
+
 @router.post(
     "/programs/{slug}/catalogue",
     responses=RESPONSES,
@@ -154,9 +159,7 @@ def import_catalogue(
     """A changed row becomes only its change events; the same file twice changes nothing.
     Sections a class has but the file does not list are left as they are. CSV holds classes
     and sections; send its timeslots first (`/timeslots/import`) or use JSON."""
-    catalogue = read_catalogue(body.data, body.format)
-    result = cmd.app.import_catalogue(program_id(slug), catalogue, cmd.ctx(reason=reason), dry_run=dry_run)
-    return _respond(cmd, result)
+    return _import_catalogue(cmd, slug, read_catalogue(body.data, body.format), reason, dry_run)
 
 
 @router.post(
@@ -169,9 +172,8 @@ def import_timeslots(
     cmd: AdminCommandDep, slug: SlugPath, body: UploadDep, dry_run: DryRunQuery = False, reason: ReasonQuery = ""
 ) -> ImportResultPublic:
     """Times without an offset are read in the program's timezone; a timeslot cannot change."""
-    catalogue = Catalogue(timeslots=read_timeslots(body.data, body.format))
-    result = cmd.app.import_catalogue(program_id(slug), catalogue, cmd.ctx(reason=reason), dry_run=dry_run)
-    return _respond(cmd, result)
+    timeslots = Catalogue(timeslots=read_timeslots(body.data, body.format))
+    return _import_catalogue(cmd, slug, timeslots, reason, dry_run)
 
 
 @router.post(
