@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Literal, cast
 
 from regledger.adapters.settings import Settings
+from regledger.adapters.token_cache import LookupCache
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.values import check_key
 
@@ -41,7 +42,6 @@ Role = Literal["admin", "student"]
 ROLES: tuple[Role, ...] = ("admin", "student")
 TOKEN_PREFIX = "rl_"  # noqa: S105 - a format marker, not a secret
 CACHE_TTL = 1.0  # seconds: how long another process's revocation may go unnoticed
-CACHE_MAX = 10_000
 MAX_BATCH = 10_000  # tokens one create_many may create: a large program's students, with room
 SYSTEM_ACTOR = "system"  # the actor logged when the caller names none (tests, scripts)
 CSV_COLUMNS = ("student_key", "token_id", "token")
@@ -199,12 +199,12 @@ class TokenStore(ABC):
     clock: Callable[[], float] = staticmethod(time.monotonic)
 
     @property
-    def _cache(self) -> _LookupCache:
+    def _cache(self) -> LookupCache[TokenRecord]:
         # Created on first use, so subclasses need not call an __init__ of ours.
         cache = self.__dict__.get("_lookup_cache")
         if cache is None:
-            cache = self.__dict__.setdefault("_lookup_cache", _LookupCache())
-        return cast(_LookupCache, cache)
+            cache = self.__dict__.setdefault("_lookup_cache", LookupCache[TokenRecord]())
+        return cast(LookupCache[TokenRecord], cache)
 
     def create(self, role: str, subject: str, *, actor: str = SYSTEM_ACTOR) -> str:
         """Store a new token and return its plaintext (shown once, never recoverable)."""
@@ -314,40 +314,6 @@ class TokenStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
-
-
-class _LookupCache:
-    """token id -> (expiry, record or None). A drop (revoke) outdates lookups already under way:
-    each put carries the generation its read started at, and a newer drop discards it."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, TokenRecord | None]] = {}
-        self._generation = 0
-        self._lock = threading.Lock()
-
-    def get(self, token_id: str, now: float) -> tuple[bool, TokenRecord | None, int]:
-        entry = self._entries.get(token_id)
-        if entry is not None and entry[0] > now:
-            return True, entry[1], self._generation
-        return False, None, self._generation
-
-    def put(self, token_id: str, record: TokenRecord | None, expires: float, generation: int) -> None:
-        with self._lock:
-            if generation != self._generation:
-                return
-            if len(self._entries) >= CACHE_MAX:  # guessed ids must not grow it without bound
-                self._entries.clear()
-            self._entries[token_id] = (expires, record)
-
-    def drop(self, token_id: str) -> None:
-        with self._lock:
-            self._generation += 1
-            self._entries.pop(token_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._generation += 1
-            self._entries.clear()
 
 
 class MemoryTokenStore(TokenStore):
