@@ -19,7 +19,13 @@ from regledger.domain.errors import (
     TimeslotConflict,
 )
 from regledger.domain.ids import ProgramId, SectionId, StudentId, SubjectId, TimeslotId, student_id
-from regledger.domain.values import ENROLLED, SectionRef, check_text, priority_level_of, priority_verb
+from regledger.domain.values import (
+    ENROLLED,
+    SectionRef,
+    check_text,
+    priority_verb,
+    registration_priority,
+)
 
 ALREADY_IN_CLASS_MESSAGE = "You are already signed up for a section of this class!"
 CONFLICT_OTHER_SECTIONS_MESSAGE = "This section conflicts with your schedule--check out the other sections!"
@@ -138,20 +144,8 @@ class Student(AuditedAggregate):
 
     def priority_level(self, timeslot_ids: Iterable[TimeslotId]) -> int:
         """0 if Enrolled in one of the timeslots, else the smallest N with no Priority/N there."""
-        wanted = set(timeslot_ids)
-        taken: set[int] = set()
-        for registration in self.registrations.values():
-            if not wanted.intersection(registration.section.timeslot_ids):
-                continue
-            if registration.verb == ENROLLED:
-                return 0
-            level = priority_level_of(registration.verb)
-            if level is not None:
-                taken.add(level)
-        level = 1
-        while level in taken:
-            level += 1
-        return level
+        held = ((r.verb, r.section.timeslot_ids) for r in self.registrations.values())
+        return registration_priority(held, timeslot_ids)
 
     # -- commands -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,26 @@ def check_timezone(name: str) -> ZoneInfo:
 def in_zone(value: datetime, zone: str) -> datetime:
     """A time people typed: kept when it names its offset, read in `zone` when it does not."""
     return value if value.tzinfo is not None else value.replace(tzinfo=check_timezone(zone))
+
+
+def registration_priority(held: Iterable[tuple[str, Iterable[UUID]]], timeslot_ids: Iterable[UUID]) -> int:
+    """The reference's `getRegistrationPriority` as documented: over the (verb, timeslots) a
+    student holds, 0 if Enrolled in one of `timeslot_ids`, else the smallest N with no
+    Priority/N there."""
+    wanted = set(timeslot_ids)
+    taken: set[int] = set()
+    for verb, slots in held:
+        if not wanted.intersection(slots):
+            continue
+        if verb == ENROLLED:
+            return 0
+        level = priority_level_of(verb)
+        if level is not None:
+            taken.add(level)
+    level = 1
+    while level in taken:
+        level += 1
+    return level
 
 
 def priority_verb(level: int) -> str:

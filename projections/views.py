@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from regledger.domain.values import APPLIED, ENROLLED, PRIORITY_PREFIX, priority_level_of
+from regledger.domain.values import APPLIED, ENROLLED, PRIORITY_PREFIX, registration_priority
 from regledger.projections.catalogue import CatalogueViews
 from regledger.projections.changes import Batch
 
@@ -106,22 +106,8 @@ class Demand:
 
 
 def priority_level(entries: Iterable[ScheduleEntry], timeslot_ids: Iterable[UUID]) -> int:
-    """`Student.priority_level` over a schedule: 0 if Enrolled in one of the timeslots, else
-    the smallest N with no Priority/N there (the reference's documented intent)."""
-    wanted = set(timeslot_ids)
-    taken: set[int] = set()
-    for entry in entries:
-        if not wanted.intersection(entry.timeslot_ids):
-            continue
-        if entry.verb == ENROLLED:
-            return 0
-        level = priority_level_of(entry.verb)
-        if level is not None:
-            taken.add(level)
-    level = 1
-    while level in taken:
-        level += 1
-    return level
+    """`Student.priority_level` over a schedule (the reference's documented intent)."""
+    return registration_priority(((e.verb, e.timeslot_ids) for e in entries), timeslot_ids)
 
 
 def is_applied_verb(verb: str) -> bool:
