@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from regledger.adapters.auth import MAX_BATCH, TokenRecord, check_role, check_subject, student_tokens_csv
 from regledger.adapters.http.deps import AdminDep, ApiDep, KnownProgram, check_program
 from regledger.adapters.http.schemas import Flag, Key, QueryFlag
+from regledger.adapters.http.tabular import csv_requested
 from regledger.domain.errors import NotFoundError
 from regledger.domain.values import KEY_RULE
 
@@ -104,26 +105,6 @@ class StudentTokensPublic(BaseModel):
     tokens: list[StudentTokenPublic] = Field(description="In the order of student_keys; shown only in this answer")
 
 
-def wants_csv(output: str | None, accept: str | None) -> bool:
-    """CSV for `?format=csv`; without `format`, when Accept ranks text/csv at least as high as JSON."""
-    if output is not None:
-        return output == "csv"
-    quality: dict[str, float] = {}
-    for part in (accept or "").lower().split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        quality[media] = max(q, quality.get(media, 0.0))
-    csv_quality = quality.get("text/csv", 0.0)
-    return csv_quality > 0 and csv_quality >= quality.get("application/json", 0.0)
-
-
 @router.post("/tokens", status_code=201, summary="Create a token (its secret is shown only in this answer)")
 def create_token(admin: AdminDep, api: ApiDep, body: TokenCreateRequest, response: Response) -> TokenCreatedPublic:
     role = check_role(body.role)
@@ -200,7 +181,7 @@ def create_student_tokens(
 ) -> Any:
     subjects = [f"{slug}/{key}" for key in body.student_keys]
     batch = api.tokens.create_many("student", subjects, actor=admin.actor, revoke_existing=body.revoke_existing)
-    if wants_csv(output, accept):
+    if csv_requested(output, accept):
         headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{slug}-student-tokens.csv"'}
         return Response(student_tokens_csv(batch.tokens), 201, headers, media_type=CSV_MEDIA_TYPE)
     answer = StudentTokensPublic(

@@ -28,11 +28,28 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def csv_requested(output: str | None, accept: str | None) -> bool:
+    """CSV for `?format=csv`; without `format`, when Accept ranks text/csv at least as high as JSON."""
+    if output is not None:
+        return output == "csv"
+    quality: dict[str, float] = {}
+    for part in (accept or "").lower().split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        quality[media] = max(q, quality.get(media, 0.0))
+    csv_quality = quality.get("text/csv", 0.0)
+    return csv_quality > 0 and csv_quality >= quality.get("application/json", 0.0)
+
+
 def wants_csv(request: Request, fmt: str | None) -> bool:
-    if fmt is not None:
-        return fmt == "csv"
-    accept = request.headers.get("accept", "")
-    return "text/csv" in accept and "application/json" not in accept
+    return csv_requested(fmt, request.headers.get("accept"))
 
 
 def cell(value: Any) -> str:

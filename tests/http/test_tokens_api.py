@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from regledger.adapters.http.routes_tokens import wants_csv
+from regledger.adapters.http.tabular import csv_requested as wants_csv
 from tests.http.conftest import SLUG, Api
 
 BATCH = f"/programs/{SLUG}/student-tokens"
