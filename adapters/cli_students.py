@@ -13,6 +13,7 @@ from regledger.adapters.cli_common import services
 from regledger.adapters.cli_lookup import program_named, student_named, zone
 from regledger.adapters.cli_output import Column, FormatOption, Listing, OutputFormat, cols, emit
 from regledger.adapters.cli_queries import zone_caption
+from regledger.domain.program import grade_in
 
 
 def students(
@@ -29,7 +30,7 @@ def students(
     tz = zone(program)
 
     def grade(year: int | None) -> int | None:
-        return None if year is None else program.school_year + 12 - year  # as the reference
+        return None if year is None else grade_in(program.school_year, year)
 
     rows = [
         (s.key, s.name, grade(s.graduation_year), s.graduation_year, s.email, s.registered_at, s.student_id)

@@ -98,6 +98,11 @@ class ProgramSettings:
         return replace(self, **ProgramSettings.from_dict({**self.as_dict(), **changes}).__dict__)
 
 
+def grade_in(school_year: int, graduation_year: int | None) -> int:
+    """The reference's grade: school year + 12 - graduation year; 0 when unknown."""
+    return 0 if graduation_year is None else school_year + 12 - graduation_year
+
+
 @dataclass(frozen=True)
 class Window:
     """A registration window; both ends inclusive, an open end is unbounded."""
@@ -258,7 +263,7 @@ class Program(AuditedAggregate):
 
     def grade_of(self, graduation_year: int | None) -> int:
         """Grade as in the reference: school year + 12 - graduation year; 0 when unknown."""
-        return 0 if graduation_year is None else self.school_year + 12 - graduation_year
+        return grade_in(self.school_year, graduation_year)
 
     # -- recorders (replayed: state changes only) -----------------------------------------
 

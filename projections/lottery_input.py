@@ -37,7 +37,7 @@ from regledger.domain.lottery.model import (
     LotteryStudent,
     LotteryTimeslot,
 )
-from regledger.domain.program import Program, ProgramSettings
+from regledger.domain.program import Program, ProgramSettings, grade_in
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import ACCEPTED_STATUSES, Subject
@@ -296,7 +296,7 @@ class _Fold:
             students.append(
                 LotteryStudent(
                     id=student_id,
-                    grade=0 if state.graduation_year is None else self.school_year + 12 - state.graduation_year,
+                    grade=grade_in(self.school_year, state.graduation_year),
                     priorities=tuple(frozenset(level) for level in levels),
                     interested=frozenset(interested),
                 )

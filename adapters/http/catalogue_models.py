@@ -11,6 +11,7 @@ import orjson
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from regledger.domain.program import grade_in
 from regledger.projections.catalogue import ClassView, ProgramView, SectionView, StudentView, TimeslotView
 
 
@@ -162,7 +163,7 @@ class StudentPublic(BaseModel):
             key=view.key,
             name=view.name,
             graduation_year=year,
-            grade=None if year is None else school_year + 12 - year,
+            grade=None if year is None else grade_in(school_year, year),
             email=view.email,
             registered_at=view.registered_at,
         )
