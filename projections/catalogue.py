@@ -172,7 +172,6 @@ class CatalogueFilter:
     category: str | None = None
     grade: int | None = None
     has_free: bool | None = None
-    subject_id: UUID | None = None
     subject_ids: tuple[UUID, ...] | None = None  # any of these classes
     statuses: tuple[str, ...] | None = None  # of the class
     after: str | None = None

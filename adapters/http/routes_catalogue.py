@@ -236,7 +236,9 @@ def classes(
 def class_by_code(principal: PrincipalDep, slug: KnownProgram, code: CodePath, views: ViewsDep) -> ClassDetailPublic:
     position = views.position()
     pid = program_id(slug)
-    found = views.classes(pid, CatalogueFilter(subject_id=subject_id(pid, code), statuses=_statuses(principal, None)))
+    found = views.classes(
+        pid, CatalogueFilter(subject_ids=(subject_id(pid, code),), statuses=_statuses(principal, None))
+    )
     match = found[0] if found else None
     if match is None:
         raise NotFoundError("No such class", slug=slug, code=code)

@@ -284,8 +284,6 @@ def _class_filter(where: CatalogueFilter) -> tuple[str, list[Any]]:
         sql, params = f"{sql} AND j.category = ?", [*params, where.category]
     if where.grade is not None:
         sql, params = f"{sql} AND j.grade_min <= ? AND j.grade_max >= ?", [*params, where.grade, where.grade]
-    if where.subject_id is not None:
-        sql, params = f"{sql} AND j.subject_id = ?", [*params, where.subject_id]
     if where.subject_ids is not None:
         marks = ", ".join("?" for _ in where.subject_ids) or "NULL"
         sql, params = f"{sql} AND j.subject_id IN ({marks})", [*params, *where.subject_ids]
