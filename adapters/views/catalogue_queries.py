@@ -68,18 +68,38 @@ class SqlCatalogueQueries(CatalogueViews):
             f"{where} ORDER BY slug{{binary}}",
             *params,
         )
-        out = []
-        for r in rows:
-            pid = to_uuid(r[0])
-            settings = ProgramSettings().as_dict()
-            for name, value in self.read("SELECT name, value FROM {p}program_settings WHERE program_id = ?", pid):
-                settings[name] = json.loads(value)
-            windows = tuple(
-                WindowView(w[0], None if w[1] is None else to_dt(w[1]), None if w[2] is None else to_dt(w[2]))
-                for w in self.read("SELECT kind, opens, closes FROM {p}windows WHERE program_id = ? ORDER BY kind", pid)
+        ids = [to_uuid(r[0]) for r in rows]
+        settings: dict[UUID, dict[str, Any]] = {pid: ProgramSettings().as_dict() for pid in ids}
+        windows: dict[UUID, list[WindowView]] = {pid: [] for pid in ids}
+        for chunk in _chunks(ids):
+            # One round trip for the listed programs: settings ('s' rows), then windows ('w').
+            marks = _marks(chunk)
+            for k, pid, name, value, opens, closes in self.read(
+                f"SELECT 's', program_id, name, value, NULL, NULL FROM {{p}}program_settings "  # noqa: S608 - fixed fragments
+                f"WHERE program_id IN ({marks}) UNION ALL SELECT 'w', program_id, kind, NULL, opens, closes "
+                f"FROM {{p}}windows WHERE program_id IN ({marks})",
+                *chunk,
+                *chunk,
+            ):
+                if k == "s":
+                    settings[to_uuid(pid)][name] = json.loads(value)
+                else:
+                    when = (None if opens is None else to_dt(opens), None if closes is None else to_dt(closes))
+                    windows[to_uuid(pid)].append(WindowView(name, *when))
+        return [
+            ProgramView(
+                pid,
+                r[1],
+                r[2],
+                int(r[3]),
+                int(r[4]),
+                int(r[5]),
+                to_dt(r[6]),
+                settings[pid],
+                tuple(sorted(windows[pid], key=lambda w: w.kind)),
             )
-            out.append(ProgramView(pid, r[1], r[2], int(r[3]), int(r[4]), int(r[5]), to_dt(r[6]), settings, windows))
-        return out
+            for pid, r in zip(ids, rows, strict=True)
+        ]
 
     def timeslots(self, program_id: UUID) -> list[TimeslotView]:
         # One round trip: the timeslots ('t' rows), then the timeslots of lunch sections ('l').
