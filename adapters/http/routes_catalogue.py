@@ -37,7 +37,7 @@ from regledger.adapters.http.catalogue_models import (
 )
 from regledger.adapters.http.deps import AdminDep, KnownProgram, KnownSection, KnownStudent, PrincipalDep, ViewsDep
 from regledger.adapters.http.faults import ReadRetryRoute
-from regledger.adapters.http.schemas import KEY_PATTERN, Category, Label
+from regledger.adapters.http.schemas import KEY_PATTERN, Category, Label, Line
 from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_response, wants_csv
 from regledger.domain.errors import InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, program_id, student_id, subject_id, timeslot_id
@@ -58,7 +58,8 @@ FreeQuery = Annotated[bool | None, Query(description="true: sections with a free
 StatusQuery = Annotated[
     list[str] | None, Query(max_length=len(STATUSES), description=f"Admins: class statuses {STATUSES}")
 ]
-AfterQuery = Annotated[str | None, Query(max_length=200, description="The last code of the previous page")]
+# Line: one line of text, no control characters (a NUL would reach PostgreSQL's text type).
+AfterQuery = Annotated[Line | None, Query(description="The last code of the previous page")]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 OptionalLimit = Annotated[int | None, Query(ge=1, le=MAX_PAGE)]
 
@@ -251,7 +252,7 @@ def students(
     _admin: AdminDep,
     slug: KnownProgram,
     views: ViewsDep,
-    search: Annotated[str | None, Query(max_length=200, description="A key or name prefix, any case")] = None,
+    search: Annotated[Line | None, Query(description="A key or name prefix, any case")] = None,
     after: AfterQuery = None,
     limit: OptionalLimit = None,
     fmt: FormatQuery = None,

@@ -320,3 +320,16 @@ def test_lists_answer_exactly_their_documented_models(api: Any, season: Any) -> 
     assert classes["next_after"] == "C3"  # the last class of the page
     counts = get(api, f"/programs/{SLUG}/counts")
     assert CountsPublic.model_validate(counts).model_dump(mode="json") == counts
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("students", {"search": "a\x00b"}),
+        ("sections", {"after": "M\x00"}),
+        ("classes", {"after": "\x00"}),
+    ],
+)
+def test_a_control_character_in_a_listing_parameter_is_a_422(api: Any, world: Any, path: str, params: Any) -> None:
+    response = api.client.get(f"/programs/{SLUG}/{path}", headers=api.admin, params=params)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_input")
