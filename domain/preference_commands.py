@@ -136,6 +136,7 @@ def confirm_preferences(
     program, student = load_student(app, program_id, student_key, ctx)
     if replayed := app.replayed(ctx, student):
         return replayed
+    rules.check_program_grade(program, student, ctx)
     if not ctx.override:
         program.check_window("lottery", app.clock())
     needed = program.settings.min_stars

@@ -20,6 +20,7 @@ from regledger.domain.errors import (
     PriorityLimit,
     ProfileRequired,
     ProgramFull,
+    ProgramGradeOutOfRange,
     RegistrationError,
     RemovalConstraintViolated,
     VerbNotAllowed,
@@ -35,6 +36,7 @@ PROGRAM_FULL_MESSAGE = "This program cannot accept any more students!  Please tr
 PROFILE_MESSAGE = "Please complete your profile first"
 NOT_ACCEPTED_MESSAGE = "This class is not accepted."
 GRADE_MESSAGE = "You are not in the requested grade range for this class."
+PROGRAM_GRADE_TEMPLATE = "This program is only open to students in grades {grade_min} to {grade_max}."
 ADD_REFUSAL_TEMPLATE = (
     "Adding <i>{title}</i> to your schedule requires that you {label}.  You can go back and correct this."
 )
@@ -90,8 +92,20 @@ def admit(program: Program, student: Student, ctx: CommandContext) -> Program | 
     return program
 
 
+def check_program_grade(program: Program, student: Student, ctx: CommandContext) -> None:
+    """The program's grade range (the reference's `needs_student_in_grade`): an unknown grade
+    (no profile yet) passes, as in the reference; an override passes."""
+    grade = program.grade_of(student.graduation_year)
+    if ctx.override or grade == 0 or program.grade_min <= grade <= program.grade_max:
+        return
+    message = PROGRAM_GRADE_TEMPLATE.format(grade_min=program.grade_min, grade_max=program.grade_max)
+    raise ProgramGradeOutOfRange(message, grade=grade, grade_min=program.grade_min, grade_max=program.grade_max)
+
+
 def check_entry(program: Program, student: Student, ctx: CommandContext, window: str, now: datetime) -> Program | None:
-    """Window, program cap, profile, in that order; returns the Program when admission changed it."""
+    """Program grade range, window, program cap, profile, in that order (the reference's
+    decorators: grade, deadline, cap); returns the Program when admission changed it."""
+    check_program_grade(program, student, ctx)
     if not ctx.override:
         program.check_window(window, now)
     admitted = admit(program, student, ctx)

@@ -162,6 +162,7 @@ def switch_sections(
         message = "You are not enrolled in the section you are switching from."
         raise NotEnrolled(message, section_id=str(from_section_id))
     subject = app.load_subject(new.subject_id, program)
+    rules.check_program_grade(program, student, ctx)
     if not ctx.override:
         program.check_window("classes", app.clock())
     leaving = rules.section_ref(old, subject)

@@ -120,10 +120,13 @@ def build_world(
     settings: dict[str, Any] | None = None,
     slug: str = "splash",
     timeslots: int = 3,
+    grades: tuple[int, int] = (7, 12),
 ) -> World:
     clock = FakeClock()
     app.clock = clock
-    app.create_program(slug, "Splash", admin(), school_year=SCHOOL_YEAR, settings=settings or {})
+    app.create_program(
+        slug, "Splash", admin(), school_year=SCHOOL_YEAR, settings=settings or {}, grade_min=grades[0], grade_max=grades[1]
+    )
     world = World(app=app, clock=clock, program_id=program_id(slug))
     for i in range(timeslots):
         start = DAY + timedelta(hours=i)

@@ -854,10 +854,12 @@ def test_drops_are_allowed_in_the_removal_window_after_classes_close(world: Worl
 
 
 def test_a_profile_sets_the_grade_used_by_checks(world: World) -> None:
-    world.profile("dave", graduation_year=GRADE_10 + 4)  # grade 6
-    refused_without_writing(world, "grade_out_of_range", GRADE, lambda: world.add("dave", "math1"))
+    world.subject("calc", "Calculus", grade_min=9)
+    world.section("calc1", "calc", [2])
+    world.profile("dave", graduation_year=GRADE_10 + 2)  # grade 8: in the program, not the class
+    refused_without_writing(world, "grade_out_of_range", GRADE, lambda: world.add("dave", "calc1"))
     world.profile("dave", graduation_year=GRADE_10)
-    world.add("dave", "math1")
+    world.add("dave", "calc1")
     assert world.get_student("dave").profile is not None
 
 
