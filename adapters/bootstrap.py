@@ -19,7 +19,7 @@ from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.runner import utc_now
-from regledger.projections.lottery_input import LotteryInputFold
+from regledger.projections.class_change_input import ClassChangeInputFold
 from regledger.projections.views import RegistrationViews
 
 
@@ -58,8 +58,9 @@ def build_application(
     (The recorder and the transcoder are the library's seams: `eventsourcing_env` names them.)"""
     postgres = settings.store == "postgres"
 
-    def lottery_inputs(app: Application[UUID]) -> LotteryInputFold:
-        return LotteryInputFold(app, PostgresNotificationPages(app) if postgres else None)
+    def lottery_inputs(app: Application[UUID]) -> ClassChangeInputFold:
+        # The main lottery's fold, which also reads the class-change lottery's input.
+        return ClassChangeInputFold(app, PostgresNotificationPages(app) if postgres else None)
 
     def aggregates(app: Application[UUID]) -> AggregateCache:
         reader = PostgresEventReader(app) if postgres else StoreEventReader(app.events)

@@ -25,10 +25,12 @@ from eventsourcing.utils import EnvType
 from regledger.domain import (
     admin_commands,
     catalogue_import,
+    class_change_commands,
     class_commands,
     lottery_commands,
     lottery_commit,
     preference_commands,
+    request_commands,
     student_commands,
     student_import,
 )
@@ -103,6 +105,16 @@ class Registration(Application[UUID]):
     lottery_snapshot = lottery_commands.lottery_snapshot
     lottery_snapshot_from_zero = lottery_commands.lottery_snapshot_from_zero
     lottery_input = lottery_commands.lottery_input
+
+    # -- class-change requests and runs (a LotteryRun of kind "class_change") -------------------
+    request_changes = request_commands.request_changes
+    start_class_change = class_change_commands.start_class_change
+    commit_class_change = class_change_commands.commit_class_change
+    load_class_change_run = class_change_commands.load_class_change_run
+    class_change_assignment = class_change_commands.class_change_assignment
+    replay_class_change = class_change_commands.replay_class_change
+    class_change_stats = class_change_commands.class_change_stats
+    class_change_input = class_change_commands.class_change_input
 
     def __init__(
         self,

@@ -16,6 +16,7 @@ from regledger.domain.errors import (
     InvalidInputError,
     LotteryDigestMismatch,
     LotteryNotComputed,
+    NotALotteryRun,
 )
 from regledger.domain.ids import ProgramId
 from regledger.domain.lottery.algorithm import compute_assignment
@@ -138,7 +139,14 @@ def _remember(app: Registration, run_id: UUID, result: LotteryResult) -> None:
         app.lottery_results.popitem(last=False)
 
 
+def check_main_lottery(run: LotteryRun) -> None:
+    """A class-change run has its own algorithm, reads and commit (`class_change_commands`)."""
+    if run.parameters.get("kind") == "class_change":
+        raise NotALotteryRun("This is a class-change run; read it as one.", run_id=str(run.id))
+
+
 def _recompute(app: Registration, run: LotteryRun) -> LotteryPreview:
+    check_main_lottery(run)
     if run.assignment_digest is None:
         raise LotteryNotComputed("This lottery run has no result yet.", run_id=str(run.id))
     params = LotteryParameters.from_dict(run.parameters)
@@ -238,6 +246,7 @@ def replay_lottery(app: Registration, run_id: UUID) -> ReplayReport:
 
 def lottery_stats(app: Registration, run_id: UUID) -> LotteryStats:
     run = load_run(app, run_id)
+    check_main_lottery(run)
     if not run.stats:
         raise LotteryNotComputed("This lottery run has no result yet.", run_id=str(run.id))
     return LotteryStats.from_dict(run.stats)

@@ -9,6 +9,7 @@ from regledger.domain.errors import (
     EnrollmentsExist,
     LotteryAlreadyCommitted,
     LotterySeatUnavailable,
+    NotALotteryRun,
     NotFoundError,
     RegistrationError,
 )
@@ -37,6 +38,7 @@ def commit_lottery(app: Registration, run_id: UUID, ctx: CommandContext, replace
     with cause "lottery" and the run id, all in ONE save (all or nothing), at most once.
 
     Refused (nothing written):
+    * `not_a_lottery_run` for a class-change run (`commit_class_change` commits those);
     * `lottery_discarded` / `lottery_already_committed` / `lottery_not_computed` for this run;
     * `lottery_already_committed` if the program has a committed run (this or another one),
       unless `replace=True`;
@@ -58,6 +60,8 @@ def commit_lottery(app: Registration, run_id: UUID, ctx: CommandContext, replace
         # Only a repeated *commit* is answered from the record (the start's id may be reused).
         if run.has_applied(ctx.command_id) and run.outcome_of(ctx.command_id) == "Committed":
             return app.replay(ctx, run, ids=run_ids(run))
+        if run.parameters.get("kind") == "class_change":
+            raise NotALotteryRun("This is a class-change run: commit it as one.", run_id=str(run.id))
         run.check_committable()
         program = app.load_program(run.program_id)
         previous = program.committed_lottery_run_id

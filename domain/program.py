@@ -26,7 +26,7 @@ from regledger.domain.values import (
     priority_level_of,
 )
 
-WINDOW_KINDS = ("lottery", "classes", "removal")
+WINDOW_KINDS = ("lottery", "classes", "removal", "class_change")
 DEFAULT_FULL_TEXT = "Class temporarily full; please check back later"
 
 

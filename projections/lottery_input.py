@@ -22,7 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -46,6 +46,7 @@ from regledger.projections.log_pages import LogPages, RecorderLogPages, to_domai
 from regledger.projections.stored_state import guarded_state, reads_plain_json, section_ids_of, uuid_of
 
 PAGE = 1000
+T = TypeVar("T")
 # Programs whose fold is kept in process (one Splash-scale fold is a few MB).
 CACHED_FOLDS = 4
 
@@ -116,10 +117,8 @@ class _Fold:
             get_topic(Student.SubjectUnstarred): (False, self._unstarred),
             get_topic(Student.PrioritiesRanked): (False, self._ranked),
         }
-        # The hot topics (stars are ~80% of a Splash log, rankings ~15%), read from their JSON
-        # state directly: the same fields the domain event would carry, without the transcoder's
-        # per-dict hook or event objects. Used only when the mapper reads plain JSON and the
-        # state passes the guard the lean fold uses (`guarded_state`); else the full decoding.
+        # The hot topics (stars ~80% of a Splash log, rankings ~15%) read from their JSON state
+        # when the mapper reads plain JSON and it passes `guarded_state`; else full decoding.
         self.raw_handlers: dict[str, Callable[[UUID, dict[str, Any]], None]] = {
             get_topic(Student.SubjectStarred): self._raw_starred,
             get_topic(Student.SubjectUnstarred): self._raw_unstarred,
@@ -333,6 +332,10 @@ class LotteryInputFold:
 
     def lottery_snapshot(self, program_id: ProgramId, position: int) -> InputSnapshot:
         """The input as of `position` (inclusive); independent of every projection."""
+        return self.read_fold(program_id, position, lambda fold: fold.snapshot(position))
+
+    def read_fold(self, program_id: ProgramId, position: int, read: Callable[[_Fold], T]) -> T:
+        """`read(fold)` on the program's fold as of `position`; it must raise if no program."""
         if position < 0:
             raise InvalidInputError("A log position is not negative", position=position)
         with self._lock:
@@ -340,10 +343,10 @@ class LotteryInputFold:
             if cached is not None and cached.position <= position:
                 self._fold_up_to(cached, position)
                 self._folds.move_to_end(program_id)
-                return cached.snapshot(position)
+                return read(cached)
         fold = _Fold(program_id)
         self._fold_up_to(fold, position)
-        snapshot = fold.snapshot(position)  # before the fold is shared: it raises if no program
+        snapshot = read(fold)  # before the fold is shared
         with self._lock:
             cached = self._folds.get(program_id)
             if cached is None or cached.position < fold.position:
@@ -367,10 +370,8 @@ class LotteryInputFold:
         return fold.snapshot(position)
 
     def _fold_up_to(self, fold: _Fold, position: int) -> None:
-        """Apply the program's events with fold.position < notification id <= position.
-
-        The fold is marked as read up to min(position, the log's head before reading): ids up
-        to the head are all committed, a position beyond it may still be filled later."""
+        """Apply the program's events with fold.position < notification id <= position; the fold
+        is then read up to min(position, the head before reading): later ids may still be filled."""
         head = self.recorder.max_notification_id() or 0
         handlers = fold.handlers
         mapper = self.mapper
