@@ -22,6 +22,7 @@ from regledger.adapters.bootstrap import Services
 from regledger.adapters.http import (
     routes_admin,
     routes_catalogue,
+    routes_class_change,
     routes_import,
     routes_lottery,
     routes_ops,
@@ -236,6 +237,7 @@ def create_app(
     app.include_router(routes_tokens.router)
     app.include_router(routes_students.router)
     app.include_router(routes_lottery.router)
+    app.include_router(routes_class_change.router)
     app.include_router(routes_import.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
     app.include_router(routes_catalogue.router, responses=QUERY_RESPONSES)
