@@ -7,13 +7,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from regledger.domain.capacity import CapacityInputs, effective_capacity
 from regledger.domain.constraints import ScheduleConstraint, check_label, referenced_ids
 from regledger.domain.errors import AlreadyExistsError, InvalidInputError
 from regledger.domain.ids import (
     ConstraintId,
     ProgramId,
-    SectionId,
     SubjectId,
     TimeslotId,
     constraint_id,
@@ -25,7 +23,6 @@ from regledger.domain.lunch import lunch_constraints
 from regledger.domain.program import Program, ProgramSettings
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
-from regledger.domain.student import Student
 from regledger.domain.subject import Subject
 from regledger.domain.values import (
     APPLIED,
@@ -38,6 +35,7 @@ from regledger.domain.values import (
     check_text,
     priority_verb,
 )
+from regledger.domain.waitlist import promote_program
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -45,10 +43,6 @@ if TYPE_CHECKING:
 NO_CLASS_SIZE = (
     "The class has no class_size_max (or optimal size): its sections get capacity 0, and every add is "
     "refused as full, unless a section sets max_class_capacity or room_capacity."
-)
-ZERO_CAPACITY = (
-    "The section's capacity is 0: every add is refused as full until its capacity is changed "
-    "(set max_class_capacity or room_capacity, or the class's class_size_max)."
 )
 
 
@@ -166,12 +160,13 @@ def check_references(app: Registration, program: Program, constraint: ScheduleCo
 def remove_constraint(
     app: Registration, program_id_: ProgramId, constraint_id_: ConstraintId, ctx: CommandContext
 ) -> CommandResult:
-    return on_program(
-        app,
-        program_id_,
-        ctx,
-        lambda p: p.remove_constraint(constraint_id_, ctx.audit()),
-    )
+    """Remove a constraint; queued students it kept out of free seats get them now."""
+    program = app.load_program(program_id_)
+    if replayed := app.replayed(ctx, program):
+        return replayed
+    program.remove_constraint(constraint_id_, ctx.audit())
+    offered, promoted = promote_program(app, program, ctx)
+    return app.commit(ctx, program, *offered, *promoted, ids={"promoted": ",".join(s.student_key for s in promoted)})
 
 
 @command
@@ -254,123 +249,3 @@ def change_subject_status(app: Registration, subject_id_: SubjectId, status: str
         return app.replay(ctx, subject)
     subject.change_status(status, ctx.audit())
     return app.commit(ctx, subject)
-
-
-@command
-def create_section(
-    app: Registration,
-    subject_id_: SubjectId,
-    timeslot_ids: Sequence[TimeslotId],
-    ctx: CommandContext,
-    *,
-    max_class_capacity: int | None = None,
-    room_capacity: int | None = None,
-) -> CommandResult:
-    inputs = CapacityInputs(max_class_capacity, room_capacity)
-
-    subject = app.load_subject(subject_id_)
-    if subject.has_applied(ctx.command_id):
-        # The key may have been used for another command on this class (e.g. its creation).
-        added = subject.outcome_of(ctx.command_id) == "SectionAdded"
-        return app.replay(ctx, subject, ids={"section_id": str(subject.section_ids[-1])} if added else None)
-    program = app.load_program(subject.program_id)
-    slots = checked_timeslots(program, timeslot_ids)
-    new_id = subject.add_section(ctx.audit())
-    section = Section(
-        program_id=program.program_id,
-        subject_id=subject.subject_id,
-        index=len(subject.section_ids),
-        timeslot_ids=slots,
-        max_class_capacity=inputs.max_class_capacity,
-        room_capacity=inputs.room_capacity,
-        capacity=capacity_for(program, subject, inputs),
-        **ctx.audit(),
-    )
-    assert section.id == new_id
-    result = app.commit(ctx, subject, section, ids={"section_id": str(new_id)})
-    return replace(result, warnings=(ZERO_CAPACITY,)) if section.capacity == 0 else result
-
-
-def checked_timeslots(program: Program, timeslot_ids: Sequence[TimeslotId]) -> tuple[TimeslotId, ...]:
-    if len(set(timeslot_ids)) != len(timeslot_ids):
-        raise InvalidInputError("A timeslot is listed twice")
-    for t in timeslot_ids:
-        program.timeslot(t)
-    return tuple(sorted(timeslot_ids, key=lambda t: program.timeslots[t].start))
-
-
-def capacity_for(program: Program, subject: Subject, inputs: CapacityInputs) -> int:
-    settings = program.settings
-    return effective_capacity(
-        inputs,
-        subject.class_size_max,
-        subject.class_size_optimal,
-        settings.class_cap_multiplier,
-        settings.class_cap_offset,
-    )
-
-
-def on_section(
-    app: Registration, section_id_: SectionId, ctx: CommandContext, change: Callable[[Section], None]
-) -> CommandResult:
-    """The body of a command that changes only the section: load, replay or change, save."""
-    section = app.load_section(section_id_)
-    if replayed := app.replayed(ctx, section):
-        return replayed
-    change(section)
-    return app.commit(ctx, section)
-
-
-@command
-def schedule_section(
-    app: Registration, section_id_: SectionId, timeslot_ids: Sequence[TimeslotId], ctx: CommandContext
-) -> CommandResult:
-    def change(section: Section) -> None:
-        program = app.load_program(section.program_id)
-        section.assign_timeslots(checked_timeslots(program, timeslot_ids), ctx.audit())
-
-    return on_section(app, section_id_, ctx, change)
-
-
-@command
-def change_capacity(
-    app: Registration,
-    section_id_: SectionId,
-    ctx: CommandContext,
-    *,
-    max_class_capacity: int | None = None,
-    room_capacity: int | None = None,
-) -> CommandResult:
-    inputs = CapacityInputs(max_class_capacity, room_capacity)
-
-    def change(section: Section) -> None:
-        program = app.load_program(section.program_id)
-        subject = app.load_subject(section.subject_id)
-        section.change_capacity(inputs, capacity_for(program, subject, inputs), ctx.audit(), override=ctx.override)
-
-    return on_section(app, section_id_, ctx, change)
-
-
-@command
-def set_section_open(app: Registration, section_id_: SectionId, is_open: bool, ctx: CommandContext) -> CommandResult:
-    return on_section(
-        app,
-        section_id_,
-        ctx,
-        lambda s: s.set_open(is_open, ctx.audit()),
-    )
-
-
-@command
-def cancel_section(app: Registration, section_id_: SectionId, ctx: CommandContext) -> CommandResult:
-    """Cancel, releasing every seat and waitlist place with events on both sides."""
-
-    section = app.load_section(section_id_)
-    if replayed := app.replayed(ctx, section):
-        return replayed
-    affected = section.cancel(ctx.audit())
-    students = [app.load(Student, s, "student") for s in affected]
-    for student in students:
-        held = [v for v in (ENROLLED, WAITLISTED) if v in student.verbs_on(section.section_id)]
-        student.end(section.section_id, held, cause="cancelled", audit=ctx.audit())
-    return app.commit(ctx, section, *students, ids={"released": str(len(students))})

@@ -31,6 +31,7 @@ from regledger.domain import (
     lottery_commit,
     preference_commands,
     request_commands,
+    section_commands,
     student_commands,
     student_import,
 )
@@ -74,11 +75,11 @@ class Registration(Application[UUID]):
     add_subject = admin_commands.add_subject
     change_subject_status = admin_commands.change_subject_status
     change_subject = class_commands.change_subject
-    create_section = admin_commands.create_section
-    schedule_section = admin_commands.schedule_section
-    change_capacity = admin_commands.change_capacity
-    set_section_open = admin_commands.set_section_open
-    cancel_section = admin_commands.cancel_section
+    create_section = section_commands.create_section
+    schedule_section = section_commands.schedule_section
+    change_capacity = section_commands.change_capacity
+    set_section_open = section_commands.set_section_open
+    cancel_section = section_commands.cancel_section
     import_catalogue = catalogue_import.import_catalogue
     import_students = student_import.import_students
     submit_profile = student_commands.submit_profile
@@ -206,7 +207,9 @@ class Registration(Application[UUID]):
         The outcome is the name of the primary aggregate's last new event, which is also what
         a repeated command id reports (see `replay`)."""
         outcome = type(primary.pending_events[-1]).__name__ if primary.pending_events else "Unchanged"
-        pending = [a for a in (primary, *others) if a is not None and a.pending_events]
+        # An aggregate may be named twice (a promoted student who is also the command's own).
+        unique = {id(a): a for a in (primary, *others) if a is not None}
+        pending = [a for a in unique.values() if a.pending_events]
         if not pending:
             return CommandResult(ctx.command_id, outcome, self.position(), ids=ids or {})
         if ctx.request:

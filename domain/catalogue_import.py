@@ -36,6 +36,7 @@ from regledger.domain.section import Section
 from regledger.domain.section_import import numbered_sections, plan_section, resize_unlisted, section_inputs, unlisted
 from regledger.domain.subject import DETAIL_FIELDS, STATUSES, Subject
 from regledger.domain.values import CommandContext, check_key, check_text, in_zone
+from regledger.domain.waitlist import promote_everywhere
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -71,6 +72,10 @@ def import_catalogue(
                 resizes.append((entry, found, others))
         touched += resize_unlisted(app, program, resizes, plan, ctx)
         plan.refuse_if_errors("catalogue")
+        if not dry_run:  # seats a re-size added go to the waitlists first
+            resized = [a for a in touched if isinstance(a, Section) and a.pending_events]
+            _, promoted = promote_everywhere(app, program, resized, ctx)
+            touched += promoted
         pending = [a for a in touched if a.pending_events]
         if dry_run or not pending:
             base = CommandResult(ctx.command_id, "DryRun" if dry_run else "Unchanged", app.position(), ids=ids)

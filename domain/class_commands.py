@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from regledger.domain.admin_commands import ZERO_CAPACITY, capacity_for
 from regledger.domain.ids import SubjectId
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
+from regledger.domain.section_commands import ZERO_CAPACITY, capacity_for
 from regledger.domain.values import CommandContext
+from regledger.domain.waitlist import promote_everywhere, promote_program
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -26,7 +27,7 @@ def change_subject(
 
     A changed size re-sizes every section whose capacity follows from it, in the same commit;
     a section that would hold fewer seats than are taken refuses the whole change unless the
-    admin overrides (the seats stay taken)."""
+    admin overrides (the seats stay taken). Seats gained go to the waitlists first."""
     subject = app.load_subject(subject_id_)
     if replayed := app.replayed(ctx, subject):
         return replayed
@@ -40,7 +41,13 @@ def change_subject(
             if capacity != section.capacity:
                 section.change_capacity(section.capacity_inputs, capacity, ctx.audit(), override=ctx.override)
                 resized.append(section)
-    result = app.commit(ctx, subject, *resized, ids={"resized_sections": str(len(resized))})
+    program = app.load_program(subject.program_id)
+    if "category" in changed and program.constraints:
+        offered, promoted = promote_program(app, program, ctx)  # constraints read categories
+    else:
+        offered, promoted = promote_everywhere(app, program, resized, ctx)
+    ids = {"resized_sections": str(len(resized)), "promoted": ",".join(s.student_key for s in promoted)}
+    result = app.commit(ctx, subject, *resized, *offered, *promoted, ids=ids)
     if any(section.capacity == 0 for section in resized):
         return replace(result, warnings=(ZERO_CAPACITY,))
     return result

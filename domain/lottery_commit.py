@@ -24,6 +24,7 @@ from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
 from regledger.domain.values import ENROLLED, CommandContext, SectionRef
+from regledger.domain.waitlist import promote_everywhere
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -73,10 +74,13 @@ def commit_lottery(app: Registration, run_id: UUID, ctx: CommandContext, replace
         sections, students, subjects = _program_aggregates(app, program, assigned)
         held = _end_held_seats(app, sections, students, replace, ctx.audit())
         _enroll_assigned(program, run, result, sections, students, subjects, ctx.audit())
+        _, promoted = promote_everywhere(app, program, sections.values(), ctx)  # seats left free
         program.record_lottery_commit(run.id, ctx.audit())
         run.commit(len(result.assignments), previous, ctx.audit())
         ids = {**run_ids(run), "ended": str(held), "replaced_run_id": str(previous or "")}
-        return app.commit(ctx, run, program, *sections.values(), *students.values(), ids=ids)
+        if promoted:
+            ids["promoted"] = str(len(promoted))
+        return app.commit(ctx, run, program, *sections.values(), *students.values(), *promoted, ids=ids)
 
 
 def _end_held_seats(

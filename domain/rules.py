@@ -166,14 +166,17 @@ def check_seat(
     other_sections_exist: Callable[[], bool],
     *,
     leaving: SectionRef | None = None,
+    queue_ahead: Callable[[], RegistrationError | None] = lambda: None,
 ) -> None:
-    """Taking a seat (reference 6.1): full, schedule constraints, conflicts, section status."""
+    """Taking a seat (reference 6.1): full, schedule constraints, conflicts, section status.
+    A free seat the waitlist holds (`queue_ahead`, ours: docs/waitlists.md) counts as full."""
     ref = section_ref(section, subject)
     before = schedule_of(student)
     if leaving is not None:
         before = before.with_removed(leaving.section_id)
     checks: tuple[Callable[[], RegistrationError | None], ...] = (
         lambda: section.seat_refusal(program.settings.temporarily_full_text, override=ctx.override),
+        lambda: None if ctx.override else queue_ahead(),
         lambda: constraint_refusal(program, subject.title, before.with_added(as_scheduled(ref))),
         lambda: conflict_refusal(student, ref, other_sections_exist, leaving),
         section.status_refusal,
@@ -192,6 +195,7 @@ def checked_verb(
     ctx: CommandContext,
     verb: str,
     other_sections_exist: Callable[[], bool],
+    queue_ahead: Callable[[], RegistrationError | None] = lambda: None,
 ) -> str:
     """Run the section checks a verb calls for and return the verb actually recorded."""
     if verb != ENROLLED:
@@ -199,7 +203,7 @@ def checked_verb(
         if refusal is not None:
             raise refusal
         return verb
-    check_seat(program, subject, section, student, ctx, other_sections_exist)
+    check_seat(program, subject, section, student, ctx, other_sections_exist, queue_ahead=queue_ahead)
     if not program.settings.use_priority:
         return ENROLLED
     level = student.priority_level(section.timeslot_ids)
@@ -219,12 +223,13 @@ def check_add(
     *,
     now: datetime,
     other_sections_exist: Callable[[], bool],
+    queue_ahead: Callable[[], RegistrationError | None] = lambda: None,
 ) -> tuple[str, Program | None]:
     """Adding a section, in the reference's order: verb, entry, section checks, class checks.
     Returns the verb to record and the Program when admission changed it."""
     check_student_verb(program, verb, ctx)
     admitted = check_entry(program, student, ctx, "classes", now)
-    recorded = checked_verb(program, subject, section, student, ctx, verb, other_sections_exist)
+    recorded = checked_verb(program, subject, section, student, ctx, verb, other_sections_exist, queue_ahead)
     check_subject(program, subject, student, ctx)
     return recorded, admitted
 
@@ -257,6 +262,19 @@ def visible_verbs(program: Program, student: Student, section_id: SectionId, ver
     if "All" in chosen:
         return student.verbs_on(section_id)
     return [check_verb(v) for v in chosen]
+
+
+def check_replacement(program: Program, student: Student, leaving: Sequence[SectionId], ref: SectionRef) -> None:
+    """Replacing held sections with `ref` (reference 10.2): refuse if the final schedule breaks a
+    constraint the current one satisfies (the removal's message); the add's own checks follow."""
+    before = schedule_of(student)
+    after = before
+    for section_id in leaving:
+        after = after.with_removed(section_id)
+    after = after.with_added(as_scheduled(ref))
+    for constraint in program.constraints.values():
+        if constraint.is_satisfied(before) and not constraint.is_satisfied(after):
+            raise RemovalConstraintViolated(removal_refusal_message(constraint.label), label=constraint.label)
 
 
 def check_drop(

@@ -75,6 +75,13 @@ class Section(AuditedAggregate):
         student_id: StudentId
         cause: str
 
+    class WaitlistPassedOver(AuditedAggregate.Event):
+        """A free seat was offered to the queue and this queued student could not take it."""
+
+        student_id: StudentId
+        code: str
+        message: str
+
     @staticmethod
     def create_id(subject_id: SubjectId, index: int) -> UUID:
         return section_id(subject_id, index)
@@ -103,6 +110,8 @@ class Section(AuditedAggregate):
         self.is_cancelled = False
         self.enrolled: dict[StudentId, str] = {}
         self.waitlist: list[StudentId] = []
+        # Queued students passed over for a free seat, with the refusal's code (the last recorded).
+        self.passed_over: dict[StudentId, str] = {}
 
     @property
     def section_id(self) -> SectionId:
@@ -171,6 +180,13 @@ class Section(AuditedAggregate):
             raise NotRegistered("The student is not on this section's waitlist.", section_id=str(self.id))
         self._student_left_waitlist(student_id=student_id, cause=cause, **audit)
 
+    def pass_over(self, student_id: StudentId, code: str, message: str, audit: dict[str, str]) -> None:
+        """Record why a queued student did not get a free seat (again only when the reason changes)."""
+        if student_id not in self.waitlist:
+            raise NotRegistered("The student is not on this section's waitlist.", section_id=str(self.id))
+        if self.passed_over.get(student_id) != code:
+            self._waitlist_passed_over(student_id=student_id, code=code, message=message, **audit)
+
     def cancel(self, audit: dict[str, str]) -> list[StudentId]:
         """Cancel and release every seat and waitlist place; returns the students affected."""
         if self.is_cancelled:
@@ -230,6 +246,7 @@ class Section(AuditedAggregate):
         self.enrolled[student_id] = cause
         if student_id in self.waitlist:
             self.waitlist.remove(student_id)
+        self.passed_over.pop(student_id, None)
 
     @event(StudentUnenrolled)
     def _student_unenrolled(self, student_id: StudentId, cause: str, actor: str, command_id: str, reason: str) -> None:  # noqa: ARG002 - recorded by the event, not kept in the state
@@ -249,6 +266,19 @@ class Section(AuditedAggregate):
         reason: str,
     ) -> None:
         self.waitlist.remove(student_id)
+        self.passed_over.pop(student_id, None)
+
+    @event(WaitlistPassedOver)
+    def _waitlist_passed_over(
+        self,
+        student_id: StudentId,
+        code: str,
+        message: str,  # noqa: ARG002 - recorded by the event, not kept in the state
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        self.passed_over[student_id] = code
 
     @event(CapacityChanged)
     def _capacity_changed(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from regledger.domain.admin_commands import capacity_for, checked_timeslots
 from regledger.domain.capacity import CapacityInputs
 from regledger.domain.catalogue_entries import (
     MAX_SECTION_NUMBER,
@@ -26,6 +25,7 @@ from regledger.domain.ids import SectionId, TimeslotId, section_id, timeslot_id
 from regledger.domain.imports import Plan, at_line, plural
 from regledger.domain.program import Program
 from regledger.domain.section import Section
+from regledger.domain.section_commands import capacity_for, checked_timeslots
 from regledger.domain.subject import Subject
 from regledger.domain.values import CommandContext
 

@@ -142,6 +142,17 @@ class Student(AuditedAggregate):
                 return TimeslotConflict(message, conflicting_section_id=str(held.section_id))
         return None
 
+    def conflicts_with(self, target: SectionRef) -> list[SectionRef]:
+        """The Enrolled sections an add of `target` conflicts with: the same class, or a shared
+        timeslot (the reference's `get_conflicts`, what a replacement drops)."""
+        wanted = set(target.timeslot_ids)
+        return [
+            held
+            for held in self.holding(ENROLLED)
+            if held.section_id != target.section_id
+            and (held.subject_id == target.subject_id or wanted.intersection(held.timeslot_ids))
+        ]
+
     def priority_level(self, timeslot_ids: Iterable[TimeslotId]) -> int:
         """0 if Enrolled in one of the timeslots, else the smallest N with no Priority/N there."""
         held = ((r.verb, r.section.timeslot_ids) for r in self.registrations.values())

@@ -7,14 +7,21 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from regledger.domain import rules
-from regledger.domain.errors import DifferentClass, NotEnrolled, SeatsAvailable, WaitlistDisabled
+from regledger.domain.errors import DifferentClass, InvalidInputError, NotEnrolled, SeatsAvailable, WaitlistDisabled
 from regledger.domain.ids import ProgramId, SectionId, student_id
 from regledger.domain.program import Program
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
-from regledger.domain.values import ENROLLED, STUDENT_CATEGORY, WAITLISTED, CommandContext
+from regledger.domain.values import ENROLLED, STUDENT_CATEGORY, WAITLISTED, CommandContext, SectionRef
+from regledger.domain.waitlist import (
+    leave_waitlist_for_seat,
+    promote_everywhere,
+    promote_for_student,
+    promote_waitlist,
+    queue_ahead_check,
+)
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -74,31 +81,73 @@ def add_section(
     section_id: SectionId,
     ctx: CommandContext,
     verb: str = ENROLLED,
+    replace: bool = False,
 ) -> CommandResult:
-    """Register with a verb; Enrolled takes a seat (or a Priority/N in priority mode)."""
-    if verb == WAITLISTED:
+    """Register with a verb; Enrolled takes a seat (or a Priority/N in priority mode).
+
+    `replace` (the reference's replace-on-conflict, §10.2): first drop the Enrolled sections the
+    new one conflicts with (same class or a shared timeslot), then add, all in one commit; any
+    refusal keeps the old seats. Seats freed go to their waitlists."""
+    if verb == WAITLISTED and not replace:
         return app.join_waitlist(program_id, student_key, section_id, ctx)
+    if replace and verb != ENROLLED:
+        raise InvalidInputError("replace applies to Enrolled only", verb=verb)
     program, section, subject, student = load_for_section(app, program_id, student_key, section_id, ctx)
     if student.has_applied(ctx.command_id):
-        recorded_verb = getattr(student.last_event_of(ctx.command_id), "verb", "")
+        event = student.last_event_of(ctx.command_id)
+        recorded_verb = getattr(event, "verb", "")
         return app.replay(ctx, student, ids={"student_id": str(student.id), "verb": recorded_verb})
+    ref = rules.section_ref(section, subject)
+    freed = replace_conflicts(app, program, student, ref, ctx) if replace else []
     others = other_sections(app, subject, section)
     recorded, admitted = rules.check_add(
-        program, subject, section, student, ctx, verb, now=app.clock(), other_sections_exist=others
+        program,
+        subject,
+        section,
+        student,
+        ctx,
+        verb,
+        now=app.clock(),
+        other_sections_exist=others,
+        queue_ahead=queue_ahead_check(app, program, subject, section, student),
     )
     catalogue = app.ensure_verbs([recorded], STUDENT_CATEGORY, ctx)
     if recorded == ENROLLED:
         leave_waitlist_for_seat(student, section, ctx)
-    student.register(rules.section_ref(section, subject), recorded, cause=rules.cause(ctx), audit=ctx.audit())
+    cause = "replace" if freed else rules.cause(ctx)
+    student.register(ref, recorded, cause=cause, audit=ctx.audit())
     if recorded == ENROLLED:
         full_text = program.settings.temporarily_full_text
-        section.enroll(
-            student.student_id, cause=rules.cause(ctx), audit=ctx.audit(), full_text=full_text, override=ctx.override
-        )
+        section.enroll(student.student_id, cause=cause, audit=ctx.audit(), full_text=full_text, override=ctx.override)
+    offered, promoted = promote_everywhere(app, program, freed, ctx)
+    if freed:
+        offered2, promoted2 = promote_for_student(app, program, student, ctx, skip=[s.section_id for s in freed])
+        offered, promoted = [*offered, *offered2], [*promoted, *promoted2]
     ids = {"student_id": str(student.id), "verb": recorded}
-    result = app.commit(ctx, student, section, admitted, catalogue, ids=ids)
+    if replace:
+        ids |= {"replaced": ",".join(str(s.id) for s in freed), "promoted": ",".join(s.student_key for s in promoted)}
+    result = app.commit(ctx, student, section, admitted, catalogue, *freed, *offered, *promoted, ids=ids)
     app.remember_verbs([recorded], STUDENT_CATEGORY)
     return result
+
+
+def replace_conflicts(
+    app: Registration, program: Program, student: Student, ref: SectionRef, ctx: CommandContext
+) -> list[Section]:
+    """End the student's Enrolled seats that conflict with `ref`, on both sides, after the
+    replacement's removal check; returns the sections whose seats were freed."""
+    conflicts = student.conflicts_with(ref)
+    if not conflicts:
+        return []
+    rules.check_replacement(program, student, [c.section_id for c in conflicts], ref)
+    freed: list[Section] = []
+    for held in conflicts:
+        old = app.load_section(held.section_id, program)
+        wanted = [v for v in rules.visible_verbs(program, student, held.section_id, None) if v != WAITLISTED]
+        student.end(held.section_id, sorted({ENROLLED, *wanted}), cause="replaced", audit=ctx.audit())
+        old.unenroll(student.student_id, cause="replaced", audit=ctx.audit())
+        freed.append(old)
+    return freed
 
 
 @command
@@ -133,9 +182,13 @@ def drop_section(
         promoted = promote_waitlist(app, program, section, ctx)
     if WAITLISTED in ended:
         section.leave_waitlist(student.student_id, cause="drop", audit=ctx.audit())
+    offered: list[Section] = []
+    if ENROLLED in ended:
+        offered, promoted_elsewhere = promote_for_student(app, program, student, ctx, skip=[section_id])
+        promoted.extend(promoted_elsewhere)
     touched = section if (ENROLLED in ended or WAITLISTED in ended) else None
     ids = {"ended": ",".join(ended), "promoted": ",".join(s.student_key for s in promoted)}
-    return app.commit(ctx, student, touched, *promoted, ids=ids)
+    return app.commit(ctx, student, touched, *offered, *promoted, ids=ids)
 
 
 @command
@@ -166,7 +219,9 @@ def switch_sections(
     if not ctx.override:
         program.check_window("classes", app.clock())
     leaving = rules.section_ref(old, subject)
-    rules.check_seat(program, subject, new, student, ctx, other_sections(app, subject, new), leaving=leaving)
+    queue_ahead = queue_ahead_check(app, program, subject, new, student)
+    others = other_sections(app, subject, new)
+    rules.check_seat(program, subject, new, student, ctx, others, leaving=leaving, queue_ahead=queue_ahead)
     rules.check_subject(program, subject, student, ctx)
     leave_waitlist_for_seat(student, new, ctx)
     student.switch(from_section_id, rules.section_ref(new, subject), ctx.audit())
@@ -174,7 +229,8 @@ def switch_sections(
     full_text = program.settings.temporarily_full_text
     new.enroll(student.student_id, cause="switch", audit=ctx.audit(), full_text=full_text, override=ctx.override)
     promoted = promote_waitlist(app, program, old, ctx)
-    return app.commit(ctx, student, old, new, *promoted)
+    offered, elsewhere = promote_for_student(app, program, student, ctx, skip=[from_section_id, to_section_id])
+    return app.commit(ctx, student, old, new, *offered, *promoted, *elsewhere)
 
 
 @command
@@ -202,30 +258,13 @@ def join_waitlist(
     return result
 
 
-def leave_waitlist_for_seat(student: Student, section: Section, ctx: CommandContext) -> None:
-    """Taking a seat ends the student's place in that section's queue, on both sides."""
-    if (section.section_id, WAITLISTED) in student.registrations:
-        student.end(section.section_id, [WAITLISTED], cause="enrolled", audit=ctx.audit())
-        section.leave_waitlist(student.student_id, cause="enrolled", audit=ctx.audit())
-
-
-def promote_waitlist(app: Registration, program: Program, section: Section, ctx: CommandContext) -> list[Student]:
-    """Give freed seats to the first waitlisted students whose schedules still allow it."""
-    if not program.settings.waitlist_enabled or not section.waitlist or section.status_refusal() is not None:
-        return []  # a closed or cancelled section promotes nobody (and must not block the drop)
-    subject = app.load_subject(section.subject_id, program)
-    promoted: list[Student] = []
-    for candidate_id in list(section.waitlist):
-        if section.seats_free <= 0:
-            break
-        candidate = app.find(Student, candidate_id)
-        if candidate is None or rules.promotion_refusal(program, subject, section, candidate) is not None:
-            continue  # stays queued: a later drop of their own may make room in their schedule
-        ref = rules.section_ref(section, subject)
-        candidate.end(section.section_id, [WAITLISTED], cause="promoted", audit=ctx.audit())
-        section.leave_waitlist(candidate.student_id, cause="promoted", audit=ctx.audit())
-        candidate.register(ref, ENROLLED, cause="waitlist", audit=ctx.audit())
-        full_text = program.settings.temporarily_full_text
-        section.enroll(candidate.student_id, cause="waitlist", audit=ctx.audit(), full_text=full_text)
-        promoted.append(candidate)
-    return promoted
+__all__ = [
+    "add_section",
+    "complete_registration",
+    "drop_section",
+    "join_waitlist",
+    "promote_waitlist",
+    "replace_conflicts",
+    "submit_profile",
+    "switch_sections",
+]

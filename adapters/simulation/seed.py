@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from regledger.domain.admin_commands import capacity_for
 from regledger.domain.capacity import CapacityInputs
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, TimeslotId
 from regledger.domain.program import Program, ProgramSettings
 from regledger.domain.section import Section
+from regledger.domain.section_commands import capacity_for
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
 from regledger.domain.values import (

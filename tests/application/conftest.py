@@ -125,7 +125,13 @@ def build_world(
     clock = FakeClock()
     app.clock = clock
     app.create_program(
-        slug, "Splash", admin(), school_year=SCHOOL_YEAR, settings=settings or {}, grade_min=grades[0], grade_max=grades[1]
+        slug,
+        "Splash",
+        admin(),
+        school_year=SCHOOL_YEAR,
+        settings=settings or {},
+        grade_min=grades[0],
+        grade_max=grades[1],
     )
     world = World(app=app, clock=clock, program_id=program_id(slug))
     for i in range(timeslots):

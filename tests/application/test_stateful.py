@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -9,18 +10,23 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from psycopg import sql
 
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.errors import RegistrationError
+from regledger.domain.ids import constraint_id
+from regledger.domain.rules import promotion_refusal
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.values import ENROLLED, WAITLISTED, CommandContext
 from tests.application.conftest import admin, as_student, build_world
+from tests.conftest import PostgresServer
 
 STUDENTS = ("s0", "s1", "s2", "s3", "s4", "s5")
 CLASSES = ("c0", "c1", "c2")
@@ -125,6 +131,22 @@ class RegistrationMachine(RuleBasedStateMachine):
     def drop(self, key: str, name: str, verbs: list[str] | None) -> None:
         self.run(lambda: self.world.drop(key, name, verbs=verbs))
 
+    @rule(key=students, name=sections)
+    def replace(self, key: str, name: str) -> None:
+        self.run(lambda: self.world.add(key, name, replace=True))
+
+    @rule(on=st.booleans())
+    def toggle_constraint(self, on: bool) -> None:
+        """A rule that keeps c2 out of schedules: its removal lets queued students fit again."""
+        app, program_id = self.world.app, self.world.program_id
+        if on:
+            never_c2 = {"op": "not", "item": {"op": "enrolled_in_class", "subject_id": str(self.world.subjects["c2"])}}
+            self.run(
+                lambda: app.add_constraint(program_id, "no c2", {"op": "constant", "value": True}, never_c2, admin())
+            )
+        else:
+            self.run(lambda: app.remove_constraint(program_id, constraint_id(program_id, "no c2"), admin()))
+
     @rule(key=students, old=sections, new=sections)
     def switch(self, key: str, old: str, new: str) -> None:
         self.run(lambda: self.world.switch(key, old, new))
@@ -212,6 +234,24 @@ class RegistrationMachine(RuleBasedStateMachine):
             assert len(slots) == len(set(slots)), f"{key} holds two Enrolled sections sharing a timeslot"
 
     @invariant()
+    def nobody_jumps_the_waitlist(self) -> None:
+        """A section open to registration with free seats queues only students who cannot take
+        one now (docs/waitlists.md)."""
+        program = self.world.app.load_program(self.world.program_id)
+        for name in SECTION_NAMES:
+            section = self.section(name)
+            if not section.waitlist or section.seats_free <= 0 or section.status_refusal() is not None:
+                continue
+            subject = self.world.app.load_subject(section.subject_id)
+            for student_id in section.waitlist:
+                student = self.find_student(self.student_ids[student_id])
+                assert student is not None
+                refusal = promotion_refusal(program, subject, section, student)
+                assert refusal is not None, f"{name}: {self.student_ids[student_id]} could take a free seat"
+                # ... and was told why when the seat was offered (every path that frees a seat offers it).
+                assert student_id in section.passed_over, f"{name}: a free seat was never offered"
+
+    @invariant()
     def state_equals_a_replay_of_the_stored_events(self) -> None:
         for name in SECTION_NAMES:
             live = self.section(name)
@@ -290,6 +330,44 @@ TestRegistrationOnSqlite = SqliteRegistrationMachine.TestCase
 TestRegistrationOnSqlite.settings = settings(STATEFUL, max_examples=6, stateful_step_count=25)
 
 
+@pytest.mark.postgres
+def test_the_machine_on_postgres(postgres_server: PostgresServer) -> None:
+    """The same rules and invariants on PostgreSQL, each example in a schema of its own."""
+
+    class PostgresRegistrationMachine(RegistrationMachine):
+        store = "postgres"
+
+        def new_app(self, *, cache: bool) -> Registration:
+            self.schema = f"t_{secrets.token_hex(6)}"
+            with postgres_server.connect() as conn:
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
+            config = Settings.from_mapping(
+                {
+                    "REGLEDGER_STORE": "postgres",
+                    "REGLEDGER_AGGREGATE_CACHE_SIZE": "10000" if cache else "0",
+                    "REGLEDGER_POSTGRES_HOST": postgres_server.host,
+                    "REGLEDGER_POSTGRES_PORT": str(postgres_server.port),
+                    "REGLEDGER_POSTGRES_USER": postgres_server.user,
+                    "REGLEDGER_POSTGRES_DB": postgres_server.dbname,
+                    "REGLEDGER_POSTGRES_SCHEMA": self.schema,
+                    "REGLEDGER_POSTGRES_POOL_SIZE": "2",
+                }
+            )
+            config.prepare()
+            app = build_application(config)
+            self.apps.append(app)
+            return app
+
+        def teardown(self) -> None:
+            super().teardown()
+            with postgres_server.connect() as conn:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(self.schema)))
+
+    run_state_machine_as_test(
+        PostgresRegistrationMachine, settings=settings(STATEFUL, max_examples=5, stateful_step_count=25)
+    )
+
+
 def test_the_machine_exercises_refusals_and_successes() -> None:
     """A short fixed run: the rules reach both outcomes, so the invariants are not vacuous."""
     machine = RegistrationMachine()
@@ -308,5 +386,24 @@ def test_the_machine_exercises_refusals_and_successes() -> None:
         machine.state_equals_a_replay_of_the_stored_events()
         assert machine.refusals >= 1
         assert machine.section("c0b").enrolled
+    finally:
+        machine.teardown()
+
+
+def test_the_machine_reaches_a_free_seat_only_an_unable_student_queues_for() -> None:
+    machine = RegistrationMachine()
+    try:
+        machine.add("s0", "c0a", ENROLLED)
+        machine.join_waitlist("s1", "c0a")
+        machine.add("s1", "c2a", ENROLLED)  # c2a meets in c0a's slot
+        machine.drop("s0", "c0a", None)
+        machine.nobody_jumps_the_waitlist()
+        assert machine.section("c0a").passed_over
+        assert machine.section("c0a").seats_free == 1
+        machine.replace("s1", "c0a")
+        machine.nobody_jumps_the_waitlist()
+        assert machine.section("c0a").enrolled
+        assert not machine.section("c0a").waitlist
+        assert machine.section("c2a").enrolled == {}
     finally:
         machine.teardown()

@@ -1,5 +1,7 @@
 """Race test on PostgreSQL: many writers, threads and processes, at ten tiny sections.
 
+Replacements (an add that drops the conflicting seat in the same commit) race with the rest.
+
 One program, ten sections of capacity 5 (two classes with two sections each, for switches),
 400 students with profiles. Eight threads in this process (sharing one app, as a web server
 would) and two spawned OS processes (two threads each, each process with its own
@@ -102,6 +104,7 @@ class Worker:
         self.program = ProgramId(UUID(plan["program_id"]))
         self.sections = [SectionId(UUID(s)) for s in plan["sections"]]
         self.weights = plan["weights"]
+        self.slot = {SectionId(UUID(s)): n for s, n in zip(plan["sections"], plan["slots"], strict=True)}
         self.partner = {SectionId(UUID(a)): SectionId(UUID(b)) for a, b in plan["partners"].items()}
         self.all_students = [student_key(n) for n in range(STUDENTS)]
         self.own = list(own)  # students this worker adds first, so all 400 are pushed at the sections
@@ -117,8 +120,10 @@ class Worker:
         roll = self.rng.random()
         if roll < 0.55 or not self.held:
             self.add(command_id)
-        elif roll < 0.80:
+        elif roll < 0.75:
             self.drop(command_id)
+        elif roll < 0.88:
+            self.replace(command_id)
         else:
             self.switch(command_id)
 
@@ -150,6 +155,20 @@ class Worker:
             [section],
             lambda ctx: self.app.drop_section(self.program, student, section, ctx),
             on_accept=lambda: self.held.pop(student, None),
+        )
+
+    def replace(self, command_id: str) -> None:
+        """Move a held seat to another class's section in the same timeslot, by replacement."""
+        student = self.rng.choice(sorted(self.held))
+        old = self.held[student]
+        new = self.rng.choice([s for s in self.sections if s != old and self.slot[s] == self.slot[old]])
+        self.call(
+            "replace",
+            command_id,
+            student,
+            [new, old],
+            lambda ctx: self.app.add_section(self.program, student, new, ctx, replace=True),
+            on_accept=lambda: self.held.__setitem__(student, new),
         )
 
     def switch(self, command_id: str) -> None:
@@ -307,7 +326,7 @@ def read_log(app: Registration) -> list[tuple[int, Any]]:
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_concurrent_adds_drops_switches_never_overbook(make_postgres_settings, make_app, tmp_path):
+def test_concurrent_adds_drops_switches_and_replaces_never_overbook(make_postgres_settings, make_app, tmp_path):
     base = make_postgres_settings()
     settings = base.model_copy(update={"postgres_pool_size": THREADS_HERE, "postgres_max_overflow": 2})
     app: Registration = make_app(settings, Registration)
@@ -326,6 +345,7 @@ def test_concurrent_adds_drops_switches_never_overbook(make_postgres_settings, m
         "program_id": str(pid),
         "sections": [str(s) for s in section_ids],
         "weights": [HOT_WEIGHT.get(layout[s][0], 1) for s in section_ids],
+        "slots": [layout[s][1] for s in section_ids],
         "partners": partners,
         "ops": OPS_PER_THREAD,
     }
@@ -389,7 +409,7 @@ def test_concurrent_adds_drops_switches_never_overbook(make_postgres_settings, m
     assert set(codes) <= EXPECTED_CODES, codes
     assert not any(r["replayed"] for r in accepted.values())
     ops = Counter((r["op"], r["status"]) for r in records)
-    for op in ("add", "drop", "switch"):
+    for op in ("add", "drop", "switch", "replace"):
         assert ops[(op, "accepted")] > 0, ops
     assert {student_key(n) for n in range(STUDENTS)} <= {r["student"] for r in records if r["op"] == "add"}
 
