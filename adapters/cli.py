@@ -5,7 +5,7 @@ JSON or CSV (`--format`), a refused command exits 2 with `refused <code>: <messa
 Sub-commands live in `cli_queries` (roster, schedule, history, types), `cli_catalogue`
 (programs, program show, classes, sections, section show), `cli_students` (students, stars),
 `cli_program` (program, timeslot), `cli_classes` (class, section), `cli_registrar` (enroll,
-drop, switch, waitlist), `cli_token`, `cli_import` and `cli_lottery`.
+drop, switch, waitlist), `cli_token`, `cli_import`, `cli_lottery` and `cli_class_change`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import typer
 
 from regledger.adapters import cli_catalogue, cli_queries, cli_registrar, cli_students
 from regledger.adapters.bootstrap import Services, build
+from regledger.adapters.cli_class_change import class_change_cli
 from regledger.adapters.cli_classes import class_cli, section_cli
 from regledger.adapters.cli_common import console, err_console, progress_bar
 from regledger.adapters.cli_export import export_cli
@@ -37,6 +38,7 @@ DEMO_DATABASE = Path("var/demo.sqlite3")
 cli = typer.Typer(no_args_is_help=True, help="regledger: event-sourced class registration.")
 cli.add_typer(token_cli, name="token")
 cli.add_typer(lottery_cli, name="lottery")
+cli.add_typer(class_change_cli, name="class-change")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(export_cli, name="export")
 cli.command("roster")(cli_queries.roster)
