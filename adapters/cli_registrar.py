@@ -53,15 +53,20 @@ def enroll(
     student: StudentArgument,
     section: SectionArgument,
     verb: Annotated[str, typer.Option("--verb", help="The registration verb.")] = ENROLLED,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Drop the sections this one conflicts with, in the same command.")
+    ] = False,
     override: OverrideOption = False,
     reason: ReasonOption = "",
     idempotency_key: IdempotencyKeyOption = None,
 ) -> None:
     """Register a student for a section (default: Enrolled, taking a seat)."""
     with _acting_for(student, [section], reason, idempotency_key, override) as (app, who, ctx, [(sid, name)]):
-        result = run_refusable(lambda: app.add_section(who.program_id, who.key, sid, ctx, verb))
+        result = run_refusable(lambda: app.add_section(who.program_id, who.key, sid, ctx, verb, replace=replace))
     recorded = result.ids.get("verb", verb)
-    done(result, f"{who} ({who.student_id}) {recorded} in {name} (id {sid})")
+    replaced = f", replacing {len(result.ids['replaced'].split(','))} section(s)" if result.ids.get("replaced") else ""
+    promoted = f"; promoted from waitlists: {result.ids['promoted']}" if result.ids.get("promoted") else ""
+    done(result, f"{who} ({who.student_id}) {recorded} in {name} (id {sid}){replaced}{promoted}")
 
 
 def drop(

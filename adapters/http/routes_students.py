@@ -55,7 +55,9 @@ def submit_profile(cmd: StudentCommandDep, body: ProfileRequest) -> CommandResul
 )
 def add_registration(cmd: StudentCommandDep, body: RegistrationRequest) -> CommandResultPublic:
     ctx = cmd.ctx(body)
-    result = cmd.app.add_section(cmd.program_id, cmd.student_key, SectionId(body.section_id), ctx, body.verb)
+    result = cmd.app.add_section(
+        cmd.program_id, cmd.student_key, SectionId(body.section_id), ctx, body.verb, replace=body.replace
+    )
     return cmd.respond(result, created=True)
 
 

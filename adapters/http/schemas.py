@@ -342,6 +342,11 @@ class ProfileRequest(CommandRequest):
 class RegistrationRequest(CommandRequest):
     section_id: UUID
     verb: Verb = "Enrolled"
+    replace: bool = Field(
+        False,
+        description="Drop the Enrolled sections this one conflicts with (same class or a shared timeslot) "
+        "and add it, all or nothing; any refusal keeps the old seats. Freed seats go to their waitlists.",
+    )
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"section_id": EXAMPLE_UUID, "verb": "Enrolled"}]}

@@ -96,3 +96,15 @@ def test_a_refused_registration_exits_2_and_writes_nothing(run, position, args, 
     head = position()
     assert message in " ".join(run(*args, code=2).output.split())
     assert position() == head
+
+
+@pytest.mark.usefixtures("season")
+def test_enroll_replace_drops_the_conflicting_section_and_the_waitlist_gets_its_seat(run):
+    run("enroll", "fall/ada", "K1s2")
+    run("waitlist", "fall/ben", "K1s2")
+    assert "refused timeslot_conflict:" in run("enroll", "fall/ada", "M101s1", code=2).output
+    out = run("enroll", "fall/ada", "M101s1", "--replace").stdout
+    assert "Enrolled in M101s1 Algebra I" in out
+    assert "replacing 1 section(s); promoted from waitlists: ben" in out
+    assert roster_keys(run, "fall/K1s2") == ["ben"]
+    assert roster_keys(run, "fall/M101s1") == ["ada"]

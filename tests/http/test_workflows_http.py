@@ -1,0 +1,48 @@
+"""The ESP workflows over HTTP: the program's grade gate, replace on conflict, the waitlist."""
+
+from __future__ import annotations
+
+from tests.http.test_errors import _refused
+
+STUDENT = "/programs/splash/students"
+
+
+def test_a_student_outside_the_programs_grades_is_refused_and_an_admin_may_override(api, world, profile):
+    profile("young", graduation_year=2033)  # grade 6 in school year 2027; the program is 7-12
+    body = {"section_id": world.sections["b2a"]}
+    response = _refused(
+        api, "POST", f"{STUDENT}/young/registrations", 409, "program_grade_out_of_range",
+        json=body, headers=api.student("young"),
+    )  # fmt: skip
+    assert response.json()["message"] == "This program is only open to students in grades 7 to 12."
+    api.ok("POST", f"{STUDENT}/young/registrations", json={**body, "override": True, "reason": "director's call"})
+
+
+def test_replace_drops_the_conflict_and_adds_in_one_request(api, world, profile):
+    profile("s1")
+    me = api.student("s1")
+    api.ok("POST", f"{STUDENT}/s1/registrations", headers=me, json={"section_id": world.sections["m1a"]})
+    _refused(
+        api, "POST", f"{STUDENT}/s1/registrations", 409, "timeslot_conflict",
+        json={"section_id": world.sections["b2a"]}, headers=me,
+    )  # fmt: skip
+    result = api.ok(
+        "POST", f"{STUDENT}/s1/registrations", headers=me, json={"section_id": world.sections["b2a"], "replace": True}
+    )
+    assert result["ids"]["replaced"] == world.sections["m1a"]
+    schedule = api.ok("GET", f"{STUDENT}/s1/schedule", headers=me, params={"min_position": result["position"]})
+    assert [entry["section_id"] for entry in schedule["entries"]] == [world.sections["b2a"]]
+
+
+def test_a_capacity_raise_promotes_the_waitlist_before_anyone_else(api, world, profile):
+    api.ok("PUT", "/programs/splash/settings", json={"waitlist_enabled": True})
+    for key in ("a", "b", "c"):
+        profile(key)
+    api.ok("POST", f"{STUDENT}/a/registrations", headers=api.student("a"), json={"section_id": world.sections["m1a"]})
+    api.ok("POST", f"{STUDENT}/b/waitlist", headers=api.student("b"), json={"section_id": world.sections["m1a"]})
+    raised = api.ok("PUT", f"/sections/{world.sections['m1a']}/capacity", json={"max_class_capacity": 2})
+    assert raised["ids"]["promoted"] == "b"
+    _refused(
+        api, "POST", f"{STUDENT}/c/registrations", 409, "section_full",
+        json={"section_id": world.sections["m1a"]}, headers=api.student("c"),
+    )  # fmt: skip
