@@ -4,37 +4,35 @@
    (`import_catalogue`, `import_students`, as `regledger import` does), then the students' stars
    and priorities recorded in a few large saves; 2. a lottery run with a recorded seed, committed, then
    replayed from the log to prove it identical; 3. a first-come-first-served rush: several
-   threads add, drop and switch on the hottest sections through the real commands; 4. lottery
-   stats, the fullest rosters and one student's history from the projections, and a check that
-   no section is over capacity (views and aggregates agree).
+   threads add, drop, switch, join waitlists and replace conflicting classes on the hottest
+   sections through the real commands; 4. lottery stats, the fullest rosters and one student's
+   history from the projections, a check that no section is over capacity (views and aggregates
+   agree) and that nobody jumped a waitlist.
 """
 
 from __future__ import annotations
 
-import random
-import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_common import table
 from regledger.adapters.cli_lottery import print_replay
+from regledger.adapters.demo_rush import RushTally, rush
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.synthetic import SyntheticProgram, generate_program
 from regledger.adapters.views.sqlite import views_path
 from regledger.domain.application import Registration
 from regledger.domain.catalogue_entries import Catalogue, ClassEntry, SectionEntry, TimeslotEntry
-from regledger.domain.errors import RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, TimeslotId, program_id, section_id, student_id, subject_id
+from regledger.domain.rules import promotion_refusal
 from regledger.domain.student import Student
 from regledger.domain.student_import import StudentEntry
-from regledger.domain.values import ENROLLED, CommandContext, SectionRef
+from regledger.domain.values import CommandContext, SectionRef
 
 
 def admin() -> CommandContext:
@@ -54,21 +52,6 @@ class DemoOptions:
     threads: int = 6
     database: Path = Path("var/demo.sqlite3")
     operations_per_student: float = 1.5
-
-
-@dataclass
-class RushTally:
-    """What the first-come-first-served threads did, by operation and outcome."""
-
-    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
-    accepted: dict[str, set[str]] = field(default_factory=dict)  # operation -> students
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, op: str, outcome: str, key: str) -> None:
-        with self.lock:
-            self.outcomes[(op, outcome)] += 1
-            if outcome == "accepted":
-                self.accepted.setdefault(op, set()).add(key)
 
 
 def fresh_database(path: Path) -> list[Path]:
@@ -132,7 +115,7 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     print_replay(report)
 
     services.wait_for(app.position(), timeout=30)
-    tally, retries = _rush(services, program, pid, labels, options, console)
+    tally, retries = rush(services, program, pid, labels, options, console)
     rows = [(op, outcome, count) for (op, outcome), count in sorted(tally.outcomes.items())]
     out = table("3. First-come-first-served rush (outcome by refusal code)", ["operation", "outcome", "count"], rows)
     out.caption = f"{sum(tally.outcomes.values())} commands from {options.threads} threads, {retries} retries"
@@ -145,7 +128,7 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     _fullest_rosters(services, pid, labels, keys, console)
     key = _interesting_student(tally, program)
     _student_history(services, pid, key, labels, console)
-    ok = _capacity_check(services, pid, console)
+    ok = _capacity_check(services, pid, console) and _waitlist_check(services, pid, console)
     console.print(f"demo finished in {time.perf_counter() - started:.1f}s", soft_wrap=True)
     return 0 if ok and report.identical else 1
 
@@ -176,7 +159,7 @@ def catalogue_of(program: SyntheticProgram) -> Catalogue:
 def _load_program(app: Registration, program: SyntheticProgram, slug: str) -> ProgramId:
     """The program, its catalogue and students through the importer, then everyone's stars and
     rankings (recorded by the Student's own methods, as the commands would)."""
-    settings = {"priority_limit": program.priority_limit}
+    settings = {"priority_limit": program.priority_limit, "waitlist_enabled": True}
     app.create_program(
         slug, f"Synthetic Splash {program.seed}", admin(), school_year=program.school_year, settings=settings
     )
@@ -212,89 +195,6 @@ def _load_program(app: Registration, program: SyntheticProgram, slug: str) -> Pr
                 app.aggregates.put(saved)
             batch.clear()
     return pid
-
-
-def _rush(
-    services: Services,
-    program: SyntheticProgram,
-    pid: ProgramId,
-    labels: dict[SectionId, str],
-    options: DemoOptions,
-    console: Console,
-) -> tuple[RushTally, int]:
-    """Threads race for the hottest sections with adds, drops and switches (real commands)."""
-    app = services.app
-    counts = [c for c in services.views.seat_counts(pid) if c.section_id in labels and c.capacity > 0]
-    counts.sort(key=lambda c: (-c.taken / c.capacity, str(c.section_id)))
-    hot = [SectionId(c.section_id) for c in counts[: max(4, len(counts) // 6)]]
-    siblings: dict[UUID, list[SectionId]] = {}
-    for c in counts:
-        siblings.setdefault(c.subject_id, []).append(SectionId(c.section_id))
-    keys = [s.key for s in program.students]
-    total = max(options.threads, round(len(keys) * options.operations_per_student))
-    tally = RushTally()
-    retries_before = app.runner.retries
-    done = threading.Semaphore(0)
-
-    def client(number: int, count: int) -> None:
-        rng = random.Random(options.seed * 1000 + number)  # noqa: S311 - a simulation, not a secret
-        for _ in range(count):
-            key = rng.choice(keys)
-            _one_operation(services, pid, key, rng, hot, siblings, tally)
-            done.release()
-
-    share = [total // options.threads + (1 if i < total % options.threads else 0) for i in range(options.threads)]
-    workers = [threading.Thread(target=client, args=(i, n), name=f"demo-client-{i}") for i, n in enumerate(share)]
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
-        task = bar.add_task(f"FCFS rush on {len(hot)} hot sections", total=total)
-        for worker in workers:
-            worker.start()
-        for _ in range(total):
-            done.acquire()
-            bar.advance(task)
-        for worker in workers:
-            worker.join()
-    return tally, app.runner.retries - retries_before
-
-
-def _one_operation(
-    services: Services,
-    pid: ProgramId,
-    key: str,
-    rng: random.Random,
-    hot: list[SectionId],
-    siblings: dict[UUID, list[SectionId]],
-    tally: RushTally,
-) -> None:
-    app = services.app
-    ctx = CommandContext(actor=f"student:{key}")
-    held = app.get_student(pid, key).holding(ENROLLED)
-    roll = rng.random()
-    op = "add"
-    try:
-        if roll < 0.25 and held:
-            op = "drop"  # mostly a hot seat, so that others race for it
-            hot_held = [r for r in held if r.section_id in hot]
-            app.drop_section(
-                pid, key, rng.choice(hot_held if hot_held and rng.random() < 0.8 else held).section_id, ctx
-            )
-        elif roll < 0.5 and held:
-            movable = [(r, [s for s in siblings.get(r.subject_id, []) if s != r.section_id]) for r in held]
-            movable = [(r, others) for r, others in movable if others]
-            if movable:
-                op = "switch"
-                ref, others = rng.choice(movable)
-                app.switch_sections(pid, key, ref.section_id, rng.choice(others), ctx)
-            else:
-                app.add_section(pid, key, rng.choice(hot), ctx)
-        else:
-            app.add_section(pid, key, rng.choice(hot), ctx)
-    except RegistrationError as refusal:
-        tally.record(op, f"refused {refusal.code}", key)
-        return
-    tally.record(op, "accepted", key)
 
 
 def _fullest_rosters(
@@ -357,6 +257,31 @@ def _capacity_check(services: Services, pid: ProgramId, console: Console) -> boo
     console.print(
         f"capacity check: OK, no section over capacity ({len(counts)} sections, {seats} seats); "
         "views and aggregates agree",
+        soft_wrap=True,
+    )
+    return True
+
+
+def _waitlist_check(services: Services, pid: ProgramId, console: Console) -> bool:
+    """No free seat that someone queued could take (docs/waitlists.md), read from the aggregates."""
+    app = services.app
+    program = app.load_program(pid)
+    queued = [c for c in services.views.seat_counts(pid) if c.waitlisted]
+    jumped = []
+    for c in queued:
+        section = app.load_section(SectionId(c.section_id))
+        if section.seats_free <= 0 or section.status_refusal() is not None:
+            continue
+        subject = app.load_subject(section.subject_id)
+        for waiting in section.waitlist:
+            if promotion_refusal(program, subject, section, app.load(Student, waiting, "student")) is None:
+                jumped.append(f"{c.section_id}: {waiting} could take a free seat")
+    if jumped:
+        console.print(f"[red]waitlist check FAILED[/red]: {'; '.join(jumped[:5])}", soft_wrap=True)
+        return False
+    places = sum(c.waitlisted for c in queued)
+    console.print(
+        f"waitlist check: OK, {places} places in {len(queued)} queues; every free seat went to the queue first",
         soft_wrap=True,
     )
     return True
