@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import secrets
 import subprocess
 import uuid
@@ -37,47 +36,14 @@ from psycopg.conninfo import make_conninfo
 
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
-from regledger.adapters.simulation.seed import StoredProgram, store_synthetic_program
-from regledger.adapters.simulation.synthetic import SyntheticProgram, generate_program
-from regledger.domain.application import Registration
-from regledger.domain.errors import RegistrationError
+from regledger.adapters.simulation.class_change_requests import place_requests
+from regledger.adapters.simulation.seed import store_synthetic_program
+from regledger.adapters.simulation.synthetic import generate_program
+from regledger.domain.ids import SectionId
 from regledger.domain.lottery.class_change import compute_class_change, problems
-from regledger.domain.program import grade_in
-from regledger.domain.values import ENROLLED, CommandContext
+from regledger.domain.values import CommandContext
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-
-
-def place_requests(
-    app: Registration, program: SyntheticProgram, stored: StoredProgram, share: float, seed: int
-) -> tuple[int, int, int]:
-    """Requests of `share` of the students (1-3 sections each); returns (students, requests, refused)."""
-    rnd = random.Random(seed)
-    pid = stored.program_id
-    code_of = {sid: code for (code, _), sid in stored.section_ids.items()}
-    classes = {c.code: c for c in program.classes}
-    sections = [s for s in program.sections if not classes[s.class_code].is_lunch]
-    chosen = rnd.sample(list(program.students), k=round(len(program.students) * share))
-    students = requests = refused = 0
-    for person in chosen:
-        grade = grade_in(program.school_year, person.graduation_year)
-        held = {code_of[r.section_id] for r in app.get_student(pid, person.key).holding(ENROLLED)}
-        eligible = [
-            s
-            for s in sections
-            if classes[s.class_code].grade_min <= grade <= classes[s.class_code].grade_max and s.class_code not in held
-        ]
-        picks = rnd.sample(eligible, k=min(len(eligible), rnd.randint(1, 3)))
-        levels = rnd.sample([1, 2, 3, None], k=len(picks))
-        wanted = {stored.section_ids[(s.class_code, s.index)]: lv for s, lv in zip(picks, levels, strict=True)}
-        try:
-            app.request_changes(pid, person.key, wanted, CommandContext(actor=f"student:{person.key}"))
-        except RegistrationError:
-            refused += 1
-            continue
-        students += 1
-        requests += len(wanted)
-    return students, requests, refused
 
 
 def main() -> None:
@@ -120,11 +86,12 @@ def main() -> None:
         lottery = app.start_lottery(pid, CommandContext(actor="bench"), seed=args.seed)
         app.commit_lottery(uuid.UUID(lottery.ids["run_id"]), CommandContext(actor="bench"))
 
-        (students, requests, refused), placing = timed(
-            lambda: place_requests(app, program, stored, args.share, args.seed)
-        )
-        notes.update(requesting_students=students, requests=requests, refused_requests=refused)
-        lines.append(fig("class_change.request_changes_rate", students / placing, "commands/s", digits=0))
+        def section_of(code: str, index: int) -> SectionId:
+            return stored.section_ids[(code, index)]
+
+        placed, placing = timed(lambda: place_requests(app, program, pid, section_of, share=args.share, seed=args.seed))
+        notes.update(requesting_students=placed.students, requests=placed.requests, refused_requests=placed.refused)
+        lines.append(fig("class_change.request_changes_rate", placed.students / placing, "commands/s", digits=0))
 
         # -- compute ------------------------------------------------------------------------
         started, start_s = timed(lambda: app.start_class_change(pid, CommandContext(actor="bench"), seed=args.seed))
