@@ -26,6 +26,7 @@ from regledger.domain.lottery.class_change import compute_class_change
 from regledger.domain.lottery.class_change_model import (
     ALGORITHM,
     KIND,
+    ClassChangeInput,
     ClassChangeInputSource,
     ClassChangeResult,
     ClassChangeSnapshot,
@@ -69,13 +70,18 @@ def _parameters(parameters: dict[str, Any] | None) -> dict[str, Any]:
     return dict(PARAMETERS)
 
 
-def _cache(app: Registration) -> OrderedDict[UUID, ClassChangeResult]:
-    return cast("OrderedDict[UUID, ClassChangeResult]", app.__dict__.setdefault("_class_changes", OrderedDict()))
+Checked = tuple[ClassChangeResult, ClassChangeInput]
 
 
-def _remember(app: Registration, run_id: UUID, result: ClassChangeResult) -> None:
+def _cache(app: Registration) -> OrderedDict[UUID, Checked]:
+    """Runs whose digests were checked, with their input (a commit re-checks movers against it,
+    and folding the log again at an old position would read it from the start)."""
+    return cast("OrderedDict[UUID, Checked]", app.__dict__.setdefault("_class_changes", OrderedDict()))
+
+
+def _remember(app: Registration, run_id: UUID, checked: Checked) -> None:
     cache = _cache(app)
-    cache[run_id] = result
+    cache[run_id] = checked
     cache.move_to_end(run_id)
     while len(cache) > CACHED_RESULTS:
         cache.popitem(last=False)
@@ -97,10 +103,12 @@ def class_change_input(app: Registration, program_id: ProgramId, position: int) 
     return _source(app).class_change_snapshot(program_id, position)
 
 
-def _compute(app: Registration, program_id: ProgramId, seed: int, position: int) -> tuple[str, ClassChangeResult, int]:
+def _compute(
+    app: Registration, program_id: ProgramId, seed: int, position: int
+) -> tuple[ClassChangeSnapshot, ClassChangeResult]:
     with app.bulk_work():
         snapshot = class_change_input(app, program_id, position)
-        return snapshot.input.digest(), compute_class_change(snapshot.input, seed), snapshot.ignored_requests
+        return snapshot, compute_class_change(snapshot.input, seed)
 
 
 # -- start, assignment, replay, stats ---------------------------------------------------------
@@ -124,29 +132,33 @@ def start_class_change(
         return app.replay(ctx, existing, ids=run_ids(existing))
     app.load_program(program_id)
     position = app.position()
-    input_digest, result, ignored = _compute(app, program_id, chosen_seed, position)
+    snapshot, result = _compute(app, program_id, chosen_seed, position)
     run = LotteryRun(
         program_id=program_id,
         parameters=params,
         seed=chosen_seed,
         input_position=position,
-        input_digest=input_digest,
+        input_digest=snapshot.input.digest(),
         **ctx.audit(),
     )
-    stats = {**result.stats, "ignored_requests": ignored}
+    stats = {**result.stats, "ignored_requests": snapshot.ignored_requests}
     run.record_computed(result.digest(), stats, len(result.moves), ctx.audit())
     outcome = app.commit(ctx, run, ids={**run_ids(run), "kind": KIND})
-    _remember(app, run.id, result)
+    _remember(app, run.id, (result, snapshot.input))
     return outcome
 
 
 def class_change_assignment(app: Registration, run_id: UUID) -> ClassChangeResult:
     """The run's moves, recomputed and checked against the recorded digests."""
-    run = load_class_change_run(app, run_id)
+    return _checked(app, load_class_change_run(app, run_id))[0]
+
+
+def _checked(app: Registration, run: LotteryRun) -> Checked:
     cached = _cache(app).get(run.id)
     if cached is not None:
         return cached
-    input_digest, result, _ = _recompute(app, run)
+    snapshot, result = _recompute(app, run)
+    input_digest = snapshot.input.digest()
     if input_digest != run.input_digest or result.digest() != run.assignment_digest:
         raise LotteryDigestMismatch(
             "Recomputing this class-change run did not reproduce its recorded result.",
@@ -156,11 +168,11 @@ def class_change_assignment(app: Registration, run_id: UUID) -> ClassChangeResul
             recorded_digest=run.assignment_digest,
             replayed_digest=result.digest(),
         )
-    _remember(app, run.id, result)
-    return result
+    _remember(app, run.id, (result, snapshot.input))
+    return result, snapshot.input
 
 
-def _recompute(app: Registration, run: LotteryRun) -> tuple[str, ClassChangeResult, int]:
+def _recompute(app: Registration, run: LotteryRun) -> tuple[ClassChangeSnapshot, ClassChangeResult]:
     if run.assignment_digest is None:
         raise LotteryNotComputed("This class-change run has no result yet.", run_id=str(run.id))
     return _compute(app, run.program_id, run.seed, run.input_position)
@@ -169,14 +181,14 @@ def _recompute(app: Registration, run: LotteryRun) -> tuple[str, ClassChangeResu
 def replay_class_change(app: Registration, run_id: UUID) -> ReplayReport:
     """Recompute a run from its recorded position and seed; reports a difference, never raises on one."""
     run = load_class_change_run(app, run_id)
-    input_digest, result, _ = _recompute(app, run)
+    snapshot, result = _recompute(app, run)
     assert run.assignment_digest is not None
     return ReplayReport(
         run_id=run.id,
         position=run.input_position,
         seed=run.seed,
         recorded_input_digest=run.input_digest,
-        replayed_input_digest=input_digest,
+        replayed_input_digest=snapshot.input.digest(),
         recorded_digest=run.assignment_digest,
         replayed_digest=result.digest(),
     )
@@ -210,10 +222,9 @@ def commit_class_change(app: Registration, run_id: UUID, ctx: CommandContext) ->
             return app.replay(ctx, run, ids=run_ids(run))
         run.check_committable()
         program = app.load_program(run.program_id)
-        result = class_change_assignment(app, run.id)
-        snapshot = class_change_input(app, run.program_id, run.input_position)
+        result, inp = _checked(app, run)
         sections, students, subjects = _load(app, program, result.moves)
-        _check_fresh(snapshot, result.moves, sections, students)
+        _check_fresh(inp, result.moves, sections, students)
         left = _move(program, run, result.moves, (sections, students, subjects), ctx)
         promoted: list[Aggregate] = []
         for section_id in sorted(left, key=lambda s: s.int):
@@ -239,7 +250,7 @@ def _load(
 
 
 def _check_fresh(
-    snapshot: ClassChangeSnapshot,
+    inp: ClassChangeInput,
     moves: tuple[Move, ...],
     sections: dict[SectionId, Section],
     students: dict[StudentId, Student],
@@ -248,7 +259,7 @@ def _check_fresh(
     changed_sections: set[SectionId] = set()
     for move in moves:
         student = students[StudentId(move.student_id)]
-        recorded = snapshot.input.student(move.student_id)
+        recorded = inp.student(move.student_id)
         held = {r.section_id for r in student.holding(ENROLLED)}
         requests = current_requests(student)
         if recorded is None or held != set(recorded.enrolled) or any(s not in requests for s, _ in move.added):
