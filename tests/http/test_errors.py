@@ -120,7 +120,8 @@ def test_a_closed_window_is_refused_and_an_admin_override_with_a_reason_passes(a
 
 
 def test_grade_and_class_status_rules_are_refused(api, world, profile):
-    profile("s1", graduation_year=2040)  # grade -1
+    profile("s1", graduation_year=2030)  # grade 9: in the program (7-12), not in the class (10-12)
+    api.ok("PATCH", f"/subjects/{world.subjects['B2']}", json={"grade_min": 10})
     _refused(
         api,
         "POST",
