@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -10,11 +9,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-from psycopg import sql
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.settings import Settings
@@ -26,7 +23,6 @@ from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.values import ENROLLED, WAITLISTED, CommandContext
 from tests.application.conftest import admin, as_student, build_world
-from tests.conftest import PostgresServer
 
 STUDENTS = ("s0", "s1", "s2", "s3", "s4", "s5")
 CLASSES = ("c0", "c1", "c2")
@@ -328,44 +324,6 @@ TestRegistrationOnMemory.settings = settings(STATEFUL, max_examples=30, stateful
 
 TestRegistrationOnSqlite = SqliteRegistrationMachine.TestCase
 TestRegistrationOnSqlite.settings = settings(STATEFUL, max_examples=6, stateful_step_count=25)
-
-
-@pytest.mark.postgres
-def test_the_machine_on_postgres(postgres_server: PostgresServer) -> None:
-    """The same rules and invariants on PostgreSQL, each example in a schema of its own."""
-
-    class PostgresRegistrationMachine(RegistrationMachine):
-        store = "postgres"
-
-        def new_app(self, *, cache: bool) -> Registration:
-            self.schema = f"t_{secrets.token_hex(6)}"
-            with postgres_server.connect() as conn:
-                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
-            config = Settings.from_mapping(
-                {
-                    "REGLEDGER_STORE": "postgres",
-                    "REGLEDGER_AGGREGATE_CACHE_SIZE": "10000" if cache else "0",
-                    "REGLEDGER_POSTGRES_HOST": postgres_server.host,
-                    "REGLEDGER_POSTGRES_PORT": str(postgres_server.port),
-                    "REGLEDGER_POSTGRES_USER": postgres_server.user,
-                    "REGLEDGER_POSTGRES_DB": postgres_server.dbname,
-                    "REGLEDGER_POSTGRES_SCHEMA": self.schema,
-                    "REGLEDGER_POSTGRES_POOL_SIZE": "2",
-                }
-            )
-            config.prepare()
-            app = build_application(config)
-            self.apps.append(app)
-            return app
-
-        def teardown(self) -> None:
-            super().teardown()
-            with postgres_server.connect() as conn:
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(self.schema)))
-
-    run_state_machine_as_test(
-        PostgresRegistrationMachine, settings=settings(STATEFUL, max_examples=5, stateful_step_count=25)
-    )
 
 
 def test_the_machine_exercises_refusals_and_successes() -> None:
