@@ -71,6 +71,51 @@ def roster(
     emit(listing, fmt)
 
 
+def queue(
+    section: Annotated[str, typer.Argument(help=SECTION_HELP)],
+    program: ProgramOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """A section's waitlist in queue order: who, since when, and why anyone was passed over."""
+    address = section_address(section, program)
+    with services() as built:
+        reads = built.views
+        view = section_named(reads, address)
+        owner = program_named(reads, view.program_id)
+        places = reads.waitlist_places(view.section_id)
+        students = reads.student_views(p.student_id for p in places)
+    rows = [
+        (
+            n,
+            _key_of(students, p.student_id),
+            _name_of(students, p.student_id),
+            p.since,
+            p.passed_over_code,
+            p.passed_over_message,
+            p.student_id,
+        )
+        for n, p in enumerate(places, start=1)
+    ]
+    listing = Listing(
+        f"Waitlist of {view.code} {view.class_title}",
+        cols(
+            "place:#",
+            "key:student",
+            "name",
+            "since",
+            "passed_over:passed over",
+            Column("passed_over_message", "why", False),
+            Column("student_id", "id", False),
+        ),
+        rows,
+        caption=f"{len(rows)} waiting; {view.enrolled}/{view.capacity} enrolled",
+        items="places",
+        about={"section": _section_about(view)},
+        zone=zone(owner),
+    )
+    emit(listing, fmt)
+
+
 def _key_of(students: Mapping[UUID, StudentView], sid: UUID) -> str:
     found = students.get(sid)
     return found.key if found else str(sid)

@@ -54,6 +54,7 @@ from regledger.projections.catalogue_changes import (
 from regledger.projections.registration_changes import (
     IntervalClosed,
     IntervalOpened,
+    PassedOver,
     SeatReleased,
     SeatTaken,
     StarClosed,
@@ -85,6 +86,7 @@ ViewChange = (
     | SeatReleased
     | WaitlistJoined
     | WaitlistLeft
+    | PassedOver
     | TimeslotAdded
 )
 
@@ -319,6 +321,11 @@ def _(e: Section.StudentLeftWaitlist) -> list[ViewChange]:
 
 
 @fold.register
+def _(e: Section.WaitlistPassedOver) -> list[ViewChange]:
+    return [PassedOver(e.originator_id, e.student_id, e.code, e.message, e.timestamp)]
+
+
+@fold.register
 def _(e: Program.TimeslotAdded) -> list[ViewChange]:
     return [TimeslotAdded(e.originator_id, e.timeslot_id, e.label, e.start, e.end)]
 
@@ -366,6 +373,7 @@ __all__ = [
     "Batch",
     "IntervalClosed",
     "IntervalOpened",
+    "PassedOver",
     "ProgramCreated",
     "ProgramSettingSet",
     "RunPatch",

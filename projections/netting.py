@@ -174,6 +174,8 @@ class NetBatch:
     seats: dict[PairKey, SeatRow] = field(default_factory=dict)
     waitlist_deletes: set[PairKey] = field(default_factory=set)
     waitlist: dict[PairKey, WaitlistRow] = field(default_factory=dict)
+    passed_over_deletes: set[PairKey] = field(default_factory=set)
+    passed_over: dict[PairKey, c.PassedOver] = field(default_factory=dict)
     star_closes: dict[StarKey, StarClose] = field(default_factory=dict)
     stars: list[StarRow] = field(default_factory=list)
     interval_closes: dict[IntervalKey, IntervalClose] = field(default_factory=dict)
@@ -270,6 +272,8 @@ def net(batch: Batch) -> NetBatch:
                 waitlist.insert((ch.section_id, ch.student_id), place, "waitlist place")
             case c.WaitlistLeft():
                 waitlist.delete((ch.section_id, ch.student_id))
+            case c.PassedOver():
+                _upsert(out.passed_over_deletes, out.passed_over, (ch.section_id, ch.student_id), ch)
             case c.StudentUpserted():
                 _create(out.students, ch.student_id, StudentRow(ch.student_id, ch.program_id, ch.student_key, ch.at))
             case c.StudentProfiled():

@@ -79,6 +79,18 @@ class WaitlistJoined:
 
 
 @dataclass(slots=True)
+class PassedOver:
+    """A queued student could not take a free seat (the latest reason per place; a reason older
+    than the student's place is a past place's, and the queries ignore it)."""
+
+    section_id: UUID
+    student_id: UUID
+    code: str
+    message: str
+    at: datetime
+
+
+@dataclass(slots=True)
 class WaitlistLeft:
     """A no-op when the student is not on the waitlist."""
 

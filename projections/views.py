@@ -97,6 +97,18 @@ class SeatCount:
 
 
 @dataclass(frozen=True)
+class WaitlistPlace:
+    """A place in a section's queue; `passed_over_*`: why the student last could not take a free
+    seat while holding this place (docs/waitlists.md), None if never."""
+
+    student_id: UUID
+    since: datetime
+    passed_over_code: str | None = None
+    passed_over_message: str | None = None
+    passed_over_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Demand:
     """Interest in one section: stars on its class and current priorities by level."""
 
@@ -234,6 +246,11 @@ class RegistrationViews(CatalogueViews):
     @abstractmethod
     def waitlist(self, section_id: UUID) -> list[UUID]:
         """The section's waitlist in queue order."""
+
+    @abstractmethod
+    def waitlist_places(self, section_id: UUID) -> list[WaitlistPlace]:
+        """The section's waitlist in queue order, with when each joined and why each was last
+        passed over for a free seat."""
 
     @abstractmethod
     def students_in_program(self, program_id: UUID) -> int:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from regledger.domain.program import grade_in
 from regledger.projections.catalogue import ClassView, ProgramView, SectionView, StudentView, TimeslotView
+from regledger.projections.views import WaitlistPlace
 
 
 class TimeslotPublic(BaseModel):
@@ -191,8 +192,24 @@ class RosterEntryPublic(StudentRefPublic):
     verb: str
 
 
+class PassedOverPublic(BaseModel):
+    code: str = Field(description="The refusal's code, e.g. timeslot_conflict")
+    message: str
+    at: datetime
+
+    @classmethod
+    def of(cls, place: WaitlistPlace) -> PassedOverPublic | None:
+        if place.passed_over_code is None or place.passed_over_at is None:
+            return None
+        return cls(code=place.passed_over_code, message=place.passed_over_message or "", at=place.passed_over_at)
+
+
 class WaitlistEntryPublic(StudentRefPublic):
     place: int = Field(description="1 is the head of the queue")
+    since: datetime | None = Field(None, description="When the student joined the queue")
+    passed_over: PassedOverPublic | None = Field(
+        None, description="Why the student last could not take a free seat while in this place (kept in the queue)"
+    )
 
 
 class StarredClassPublic(BaseModel):

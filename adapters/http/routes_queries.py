@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from regledger.adapters.http.catalogue_models import (
+    PassedOverPublic,
     PriorityLevelPublic,
     RosterEntryPublic,
     StarHistoryPublic,
@@ -276,7 +277,8 @@ def registration_priority(
 @router.get("/sections/{section_id}/waitlist", summary="A section's waitlist in queue order, with keys and names")
 def waitlist(section_id: KnownSection, _admin: AdminDep, views: ViewsDep) -> WaitlistPublic:
     position = views.position()
-    queue = views.waitlist(section_id)
+    places = views.waitlist_places(section_id)
+    queue = [p.student_id for p in places]
     names = Names(views).load(students=queue, sections=[section_id])
     return WaitlistPublic(
         position=position,
@@ -284,7 +286,13 @@ def waitlist(section_id: KnownSection, _admin: AdminDep, views: ViewsDep) -> Wai
         section_code=names.code(section_id),
         student_ids=queue,
         entries=[
-            WaitlistEntryPublic(**names.student(s).model_dump(), place=place) for place, s in enumerate(queue, start=1)
+            WaitlistEntryPublic(
+                **names.student(p.student_id).model_dump(),
+                place=place,
+                since=p.since,
+                passed_over=PassedOverPublic.of(p),
+            )
+            for place, p in enumerate(places, start=1)
         ],
     )
 

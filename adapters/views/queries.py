@@ -22,6 +22,7 @@ from regledger.projections.views import (
     RegistrationViews,
     ScheduleEntry,
     SeatCount,
+    WaitlistPlace,
 )
 
 INTERVAL_COLUMNS = (
@@ -174,6 +175,17 @@ class SqlQueries(SqlCatalogueQueries, RegistrationViews):
     def waitlist(self, section_id: UUID) -> list[UUID]:
         rows = self.read("SELECT student_id FROM {p}waitlist WHERE section_id = ? ORDER BY position, seq", section_id)
         return [to_uuid(r[0]) for r in rows]
+
+    def waitlist_places(self, section_id: UUID) -> list[WaitlistPlace]:
+        rows = self.read(
+            "SELECT w.student_id, w.since, p.code, p.message, p.at FROM {p}waitlist w "
+            "LEFT JOIN {p}passed_over p ON p.section_id = w.section_id AND p.student_id = w.student_id "
+            "AND p.at >= w.since WHERE w.section_id = ? ORDER BY w.position, w.seq",
+            section_id,
+        )
+        return [
+            WaitlistPlace(to_uuid(r[0]), to_dt(r[1]), r[2], r[3], None if r[4] is None else to_dt(r[4])) for r in rows
+        ]
 
     def students_in_program(self, program_id: UUID) -> int:
         # Per student, does one interval or star exist (an index probe each): a UNION of the

@@ -288,6 +288,13 @@ WAITLIST = Table(
     statistics=("section_id", "student_id"),
 )
 
+# Why a queued student was last passed over for a free seat (`Section.WaitlistPassedOver`).
+PASSED_OVER = Table(
+    "passed_over",
+    (uuid("section_id"), uuid("student_id"), text("code"), text("message"), ts("at")),
+    key=("section_id", "student_id"),
+)
+
 TIMESLOTS = Table(
     "timeslots",
     (uuid("timeslot_id"), uuid("program_id"), text("label"), ts("starts"), ts("ends")),
@@ -326,6 +333,7 @@ TABLES = (
     SECTIONS,
     SEATS,
     WAITLIST,
+    PASSED_OVER,
     TIMESLOTS,
     LOTTERY_RUNS,
     TRACKING,
@@ -333,7 +341,7 @@ TABLES = (
 
 # Raised whenever a table's columns change: tables of another version are dropped and rebuilt
 # from the log (`SqlViews.create_tables`), since CREATE TABLE IF NOT EXISTS keeps old columns.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 DDL = tuple(statement for table in TABLES for statement in table.ddl())
 

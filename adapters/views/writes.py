@@ -17,6 +17,7 @@ from typing import Any
 from regledger.adapters.views.schema import (
     INTERVALS,
     LOTTERY_RUNS,
+    PASSED_OVER,
     PROGRAM_SETTINGS,
     PROGRAMS,
     SEATS,
@@ -181,6 +182,8 @@ WRITES = (
     insert("seats", SEATS, tuples=True),
     delete("waitlist_deletes", WAITLIST),
     insert("waitlist", WAITLIST, tuples=True),
+    delete("passed_over_deletes", PASSED_OVER),
+    insert("passed_over", PASSED_OVER),
     update("star_closes", STARS, StarClose, by=STARS.index("stars_open")),
     insert("stars", STARS),
     update("interval_closes", INTERVALS, IntervalClose, by=INTERVALS.index("intervals_open")),

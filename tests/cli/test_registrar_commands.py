@@ -108,3 +108,19 @@ def test_enroll_replace_drops_the_conflicting_section_and_the_waitlist_gets_its_
     assert "replacing 1 section(s); promoted from waitlists: ben" in out
     assert roster_keys(run, "fall/K1s2") == ["ben"]
     assert roster_keys(run, "fall/M101s1") == ["ada"]
+
+
+@pytest.mark.usefixtures("season")
+def test_queue_lists_the_waitlist_in_order_with_why_someone_was_passed_over(run):
+    run("enroll", "fall/ada", "K1s2")
+    run("waitlist", "fall/ben", "K1s2")
+    run("waitlist", "fall/cat", "K1s2")
+    assert [p["key"] for p in parse_json(run("queue", "fall/K1s2", "--format", "json"))["places"]] == ["ben", "cat"]
+    run("enroll", "fall/ben", "M101s1")  # 10:00, as K1s2: ben can no longer take a seat there
+    assert "promoted from the waitlist: cat" in run("drop", "fall/ada", "K1s2").stdout
+    (place,) = parse_json(run("queue", "fall/K1s2", "--format", "json"))["places"]
+    assert (place["key"], place["passed_over"]) == ("ben", "timeslot_conflict")
+    assert place["passed_over_message"] == "This class conflicts with your schedule!"
+    table = run("queue", "fall/K1s2").stdout
+    assert "ben" in table
+    assert "timeslot_conflict" in table

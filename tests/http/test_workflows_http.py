@@ -46,3 +46,23 @@ def test_a_capacity_raise_promotes_the_waitlist_before_anyone_else(api, world, p
         api, "POST", f"{STUDENT}/c/registrations", 409, "section_full",
         json={"section_id": world.sections["m1a"]}, headers=api.student("c"),
     )  # fmt: skip
+
+
+def test_the_waitlist_says_why_a_queued_student_was_passed_over(api, world, profile):
+    """b queues for m1a but holds b2a in the same slot: a freed seat passes b over for c."""
+    api.ok("PUT", "/programs/splash/settings", json={"waitlist_enabled": True})
+    for key in ("a", "b", "c"):
+        profile(key)
+    m1a = world.sections["m1a"]
+    api.ok("POST", f"{STUDENT}/a/registrations", headers=api.student("a"), json={"section_id": m1a})
+    api.ok("POST", f"{STUDENT}/b/waitlist", headers=api.student("b"), json={"section_id": m1a})
+    api.ok("POST", f"{STUDENT}/c/waitlist", headers=api.student("c"), json={"section_id": m1a})
+    api.ok("POST", f"{STUDENT}/b/registrations", headers=api.student("b"), json={"section_id": world.sections["b2a"]})
+    dropped = api.ok("DELETE", f"{STUDENT}/a/registrations/{m1a}", headers=api.student("a"))
+    assert dropped["ids"]["promoted"] == "c"
+    queue = api.ok("GET", f"/sections/{m1a}/waitlist", params={"min_position": dropped["position"]})
+    (entry,) = queue["entries"]
+    assert (entry["key"], entry["place"]) == ("b", 1)
+    assert entry["passed_over"]["code"] == "timeslot_conflict"
+    assert entry["passed_over"]["message"] == "This class conflicts with your schedule!"
+    assert entry["since"] <= entry["passed_over"]["at"]

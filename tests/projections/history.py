@@ -135,7 +135,12 @@ def _register(
         section.unenroll(student.student_id, cause="drop", audit=audit())
         touched[section.id] = section
         return
-    if student.conflict_refusal(ref, other_sections_exist=False) is not None:
+    refusal = student.conflict_refusal(ref, other_sections_exist=False)
+    if refusal is not None:
+        if student.student_id in section.waitlist:  # a seat offered now would pass them over
+            code = rng.choice([refusal.code, "constraint_violated"])  # reasons change: rows are replaced
+            section.pass_over(student.student_id, code, refusal.message, audit())
+            touched[section.id] = section
         return
     if student.student_id in section.waitlist:
         return

@@ -154,6 +154,8 @@ class PerChangeViews:
                 )
             case c.WaitlistLeft():
                 self.rows["waitlist"].pop((ch.section_id, ch.student_id), None)
+            case c.PassedOver():
+                self.rows["passed_over"][(ch.section_id, ch.student_id)] = _values(ch)
             case c.TimeslotAdded():
                 self.insert(
                     "timeslots",

@@ -158,6 +158,9 @@ def check_against_oracle(world: World, views: Any) -> None:
     for section in sections:
         assert views.students(section.id) == sorted(section.enrolled, key=str)
         assert views.waitlist(section.id) == list(section.waitlist)
+        places = views.waitlist_places(section.id)
+        assert [p.student_id for p in places] == list(section.waitlist)
+        assert {p.student_id: p.passed_over_code for p in places if p.passed_over_code} == section.passed_over
         c = counts[section.id]
         assert (c.capacity, c.taken, c.waitlisted) == (section.capacity, len(section.enrolled), len(section.waitlist))
         assert (c.is_open, c.is_cancelled) == (section.is_open, section.is_cancelled)
