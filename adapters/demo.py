@@ -5,7 +5,8 @@
    and priorities recorded in a few large saves; 2. a lottery run with a recorded seed, committed, then
    replayed from the log to prove it identical; 3. a first-come-first-served rush: several
    threads add, drop, switch, join waitlists and replace conflicting classes on the hottest
-   sections through the real commands; 4. lottery stats, the fullest rosters and one student's
+   sections through the real commands; then a class-change round (a fifth of the students
+   request sections; a run is computed, committed and replayed); 4. lottery stats, the fullest rosters and one student's
    history from the projections, a check that no section is over capacity (views and aggregates
    agree) and that nobody jumped a waitlist.
 """
@@ -22,6 +23,7 @@ from rich.console import Console
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_common import table
 from regledger.adapters.cli_lottery import print_replay
+from regledger.adapters.demo_class_change import class_change_round
 from regledger.adapters.demo_rush import RushTally, rush
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.synthetic import SyntheticProgram, generate_program
@@ -121,6 +123,10 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     out.caption = f"{sum(tally.outcomes.values())} commands from {options.threads} threads, {retries} retries"
     console.print(out)
 
+    changed_ok = class_change_round(
+        app, program, pid, lambda code, index: section_id(subject_id(pid, code), index + 1), options.seed, console
+    )
+
     services.wait_for(app.position(), timeout=30)
     out = table("Lottery stats", ["", "value"], app.lottery_stats(run_id).render_rows())
     console.print(out)
@@ -130,7 +136,7 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     _student_history(services, pid, key, labels, console)
     ok = _capacity_check(services, pid, console) and _waitlist_check(services, pid, console)
     console.print(f"demo finished in {time.perf_counter() - started:.1f}s", soft_wrap=True)
-    return 0 if ok and report.identical else 1
+    return 0 if ok and report.identical and changed_ok else 1
 
 
 def catalogue_of(program: SyntheticProgram) -> Catalogue:
