@@ -3,6 +3,7 @@ stale and idempotent commits (issue 12 part 4)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -290,3 +291,58 @@ def test_only_students_with_requests_are_in_the_input(cw: World) -> None:
     (bob,) = snapshot.input.students
     assert bob.requests == ((cw.sections["c1"], 0),)
     assert bob.enrolled == (SectionId(cw.sections["b1"]),)
+
+
+def race(calls: dict[str, Any]) -> dict[str, str]:
+    """Run the calls on threads started together; each one's outcome: "ok" or its refusal code."""
+    barrier = threading.Barrier(len(calls))
+    results: dict[str, str] = {}
+
+    def attempt(name: str, call: Any) -> None:
+        barrier.wait()
+        try:
+            call()
+            results[name] = "ok"
+        except RegistrationError as refusal:
+            results[name] = refusal.code
+
+    threads = [threading.Thread(target=attempt, args=item) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.postgres
+def test_a_commit_racing_an_add_on_postgres_never_over_fills(postgres_settings: Any, make_app: Any) -> None:
+    """Two apps on one schema: one commits a run that moves alice into x1 (one seat), the other
+    adds dave to x1 at the same time. One of them wins; x1 never holds two."""
+    first: Registration = make_app(postgres_settings, Registration)
+    second: Registration = make_app(postgres_settings, Registration)
+    outcomes: list[tuple[str, str]] = []
+    for attempt in range(4):
+        w = build_world(first, slug=f"race{attempt}", settings={"waitlist_enabled": True})
+        w.subject("a", "A", class_size_max=1)
+        w.subject("x", "X", class_size_max=1)
+        w.section("a1", "a", [0])
+        w.section("x1", "x", [0])
+        for key in ("alice", "dave"):
+            w.profile(key)
+        w.add("alice", "a1")
+        request(w, "alice", {"x1": 1})
+        run_id = start(w)
+        second.clock = w.clock
+        results = race(
+            {
+                "commit": lambda run=run_id: first.commit_class_change(run, admin()),
+                "add": lambda world=w: second.add_section(
+                    world.program_id, "dave", world.sections["x1"], as_student("dave")
+                ),
+            }
+        )
+        x1 = second.load_section(w.sections["x1"])
+        assert len(x1.enrolled) == 1, results
+        assert sorted(results.values()).count("ok") == 1, results
+        outcomes.append((results["commit"], results["add"]))
+    assert {o for pair in outcomes for o in pair} <= {"ok", "class_change_stale", "section_full"}
