@@ -86,9 +86,11 @@ def start(
 def runs(
     program: str = typer.Argument(..., help="The program's slug."), fmt: FormatOption = OutputFormat.table
 ) -> None:
-    """A program's lottery runs, newest first: id, seed, status, seats assigned and enrolled."""
+    """A program's lottery runs, newest first: id, seed, status, seats assigned and enrolled
+    (class-change runs: `regledger class-change runs`)."""
     with services() as built:
-        found = built.views.lottery_runs(program_id(program))
+        listed = built.views.lottery_runs(program_id(program))
+        found = [r for r in listed if built.app.load_run(r.run_id).parameters.get("kind") != "class_change"]
         view = built.views.program(program_id(program))
     rows = [
         (r.run_id, r.status, r.seed, r.assignments, r.enrolments, r.started_at, r.actor, r.ended_at, r.input_position)

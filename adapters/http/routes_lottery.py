@@ -50,9 +50,11 @@ def start_run(cmd: AdminCommandDep, slug: SlugPath, body: LotteryStartRequest | 
 
 
 @router.get("/programs/{slug}/lottery-runs", summary="A program's lottery runs, newest first, with their status")
-def program_runs(_admin: AdminDep, slug: KnownProgram, views: ViewsDep) -> RunsPublic:
+def program_runs(_admin: AdminDep, slug: KnownProgram, app: RegistrationDep, views: ViewsDep) -> RunsPublic:
+    """Class-change runs are listed under `/programs/{slug}/class-change-runs` instead."""
     position = views.position()
-    runs = views.lottery_runs(program_id(slug))
+    found = views.lottery_runs(program_id(slug))
+    runs = [r for r in found if app.load_run(r.run_id).parameters.get("kind") != "class_change"]
     return RunsPublic(
         position=position,
         runs=[RunSummaryPublic(**{k: v for k, v in vars(r).items() if k != "program_id"}) for r in runs],

@@ -49,6 +49,7 @@ def test_requests_a_run_and_its_commit_round_trip(run, swap_program, position) -
     runs = parse_json(run("class-change", "runs", "splash", "--format", "json"))["runs"]
     (only,) = runs
     run_id = only["run_id"]
+    assert parse_json(run("lottery", "runs", "splash", "--format", "json"))["runs"] == []
     shown = parse_json(run("class-change", "show", run_id, "--format", "json"))
     assert shown["parameters"]["algorithm"] == "esp-class-change/1"
     moves = {m["student_key"]: m for m in shown["moves"]}

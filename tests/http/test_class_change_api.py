@@ -55,6 +55,7 @@ def test_requests_round_trip_a_run_and_commit_it(api: Api, world: World, profile
     api.services.wait_for(committed["position"])
     runs = api.ok("GET", f"/programs/{SLUG}/class-change-runs")["runs"]
     assert [(r["run_id"], r["status"]) for r in runs] == [(run_id, "committed")]
+    assert api.ok("GET", f"/programs/{SLUG}/lottery-runs")["runs"] == []  # the main lottery's only
     assert api.ok("GET", f"/programs/{SLUG}/students/ada/requests", headers=api.student("ada"))["requests"] == []
 
 
