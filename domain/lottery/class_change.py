@@ -322,7 +322,7 @@ def problems(inp: ClassChangeInput, result: ClassChangeResult) -> list[str]:
             if seen & prog.slots[j]:
                 found.append(f"{move.student_id}: timeslot conflict")
             seen |= prog.slots[j]
-        if len({prog.subject[j] for j in final}) != len(final):
+        if any(prog.subject[j] == prog.subject[k] for j in added for k in final if k != j):
             found.append(f"{move.student_id}: two sections of one class")
         for j in added:
             occupied[j] += 1

@@ -219,3 +219,15 @@ def test_nobody_is_worse_off_and_every_guarantee_holds(
 def test_swaps_do_happen_on_random_programs() -> None:
     moved = sum(len(compute_class_change(random_input(s, 30, 16, 4, 1), s).moves) for s in range(30))
     assert moved > 0
+
+
+def test_problems_names_a_second_section_of_a_held_class() -> None:
+    inp = ClassChangeInput(
+        slots(2),
+        (section(0, [0], 5, 1), section(3, [1], 5, 0, subject=0)),
+        (ChangeStudent(stid(0), (sid(0),), ((sid(3), 1),)),),
+        priority_limit=3,
+    )
+    assert compute_class_change(inp, seed=1).moves == ()
+    bad = ClassChangeResult((Move(stid(0), ((sid(3), 1),), ()),))
+    assert any("two sections of one class" in p for p in problems(inp, bad))
