@@ -38,9 +38,9 @@ from regledger.domain.rules import section_ref
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
 from regledger.domain.student import Student
-from regledger.domain.student_commands import promote_waitlist
 from regledger.domain.subject import Subject
 from regledger.domain.values import ENROLLED, CommandContext
+from regledger.domain.waitlist import promote_for_student, promote_waitlist
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate
@@ -229,6 +229,9 @@ def commit_class_change(app: Registration, run_id: UUID, ctx: CommandContext) ->
         promoted: list[Aggregate] = []
         for section_id in sorted(left, key=lambda s: s.int):
             promoted += promote_waitlist(app, program, sections[section_id], ctx)
+        for student in students.values():  # a mover's new schedule may fit a section they queue for
+            offered, elsewhere = promote_for_student(app, program, student, ctx)
+            promoted += [*offered, *elsewhere]
         seats = sum(len(m.added) for m in result.moves)
         run.commit(seats, None, ctx.audit())
         touched = {id(a): a for a in (*sections.values(), *students.values(), *promoted)}

@@ -91,7 +91,7 @@ Grade = Annotated[int, Field(ge=0, le=20)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
 # Multi-line text: line breaks and tabs are kept, no other control character.
 Reason = Annotated[str, StringConstraints(max_length=500), AfterValidator(_multi_line)]
-WindowKind = Literal["lottery", "classes", "removal"]
+WindowKind = Literal["lottery", "classes", "removal", "class_change"]
 SubjectStatus = Literal["cancelled", "rejected", "unreviewed", "hidden", "accepted"]
 
 

@@ -66,3 +66,10 @@ def test_the_waitlist_says_why_a_queued_student_was_passed_over(api, world, prof
     assert entry["passed_over"]["code"] == "timeslot_conflict"
     assert entry["passed_over"]["message"] == "This class conflicts with your schedule!"
     assert entry["since"] <= entry["passed_over"]["at"]
+
+
+def test_the_class_change_window_can_be_set_over_http(api, world):
+    body = {"opens": "2026-11-22T09:00:00Z", "closes": "2026-11-23T09:00:00Z"}
+    api.ok("PUT", "/programs/splash/windows/class_change", json=body)
+    windows = api.ok("GET", "/programs/splash")["windows"]
+    assert [w["kind"] for w in windows if w["kind"] == "class_change"] == ["class_change"]
