@@ -38,7 +38,11 @@ def test_the_readme_season_runs_as_written(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "REFUSED" not in result.stdout.upper()
     rosters = list(csv.DictReader(io.StringIO((tmp_path / "var" / "season-rosters.csv").read_text())))
-    assert [(r["section_code"], r["key"]) for r in rosters] == [("M101s1", "s0001"), ("M101s2", "s0002")]
+    assert [(r["section_code"], r["key"]) for r in rosters] == [
+        ("M101s1", "s0001"),
+        ("M101s2", "s0002"),
+        ("S210s1", "s0003"),  # replaced by M101s1, then back by the class change
+    ]
     students = list(csv.DictReader(io.StringIO((tmp_path / "var" / "season-students.csv").read_text())))
     assert [s["key"] for s in students] == ["s0001", "s0002", "s0003"]
     tokens = list(csv.DictReader(io.StringIO((tmp_path / "var" / "season-tokens.csv").read_text())))
