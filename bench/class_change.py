@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import uuid
 from datetime import UTC, datetime
@@ -29,13 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _baseline import pg_create_events_table
+from _baseline import add_postgres_arguments, pg_create_events_table, scratch_database
 from lottery import TimedSaves, fig, raw_executemany, timed
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from regledger.adapters.bootstrap import build_application
-from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.class_change_requests import place_requests
 from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import generate_program
@@ -53,29 +49,13 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=550)
     parser.add_argument("--share", type=float, default=0.2, help="share of students requesting")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--host", default=os.environ.get("REGLEDGER_POSTGRES_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("REGLEDGER_POSTGRES_PORT", "5432")))
-    parser.add_argument("--user", default=os.environ.get("REGLEDGER_POSTGRES_USER", "postgres"))
+    add_postgres_arguments(parser)
     parser.add_argument("--write-doc", action="store_true", help="append the results to docs/benchmarks.md")
     args = parser.parse_args()
 
-    admin = {"host": args.host, "port": args.port, "user": args.user, "dbname": "postgres"}
-    dbname = f"regledger_bench_class_change_{secrets.token_hex(4)}"
-    with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     lines: list[dict[str, Any]] = []
     notes: dict[str, Any] = {"load_average_start": round(os.getloadavg()[0], 1)}
-    try:
-        settings = Settings.from_mapping(
-            {
-                "REGLEDGER_STORE": "postgres",
-                "REGLEDGER_POSTGRES_HOST": args.host,
-                "REGLEDGER_POSTGRES_PORT": str(args.port),
-                "REGLEDGER_POSTGRES_USER": args.user,
-                "REGLEDGER_POSTGRES_DB": dbname,
-            }
-        )
-        settings.prepare()
+    with scratch_database(args, "class_change") as settings:
         app = build_application(settings, app_class=TimedSaves)
         program = generate_program(args.seed, students=args.students, sections=args.sections, classes=args.classes)
         stored, load = timed(lambda: store_synthetic_program(app, program, CommandContext(actor="bench")))
@@ -136,9 +116,6 @@ def main() -> None:
             load_average_end=round(os.getloadavg()[0], 1),
         )
         app.close()
-    finally:
-        with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
     for line in lines:
         print(json.dumps(line))
     print(json.dumps({"notes": notes}))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import time
 import uuid
@@ -34,13 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _baseline import pg_create_events_table
+from _baseline import add_postgres_arguments, pg_create_events_table, scratch_database
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.projector import Projector, build_views
-from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import generate_program
 from regledger.domain.application import Registration
@@ -102,29 +99,13 @@ def main() -> None:
     parser.add_argument("--sections", type=int, default=700)
     parser.add_argument("--classes", type=int, default=550)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--host", default=os.environ.get("REGLEDGER_POSTGRES_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("REGLEDGER_POSTGRES_PORT", "5432")))
-    parser.add_argument("--user", default=os.environ.get("REGLEDGER_POSTGRES_USER", "postgres"))
+    add_postgres_arguments(parser)
     parser.add_argument("--write-doc", action="store_true", help="append the results to docs/benchmarks.md")
     args = parser.parse_args()
 
-    admin = {"host": args.host, "port": args.port, "user": args.user, "dbname": "postgres"}
-    dbname = f"regledger_bench_lottery_{secrets.token_hex(4)}"
-    with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     lines: list[dict[str, Any]] = []
     notes: dict[str, Any] = {"load_average_start": round(os.getloadavg()[0], 1)}
-    try:
-        settings = Settings.from_mapping(
-            {
-                "REGLEDGER_STORE": "postgres",
-                "REGLEDGER_POSTGRES_HOST": args.host,
-                "REGLEDGER_POSTGRES_PORT": str(args.port),
-                "REGLEDGER_POSTGRES_USER": args.user,
-                "REGLEDGER_POSTGRES_DB": dbname,
-            }
-        )
-        settings.prepare()
+    with scratch_database(args, "lottery") as settings:
         app = build_application(settings, app_class=TimedSaves)
         ctx = CommandContext(actor="bench", command_id="bench-load")
         program = generate_program(args.seed, students=args.students, sections=args.sections, classes=args.classes)
@@ -206,9 +187,6 @@ def main() -> None:
         if close is not None:
             close()
         app.close()
-    finally:
-        with psycopg.connect(make_conninfo("", **admin), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
     for line in lines:
         print(json.dumps(line))
     print(json.dumps({"notes": notes}))
