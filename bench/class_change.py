@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from _baseline import add_postgres_arguments, pg_create_events_table, scratch_database
-from lottery import TimedSaves, fig, raw_executemany, timed
+from _baseline import add_postgres_arguments, scratch_database
+from lottery import TimedSaves, fig, timed, written_and_raw_rate
 
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.simulation.class_change_requests import place_requests
@@ -92,14 +92,7 @@ def main() -> None:
         save = max(app.__dict__["save_times"])
         lines.append(fig("class_change.commit_total", commit_s, "s", 2.0))
         lines.append(fig("class_change.commit_save", save, "s", 2.0))
-        conninfo = settings.postgres_conninfo()
-        with psycopg.connect(conninfo) as conn:
-            rows = conn.execute(
-                "SELECT topic, state FROM registration_events WHERE notification_id > %s ORDER BY notification_id",
-                (before,),
-            ).fetchall()
-        pg_create_events_table(conninfo, "raw_events")
-        raw = raw_executemany(conninfo, "raw_events", rows)
+        _, raw = written_and_raw_rate(settings.postgres_conninfo(), before)
         lines.append(fig("class_change.commit_save_events_rate", written / save, "events/s", raw, digits=0))
 
         stats = run.stats

@@ -73,6 +73,18 @@ class TimedSaves(Registration):
             self.__dict__.setdefault("save_times", []).append(time.perf_counter() - started)
 
 
+def written_and_raw_rate(conninfo: str, before: int) -> tuple[list[Any], float]:
+    """The events written after `before`, and the rate of a raw `executemany` of the same rows
+    into an events-shaped table (the same-run baseline of a save)."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT topic, state FROM registration_events WHERE notification_id > %s ORDER BY notification_id",
+            (before,),
+        ).fetchall()
+    pg_create_events_table(conninfo, "raw_events")
+    return rows, raw_executemany(conninfo, "raw_events", rows)
+
+
 def raw_executemany(conninfo: str, table: str, rows: list[tuple[str, bytes]]) -> float:
     """Rows/s for the given (topic, state) rows by one executemany in one transaction."""
     params = [(uuid.uuid4(), topic, state) for topic, state in rows]
@@ -161,14 +173,7 @@ def main() -> None:
         assert views.position() >= head, (views.position(), head)
         lines.append(fig("lottery.projections_caught_up_after_commit", caught, "s", 3.0))
 
-        conninfo = settings.postgres_conninfo()
-        with psycopg.connect(conninfo) as conn:
-            rows = conn.execute(
-                "SELECT topic, state FROM registration_events WHERE notification_id > %s ORDER BY notification_id",
-                (before,),
-            ).fetchall()
-        pg_create_events_table(conninfo, "raw_events")
-        raw = raw_executemany(conninfo, "raw_events", rows)
+        rows, raw = written_and_raw_rate(settings.postgres_conninfo(), before)
         lines.append(fig("lottery.commit_save_events_rate", written / save, "events/s", raw, digits=0))
         lines.append(fig("lottery.commit_total_events_rate", written / commit, "events/s", raw, digits=0))
 
