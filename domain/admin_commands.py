@@ -23,6 +23,7 @@ from regledger.domain.lunch import lunch_constraints
 from regledger.domain.program import Program, ProgramSettings
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
+from regledger.domain.section_commands import resize_program
 from regledger.domain.subject import Subject
 from regledger.domain.values import (
     APPLIED,
@@ -98,7 +99,31 @@ def on_program(
 def change_settings(
     app: Registration, program_id_: ProgramId, changes: dict[str, Any], ctx: CommandContext
 ) -> CommandResult:
-    return on_program(app, program_id_, ctx, lambda p: p.change_settings(changes, ctx.audit()))
+    """Change settings (only those named). A new `class_cap_multiplier` or `class_cap_offset`
+    re-sizes every section of the program in the same commit, as ESP computes capacity on read:
+    seats already taken stay taken (a warning counts sections left over capacity), seats gained
+    go to the waitlists first."""
+    program = app.load_program(program_id_)
+    if replayed := app.replayed(ctx, program):
+        return replayed
+    before = program.settings
+    program.change_settings(changes, ctx.audit())
+    after = program.settings
+    if (after.class_cap_multiplier, after.class_cap_offset) == (before.class_cap_multiplier, before.class_cap_offset):
+        return app.commit(ctx, program)
+    resized, promoted = resize_program(app, program, ctx)
+    ids = {"resized_sections": str(len(resized)), "promoted": ",".join(s.student_key for s in promoted)}
+    result = app.commit(ctx, program, *resized, *promoted, ids=ids)
+    over = sum(1 for s in resized if len(s.enrolled) > s.capacity)
+    if over:
+        return replace(
+            result,
+            warnings=(
+                f"{over} sections now hold more students than their capacity; "
+                "those seats stay taken, and nobody else can add until some drop.",
+            ),
+        )
+    return result
 
 
 @command

@@ -16,7 +16,7 @@ from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
 from regledger.domain.values import ENROLLED, WAITLISTED, CommandContext
-from regledger.domain.waitlist import promote_for_student, promote_waitlist
+from regledger.domain.waitlist import promote_everywhere, promote_for_student, promote_waitlist
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -79,6 +79,24 @@ def capacity_for(program: Program, subject: Subject, inputs: CapacityInputs) -> 
         settings.class_cap_multiplier,
         settings.class_cap_offset,
     )
+
+
+def resize_program(app: Registration, program: Program, ctx: CommandContext) -> tuple[list[Section], list[Student]]:
+    """Re-size every section of the program to the capacity its inputs give under the program's
+    settings now (seats already taken stay taken); returns the sections changed and the students
+    their waitlists promoted."""
+    section_ids, subject_ids = app.lottery_inputs.program_members(program.program_id)
+    app.prefetch(*section_ids, *subject_ids)
+    resized: list[Section] = []
+    for section_id in section_ids:
+        section = app.load_section(SectionId(section_id), program)
+        subject = app.load_subject(section.subject_id, program)
+        capacity = capacity_for(program, subject, section.capacity_inputs)
+        if capacity != section.capacity:
+            section.change_capacity(section.capacity_inputs, capacity, ctx.audit(), override=True)
+            resized.append(section)
+    _, promoted = promote_everywhere(app, program, resized, ctx)
+    return resized, promoted
 
 
 def on_section(
