@@ -117,3 +117,20 @@ def waitlist(
     with _acting_for(student, [section], reason, idempotency_key, override) as (app, who, ctx, [(sid, name)]):
         result = run_refusable(lambda: app.join_waitlist(who.program_id, who.key, sid, ctx))
     done(result, f"waitlisted {who} ({who.student_id}) for {name} (id {sid}), place {result.ids.get('place', '?')}")
+
+
+def unenroll_all(
+    student: StudentArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required; recorded on every event).")],
+    idempotency_key: IdempotencyKeyOption = None,
+) -> None:
+    """End every visible registration of a student in the program (seats and waitlist places)."""
+    with _acting_for(student, [], reason, idempotency_key, False) as (app, who, ctx, _):
+        result = run_refusable(lambda: app.unenroll_all(who.program_id, who.key, ctx))
+    promoted = result.ids.get("promoted")
+    done(
+        result,
+        f"unenrolled {who} ({who.student_id}): ended {result.ids.get('ended', '0')} registrations on "
+        f"{result.ids.get('sections', '0')} sections"
+        + (f"; promoted from the waitlists: {promoted}" if promoted else ""),
+    )

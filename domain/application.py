@@ -29,6 +29,7 @@ from regledger.domain import (
     class_commands,
     lottery_commands,
     lottery_commit,
+    onsite_commands,
     preference_commands,
     request_commands,
     section_commands,
@@ -88,6 +89,7 @@ class Registration(Application[UUID]):
     drop_section = student_commands.drop_section
     switch_sections = student_commands.switch_sections
     join_waitlist = student_commands.join_waitlist
+    unenroll_all = onsite_commands.unenroll_all
     star = preference_commands.star
     unstar = preference_commands.unstar
     rank_priorities = preference_commands.rank_priorities

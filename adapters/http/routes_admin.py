@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path
 
-from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, ReasonQuery, SlugPath
+from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, KeyPath, ReasonQuery, SlugPath
 from regledger.adapters.http.responses import CommandResultPublic
 from regledger.adapters.http.schemas import (
     ActionRequest,
@@ -148,6 +148,17 @@ def cancel_section(
     cmd: AdminCommandDep, section_id: SectionPath, body: ActionRequest | None = None
 ) -> CommandResultPublic:
     return cmd.respond(cmd.app.cancel_section(SectionId(section_id), cmd.ctx(body)))
+
+
+@router.delete(
+    "/programs/{slug}/students/{key}/registrations",
+    summary="End every visible registration of a student in the program (a reason is required)",
+)
+def unenroll_all(
+    cmd: AdminCommandDep, slug: SlugPath, key: KeyPath, body: ActionRequest | None = None
+) -> CommandResultPublic:
+    """Seats and waitlist places end in one save; freed seats go to the waitlists first."""
+    return cmd.respond(cmd.app.unenroll_all(program_id(slug), key, cmd.ctx(body)))
 
 
 @router.post("/programs/{slug}/constraints", status_code=201, responses=REPLAYED, summary="Add a schedule constraint")

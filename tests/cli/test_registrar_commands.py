@@ -124,3 +124,15 @@ def test_queue_lists_the_waitlist_in_order_with_why_someone_was_passed_over(run)
     table = run("queue", "fall/K1s2").stdout
     assert "ben" in table
     assert "timeslot_conflict" in table
+
+
+@pytest.mark.usefixtures("season")
+def test_unenroll_all_ends_every_registration_and_says_so(run):
+    run("enroll", "fall/ada", "K1s1")
+    run("enroll", "fall/ada", "M101s1")
+    run("waitlist", "fall/ben", "K1s1")
+    assert "Missing option '--reason'" in run("unenroll-all", "fall/ada", code=2).output
+    out = run("unenroll-all", "fall/ada", "--reason", "went home").stdout
+    assert "ended 2 registrations on 2 sections; promoted from the waitlists: ben" in out
+    assert roster_keys(run, "fall/K1s1") == ["ben"]
+    assert roster_keys(run, "fall/M101s1") == []

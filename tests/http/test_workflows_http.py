@@ -73,3 +73,16 @@ def test_the_class_change_window_can_be_set_over_http(api, world):
     api.ok("PUT", "/programs/splash/windows/class_change", json=body)
     windows = api.ok("GET", "/programs/splash")["windows"]
     assert [w["kind"] for w in windows if w["kind"] == "class_change"] == ["class_change"]
+
+
+def test_an_admin_unenrolls_a_student_from_everything_with_a_reason(api, world, profile):
+    profile("s1")
+    me = api.student("s1")
+    for section in ("m1a", "c3a"):
+        api.ok("POST", f"{STUDENT}/s1/registrations", headers=me, json={"section_id": world.sections[section]})
+    _refused(api, "DELETE", f"{STUDENT}/s1/registrations", 403, "forbidden", headers=me)  # admins only
+    _refused(api, "DELETE", f"{STUDENT}/s1/registrations", 422, "invalid_input")  # no reason
+    done = api.ok("DELETE", f"{STUDENT}/s1/registrations", headers={**api.admin, "X-Reason": "left at noon"})
+    assert (done["ids"]["ended"], done["ids"]["sections"]) == ("2", "2")
+    schedule = api.ok("GET", f"{STUDENT}/s1/schedule", params={"min_position": done["position"]})
+    assert schedule["entries"] == []
