@@ -3,6 +3,20 @@
 A level's "assigned" counts the requested (student, section) pairs of that level that ended up
 seated, whichever pass seated them, so every ratio lies in [0, 1]. Only lottery sections
 (scheduled, not lunch) count as requests, seats or spaces.
+
+Fairness figures (issue 13), over every lottery student, where a student's *classes* are the
+seats they hold and their *priority classes* those held at a priority level (`level` >= 1):
+
+* the worst-served decile: students sorted ascending by (classes, priority classes, id), the
+  first ceil(n / 10); its mean classes and mean priority classes;
+* p10 of classes: the nearest-rank 10th percentile (the ceil(n / 10)-th smallest);
+* the Gini of utility, utility being the reference's (1.5 per priority timeslot held, 1 per
+  interest timeslot);
+* the known hole of `lsf-repair/1`: students with no class whose wishes are all stars (no
+  priority on a lottery section), at least one, every starred lottery section full and every
+  seat in it held at priority level 1.
+
+Runs recorded before these figures existed read them as None ("n/a").
 """
 
 from __future__ import annotations
@@ -16,7 +30,7 @@ from uuid import UUID
 from regledger.domain.lottery.algorithm import INTEREST_UTILITY, PRIORITY_UTILITY
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from regledger.domain.lottery.model import (
         LotteryInput,
@@ -56,6 +70,12 @@ class LotteryStats:
     overall_utility: float | None
     worst_served: tuple[UUID, ...]
     priority_gini: float
+    # Fairness figures; None in stats recorded before they existed.
+    worst_decile_classes: float | None = None
+    worst_decile_priority_classes: float | None = None
+    p10_classes: int | None = None
+    utility_gini: float | None = None
+    known_hole_students: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types only (histogram keys become strings), for storing in an event."""
@@ -96,6 +116,11 @@ class LotteryStats:
             ("Fill rate", _pct(self.fill_rate)),
             ("Overall utility", _num(self.overall_utility)),
             ("Priority Gini", f"{self.priority_gini:.3f}"),
+            ("Worst decile: classes", _num(self.worst_decile_classes, 2)),
+            ("Worst decile: priority classes", _num(self.worst_decile_priority_classes, 2)),
+            ("Classes per student, p10", _count(self.p10_classes)),
+            ("Utility Gini", _num(self.utility_gini)),
+            ("Star-only at zero (known hole)", _count(self.known_hole_students)),
         ]
         rows += [
             (f"Students with {n} timeslots filled", str(count)) for n, count in sorted(self.timeslots_filled.items())
@@ -117,6 +142,7 @@ def compute_stats(inp: LotteryInput, params: LotteryParameters, result: LotteryR
     total_spaces = sum(s.capacity for s in sections.values())
     utility, weight = _utilities(inp, result, sections)
     enrolled = len(per_student)
+    decile_classes, decile_priority, p10 = _worst_decile(inp, result)
     return LotteryStats(
         levels=levels,
         interest_requested=len(wanted_interest),
@@ -134,6 +160,11 @@ def compute_stats(inp: LotteryInput, params: LotteryParameters, result: LotteryR
         overall_utility=_overall_utility(utility, weight),
         worst_served=_worst_served(utility, weight),
         priority_gini=gini(_granted_priorities(inp, result)),
+        worst_decile_classes=decile_classes,
+        worst_decile_priority_classes=decile_priority,
+        p10_classes=p10,
+        utility_gini=gini(list(utility.values())),
+        known_hole_students=_known_hole(inp, result, sections, seats),
     )
 
 
@@ -207,8 +238,45 @@ def _granted_priorities(inp: LotteryInput, result: LotteryResult) -> list[int]:
     return [granted[s.id] for s in inp.students]
 
 
-def gini(values: list[int]) -> float:
-    """Gini coefficient of non-negative counts: 0 is perfectly even, near 1 all to one."""
+def _worst_decile(inp: LotteryInput, result: LotteryResult) -> tuple[float | None, float | None, int | None]:
+    """(mean classes, mean priority classes) of the worst-served tenth, and p10 of classes."""
+    classes = Counter(a.student_id.int for a in result.assignments)
+    priority = Counter(a.student_id.int for a in result.assignments if a.level)
+    ranked = sorted((classes[s.id.int], priority[s.id.int], s.id.int) for s in inp.students)
+    if not ranked:
+        return None, None, None
+    tenth = ranked[: math.ceil(len(ranked) / 10)]
+    return (
+        sum(c for c, _, _ in tenth) / len(tenth),
+        sum(p for _, p, _ in tenth) / len(tenth),
+        tenth[-1][0],
+    )
+
+
+def _known_hole(
+    inp: LotteryInput, result: LotteryResult, sections: dict[int, LotterySection], seats: Counter[int]
+) -> int:
+    """Students at zero whose only wishes are stars on full sections held entirely at priority 1."""
+    enrolled = {a.student_id.int for a in result.assignments}
+    below_1 = {a.section_id.int for a in result.assignments if a.level != 1}
+
+    def held_at_1(sid: int) -> bool:
+        capacity = sections[sid].capacity
+        return 0 < capacity <= seats[sid] and sid not in below_1
+
+    count = 0
+    for student in inp.students:
+        if student.id.int in enrolled:
+            continue
+        if any(sid.int in sections for level in student.priorities[: inp.priority_limit] for sid in level):
+            continue
+        starred = [sid.int for sid in student.interested if sid.int in sections]
+        count += bool(starred) and all(held_at_1(sid) for sid in starred)
+    return count
+
+
+def gini(values: Sequence[float]) -> float:
+    """Gini coefficient of non-negative values: 0 is perfectly even, near 1 all to one."""
     total = sum(values)
     if total == 0:
         return 0.0
@@ -230,8 +298,12 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+def _num(value: float | None, places: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{places}f}"
+
+
+def _count(value: int | None) -> str:
+    return "n/a" if value is None else str(value)
 
 
 def _str_keys(histogram: dict[int, int]) -> dict[str, int]:
