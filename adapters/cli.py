@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from regledger.adapters import cli_catalogue, cli_queries, cli_registrar, cli_students
+from regledger.adapters import cli_catalogue, cli_onsite, cli_queries, cli_registrar, cli_students
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_class_change import class_change_cli
 from regledger.adapters.cli_classes import class_cli, section_cli
@@ -55,6 +55,7 @@ cli.command("drop")(cli_registrar.drop)
 cli.command("switch")(cli_registrar.switch)
 cli.command("waitlist")(cli_registrar.waitlist)
 cli.command("unenroll-all")(cli_registrar.unenroll_all)
+cli.command("batch-enroll")(cli_onsite.batch_enroll)
 cli.command("programs")(cli_catalogue.programs)
 program_cli.command("show")(cli_catalogue.program_show)
 cli.command("classes")(cli_catalogue.classes)

@@ -107,7 +107,7 @@ def _read_text(keys_file: Path) -> str:
         raise typer.BadParameter(f"line {line}: not UTF-8 text ({error.reason})", param_hint="--keys-file") from None
 
 
-def _keys_from(keys_file: Path | None, key: list[str] | None) -> list[str]:
+def keys_from(keys_file: Path | None, key: list[str] | None) -> list[str]:
     if (keys_file is None) == (not key):
         raise typer.BadParameter("give either --keys-file or --key (one or more), not both")
     if keys_file is not None:
@@ -160,7 +160,7 @@ def create_batch(
     """Create one student token per key, all in one transaction, and print them ONCE as CSV
     (student_key,token_id,token) on stdout. Earlier tokens of these students stay valid unless
     --revoke-existing. Every key is checked first: one bad key and nothing is created."""
-    keys = _keys_from(keys_file, key)
+    keys = keys_from(keys_file, key)
     settings = Settings()
     try:
         _require_program(settings, program)

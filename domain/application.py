@@ -24,6 +24,7 @@ from eventsourcing.utils import EnvType
 
 from regledger.domain import (
     admin_commands,
+    batch_commands,
     catalogue_import,
     class_change_commands,
     class_commands,
@@ -90,6 +91,8 @@ class Registration(Application[UUID]):
     switch_sections = student_commands.switch_sections
     join_waitlist = student_commands.join_waitlist
     unenroll_all = onsite_commands.unenroll_all
+    seat_student = batch_commands.seat_student
+    batch_register = batch_commands.batch_register
     star = preference_commands.star
     unstar = preference_commands.unstar
     rank_priorities = preference_commands.rank_priorities

@@ -177,6 +177,7 @@ class LotteryStatsPublic(BaseModel):
     seed: int
     input_position: int
     parameters: dict[str, Any]
+    algorithm: str = Field(description="The algorithm id and version the run used")
     rows: list[StatRowPublic]
     stats: dict[str, Any]
     worst_served: list[StudentRefPublic] = Field(description="`stats.worst_served` with keys and names")
@@ -207,6 +208,9 @@ class LotteryReplayPublic(BaseModel):
     recorded_digest: str
     replayed_digest: str
     identical: bool
+    algorithm: str = Field(description="The recorded algorithm id and version")
+    recorded_numpy: str = Field(description="numpy's version when the run was computed (empty if not recorded)")
+    replayed_numpy: str = Field(description="numpy's version of this replay")
 
 
 class ComparisonRowPublic(BaseModel):
@@ -223,6 +227,7 @@ class RunSummaryPublic(BaseModel):
     run_id: UUID
     seed: int
     input_position: int
+    algorithm: str = Field(default="esp-weighted/1", description="The algorithm id and version the run used")
     status: str = Field(description="started, computed, committed or discarded")
     started_at: datetime
     actor: str
@@ -235,3 +240,17 @@ class RunSummaryPublic(BaseModel):
 class RunsPublic(BaseModel):
     position: int
     runs: list[RunSummaryPublic]
+
+
+class BatchOutcomePublic(BaseModel):
+    student_key: str
+    status: str = Field(description="ok, skipped (already in the section), conflict, full or refused")
+    code: str = Field(description="The refusal's code (empty when seated or skipped)")
+    message: str
+    position: int = Field(description="The log position of the student's seat (0 unless ok)")
+
+
+class BatchResultPublic(BaseModel):
+    command_id: str
+    counts: dict[str, int]
+    outcomes: list[BatchOutcomePublic]

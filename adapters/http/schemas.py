@@ -320,6 +320,16 @@ class ActionRequest(CommandRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "room flooded"}]})
 
 
+class BatchRegistrationRequest(CommandRequest):
+    student_keys: Annotated[list[Key], Field(min_length=1, max_length=2000)]
+    override_capacity: Flag = Field(False, description="Seat past the capacity (a reason is required).")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"student_keys": ["s1024", "s1025"], "reason": "walk-ins"}]},
+    )
+
+
 # -- students ------------------------------------------------------------------------------
 
 

@@ -136,3 +136,21 @@ def test_unenroll_all_ends_every_registration_and_says_so(run):
     assert "ended 2 registrations on 2 sections; promoted from the waitlists: ben" in out
     assert roster_keys(run, "fall/K1s1") == ["ben"]
     assert roster_keys(run, "fall/M101s1") == []
+
+
+@pytest.mark.usefixtures("season")
+def test_batch_enroll_reports_each_student(run, tmp_path):
+    run("enroll", "fall/cat", "K1s2")  # 10:00, as M101s1
+    keys = tmp_path / "walk-ins.csv"
+    keys.write_text("student_key\nada\nben\ncat\n")
+    out = parse_json(
+        run("batch-enroll", "fall/M101s1", "--keys-file", str(keys), "--reason", "walk-ins", "--format", "json")
+    )
+    assert [(o["student_key"], o["status"], o["code"]) for o in out["outcomes"]] == [
+        ("ada", "ok", ""),
+        ("ben", "ok", ""),
+        ("cat", "conflict", "timeslot_conflict"),
+    ]
+    assert roster_keys(run, "fall/M101s1") == ["ada", "ben"]
+    table = run("batch-enroll", "fall/M101s1", "--key", "ada", "--reason", "walk-ins").stdout
+    assert "skipped" in table

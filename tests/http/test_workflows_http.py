@@ -86,3 +86,20 @@ def test_an_admin_unenrolls_a_student_from_everything_with_a_reason(api, world, 
     assert (done["ids"]["ended"], done["ids"]["sections"]) == ("2", "2")
     schedule = api.ok("GET", f"{STUDENT}/s1/schedule", params={"min_position": done["position"]})
     assert schedule["entries"] == []
+
+
+def test_a_batch_registration_reports_each_student(api, world, profile):
+    for key in ("a", "b", "c"):
+        profile(key)
+    api.ok("POST", f"{STUDENT}/b/registrations", headers=api.student("b"), json={"section_id": world.sections["b2a"]})
+    url = f"/sections/{world.sections['m1a']}/batch-registrations"  # M1: one seat, at b2a's time
+    _refused(api, "POST", url, 403, "forbidden", json={"student_keys": ["a"]}, headers=api.student("a"))
+    body = api.ok("POST", url, json={"student_keys": ["a", "b", "c"], "reason": "walk-ins"})
+    assert [(o["student_key"], o["status"], o["code"]) for o in body["outcomes"]] == [
+        ("a", "ok", ""),
+        ("b", "conflict", "timeslot_conflict"),
+        ("c", "full", "section_full"),
+    ]
+    assert body["counts"] == {"ok": 1, "conflict": 1, "full": 1}
+    again = api.ok("POST", url, json={"student_keys": ["c"], "override_capacity": True, "reason": "extra chairs"})
+    assert again["outcomes"][0]["status"] == "ok"
