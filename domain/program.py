@@ -50,6 +50,9 @@ class ProgramSettings:
     # An IANA zone: where the program happens. Times people type without an offset ("Friday
     # 9:00") are read in it; stored times stay UTC.
     timezone: str = "UTC"
+    # The reference's SCRMI option: one extra lottery level after Priority/N, filled from
+    # GradeRangeException registrations, where the class's grade range is not checked.
+    use_grade_range_exceptions: bool = False
 
     def __post_init__(self) -> None:
         check_timezone(self.timezone)

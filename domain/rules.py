@@ -30,7 +30,15 @@ from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
-from regledger.domain.values import ENROLLED, CommandContext, SectionRef, check_verb, priority_level_of, priority_verb
+from regledger.domain.values import (
+    ENROLLED,
+    GRADE_RANGE_EXCEPTION,
+    CommandContext,
+    SectionRef,
+    check_verb,
+    priority_level_of,
+    priority_verb,
+)
 
 PROGRAM_FULL_MESSAGE = "This program cannot accept any more students!  Please try again in its next session."
 PROFILE_MESSAGE = "Please complete your profile first"
@@ -132,10 +140,13 @@ def check_grade(program: Program, subject: Subject, student: Student, ctx: Comma
         raise GradeOutOfRange(GRADE_MESSAGE, grade=grade, grade_min=subject.grade_min, grade_max=subject.grade_max)
 
 
-def check_subject(program: Program, subject: Subject, student: Student, ctx: CommandContext) -> None:
+def check_subject(
+    program: Program, subject: Subject, student: Student, ctx: CommandContext, *, grade: bool = True
+) -> None:
     if not subject.is_accepted:
         raise ClassNotAccepted(NOT_ACCEPTED_MESSAGE, subject_id=str(subject.id), status=subject.status)
-    check_grade(program, subject, student, ctx)
+    if grade:
+        check_grade(program, subject, student, ctx)
 
 
 def constraint_refusal(program: Program, title: str, after: ScheduleMap) -> RegistrationError | None:
@@ -230,7 +241,8 @@ def check_add(
     check_student_verb(program, verb, ctx)
     admitted = check_entry(program, student, ctx, "classes", now)
     recorded = checked_verb(program, subject, section, student, ctx, verb, other_sections_exist, queue_ahead)
-    check_subject(program, subject, student, ctx)
+    # A grade-range exception asks for a class outside the student's grade: that is its point.
+    check_subject(program, subject, student, ctx, grade=verb != GRADE_RANGE_EXCEPTION)
     return recorded, admitted
 
 

@@ -19,6 +19,8 @@ ENROLLED = "Enrolled"
 WAITLISTED = "Waitlisted"
 INTERESTED = "Interested"
 APPLIED = "Applied"
+# The reference's extra lottery level (`use_grade_range_exceptions`): the grade check is skipped.
+GRADE_RANGE_EXCEPTION = "GradeRangeException"
 PRIORITY_PREFIX = "Priority/"
 STUDENT_CATEGORY = "student"
 MAX_REASON = 2000  # a reason is multi-line text: a paragraph, not a document

@@ -33,7 +33,7 @@ from regledger.projections.lottery_input import LotteryInputFold
 
 if TYPE_CHECKING:
     from regledger.domain.ids import ProgramId
-    from regledger.projections.lottery_input import _Fold
+    from regledger.projections.lottery_fold import Fold
 
 
 class ClassChangeInputFold(LotteryInputFold):
@@ -43,7 +43,7 @@ class ClassChangeInputFold(LotteryInputFold):
         return self.read_fold(program_id, position, lambda fold: class_change_snapshot(fold, position))
 
 
-def class_change_snapshot(fold: _Fold, position: int) -> ClassChangeSnapshot:
+def class_change_snapshot(fold: Fold, position: int) -> ClassChangeSnapshot:
     if fold.settings is None:
         raise NotFoundError("No such program at this log position", program_id=str(fold.program_id))
     limit = fold.settings.priority_limit

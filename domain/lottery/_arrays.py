@@ -39,8 +39,11 @@ class ProgramArrays:
     must_free: tuple[IntArray, ...]
     blocks_lunch: BoolArray
     incidence: BoolArray
+    # One matrix per level filled, top first; with grade-range exceptions the last one is
+    # that level (`grade_free_level`, 1-based; 0 when there is none).
     priority: tuple[BoolArray, ...]
     interest: BoolArray
+    grade_free_level: int = 0
 
 
 def build_arrays(inp: LotteryInput) -> ProgramArrays:
@@ -64,7 +67,7 @@ def build_arrays(inp: LotteryInput) -> ProgramArrays:
             section_index,
             eligible,
         )
-        for level in range(inp.priority_limit)
+        for level in range(inp.levels)
     )
     return ProgramArrays(
         student_ids=tuple(s.id for s in students),
@@ -84,6 +87,7 @@ def build_arrays(inp: LotteryInput) -> ProgramArrays:
         incidence=incidence,
         priority=priority,
         interest=_preference_matrix([s.interested for s in students], section_index, eligible),
+        grade_free_level=inp.grade_free_level,
     )
 
 

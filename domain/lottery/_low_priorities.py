@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 
 
 def fill_low_priorities(arrays: ProgramArrays, rng: np.random.Generator) -> tuple[BoolArray, ...]:
-    priority = [matrix.copy() for matrix in arrays.priority]
+    """Every level's matrix, with the synthesised choices added; the grade-range exception
+    level (the reference's extra level) is left as it is and not read."""
+    real = len(arrays.priority) - bool(arrays.grade_free_level)
+    priority = [matrix.copy() for matrix in arrays.priority[:real]]
     if not priority:
-        return ()
+        return arrays.priority
     ranked_any = np.logical_or.reduce(priority)
     wanted_slots = _covered(arrays, ranked_any)
     for level in range(len(priority)):
@@ -34,7 +37,7 @@ def fill_low_priorities(arrays: ProgramArrays, rng: np.random.Generator) -> tupl
                 priority[level][student, pick] = True
                 ranked_any[student, pick] = True
                 lower[student, arrays.slots[pick]] = True
-    return tuple(priority)
+    return (*priority, *arrays.priority[real:])
 
 
 def _covered(arrays: ProgramArrays, chosen: BoolArray) -> BoolArray:

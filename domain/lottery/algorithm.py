@@ -13,6 +13,8 @@ Behaviour follows ESP's `LotteryAssignmentController` (see docs/esp-reference.md
 * `max_timeslots` is compared with the slots filled *before* an assignment, as the reference
   does, so a long section may take a student past it.
 * A program cap (`program_size_max`) of None or 0 means no cap, as in the reference.
+* With grade-range exceptions the input has one more level after N (the reference's
+  `effective = real + 1`), filled like a priority (Kp) but without the grade check.
 
 Unlike the reference, all randomness comes from one PCG64 stream seeded by the caller, and
 shuffles and draws are built from uniform doubles only (no library sampling routines), so one
@@ -145,17 +147,17 @@ class _Run:
             spaces = min(spaces, self.program_cap - self.enrolled)
         if spaces <= 0:
             return
-        able = candidates[self._able(section, candidates)]
+        able = candidates[self._able(section, candidates, level)]
         if able.size > spaces:
             able = able[weighted_draw(self.rng, self.weight[able], spaces)]
         if able.size:
             self._seat(section, able, level)
 
-    def _able(self, section: int, candidates: IntArray) -> BoolArray:
+    def _able(self, section: int, candidates: IntArray, level: int) -> BoolArray:
         arrays, params = self.arrays, self.params
         ok: BoolArray = ~self.subjects_taken[candidates, arrays.subject[section]]
         ok &= ~self.occupied[np.ix_(candidates, arrays.must_free[section])].any(axis=1)
-        if params.check_grade:
+        if params.check_grade and not (arrays.grade_free_level and level == arrays.grade_free_level):
             grades = arrays.grades[candidates]
             ok &= (grades >= arrays.grade_min[section]) & (grades <= arrays.grade_max[section])
         if params.max_sections:

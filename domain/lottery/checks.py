@@ -39,7 +39,7 @@ def check_assignments(inp: LotteryInput, params: LotteryParameters, result: Lott
     lunch = _lunch_by_day(inp)
     for student_id, seats in by_student.items():
         mine = [sections[a.section_id] for a in seats]
-        _check_student(students[student_id], seats, mine, params)
+        _check_student(students[student_id], seats, mine, params, inp.grade_free_level)
         _check_lunch(student_id, mine, lunch)
 
 
@@ -55,6 +55,7 @@ def _check_student(
     seats: list[Assignment],
     mine: list[LotterySection],
     params: LotteryParameters,
+    grade_free_level: int,
 ) -> None:
     slots = [t for s in mine for t in s.timeslot_ids]
     if len(slots) != len(set(slots)):
@@ -65,7 +66,7 @@ def _check_student(
     for assignment, section in zip(seats, mine, strict=True):
         if section.id not in wanted:
             raise LotteryInvariantError(f"student {student.id} got an unrequested section")
-        _check_seat(student, assignment, section, params)
+        _check_seat(student, assignment, section, params, grade_free_level)
     if params.max_sections and len(mine) > params.max_sections:
         raise LotteryInvariantError(f"student {student.id} has too many sections")
     longest = max(len(s.timeslot_ids) for s in mine)
@@ -78,10 +79,12 @@ def _check_seat(
     assignment: Assignment,
     section: LotterySection,
     params: LotteryParameters,
+    grade_free_level: int,
 ) -> None:
     if section.is_lunch or not section.timeslot_ids:
         raise LotteryInvariantError(f"section {section.id} is not a lottery section")
-    if params.check_grade and not section.grade_min <= student.grade <= section.grade_max:
+    grade_checked = params.check_grade and not (grade_free_level and assignment.level == grade_free_level)
+    if grade_checked and not section.grade_min <= student.grade <= section.grade_max:
         raise LotteryInvariantError(f"student {student.id} is outside the grade range")
     if assignment.level and not _ranked_or_starred(student, section.id, assignment.level):
         raise LotteryInvariantError(f"student {student.id} got level {assignment.level} wrongly")

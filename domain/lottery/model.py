@@ -105,6 +105,19 @@ class LotteryInput:
     students: tuple[LotteryStudent, ...]
     priority_limit: int
     program_size_max: int | None = None
+    # The reference's `use_grade_range_exceptions`: students' priorities then hold one more
+    # level, priority_limit + 1, whose seats skip the grade check.
+    grade_range_exceptions: bool = False
+
+    @property
+    def levels(self) -> int:
+        """The priority levels the lottery fills: N, or N + 1 with grade-range exceptions."""
+        return self.priority_limit + self.grade_range_exceptions
+
+    @property
+    def grade_free_level(self) -> int:
+        """The level whose seats skip the grade check (0: none)."""
+        return self.priority_limit + 1 if self.grade_range_exceptions else 0
 
     def validate(self) -> None:
         """Ids are unique and every reference points at something in the snapshot."""
@@ -152,13 +165,17 @@ class LotteryInput:
         students = sorted(
             [str(s.id), s.grade, [ids(level) for level in s.priorities], ids(s.interested)] for s in self.students
         )
-        return {
+        canonical: dict[str, Any] = {
             "timeslots": timeslots,
             "sections": sections,
             "students": students,
             "priority_limit": self.priority_limit,
             "program_size_max": self.program_size_max,
         }
+        if self.grade_range_exceptions:
+            # Only when on: inputs recorded before the option existed keep their digests.
+            canonical["grade_range_exceptions"] = True
+        return canonical
 
 
 def _unique(kind: str, ids: Iterable[UUID]) -> frozenset[UUID]:

@@ -40,7 +40,8 @@ from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.projections.changes import changes_of
 from regledger.projections.lean_fold import LEAN, lean_changes
-from regledger.projections.lottery_input import _Fold, _StudentState
+from regledger.projections.lottery_fold import Fold as _Fold
+from regledger.projections.lottery_fold import _StudentState
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
