@@ -19,6 +19,7 @@ from regledger.adapters.cli_common import (
 from regledger.adapters.cli_output import Column, FormatOption, Listing, OutputFormat, cols, emit
 from regledger.domain.application import Registration
 from regledger.domain.ids import program_id
+from regledger.domain.lottery.algorithms import recorded_algorithm
 from regledger.domain.lottery_commands import ReplayReport
 from regledger.domain.lottery_run import LotteryRun
 from regledger.domain.values import check_timezone as zone_of
@@ -50,7 +51,11 @@ def print_stats(app: Registration, run_id: Any) -> None:
 
 def print_replay(report: ReplayReport) -> None:
     """Both digests in full (for copying), then the verdict IDENTICAL or DIFFERENT."""
-    console.print(f"replay of run {report.run_id} (seed {report.seed}, position {report.position}):", soft_wrap=True)
+    console.print(
+        f"replay of run {report.run_id} ({report.algorithm}, seed {report.seed}, position {report.position}; "
+        f"numpy {report.recorded_numpy or 'not recorded'} then, {report.replayed_numpy} now):",
+        soft_wrap=True,
+    )
     for what, recorded, replayed in (
         ("input digest     ", report.recorded_input_digest, report.replayed_input_digest),
         ("assignment digest", report.recorded_digest, report.replayed_digest),
@@ -69,6 +74,9 @@ def start(
         list[str] | None, typer.Option("--param", help="A lottery parameter NAME=VALUE (repeatable).")
     ] = None,
     reason: str = typer.Option("", "--reason"),
+    algorithm: str | None = typer.Option(
+        None, "--algorithm", help="esp-weighted (default) or lsf-repair, or a versioned id (esp-weighted/1)."
+    ),
 ) -> None:
     """Compute a lottery run from the log as it stands and record it (nothing is enrolled)."""
     parameters = _parameters(param or [])
@@ -76,9 +84,14 @@ def start(
         app = built.app
         with console.status("computing the lottery..."):
             result = run_refusable(
-                lambda: app.start_lottery(program_id(program), admin_context(reason), parameters, seed)
+                lambda: app.start_lottery(
+                    program_id(program), admin_context(reason), parameters, seed, algorithm=algorithm
+                )
             )
-        console.print(f"run {result.ids['run_id']}: seed {result.ids['seed']}, {result.ids['assignments']} seats")
+        console.print(
+            f"run {result.ids['run_id']}: seed {result.ids['seed']}, {result.ids['assignments']} seats, "
+            f"algorithm {result.ids['algorithm']}"
+        )
         print_stats(app, parse_uuid(result.ids["run_id"], "run id"))
 
 
@@ -89,18 +102,30 @@ def runs(
     """A program's lottery runs, newest first: id, seed, status, seats assigned and enrolled
     (class-change runs: `regledger class-change runs`)."""
     with services() as built:
-        listed = built.views.lottery_runs(program_id(program))
-        found = [r for r in listed if built.app.load_run(r.run_id).parameters.get("kind") != "class_change"]
+        listed = [(r, built.app.load_run(r.run_id).parameters) for r in built.views.lottery_runs(program_id(program))]
+        found = [(r, parameters) for r, parameters in listed if parameters.get("kind") != "class_change"]
         view = built.views.program(program_id(program))
     rows = [
-        (r.run_id, r.status, r.seed, r.assignments, r.enrolments, r.started_at, r.actor, r.ended_at, r.input_position)
-        for r in found
+        (
+            r.run_id,
+            r.status,
+            recorded_algorithm(parameters),
+            r.seed,
+            r.assignments,
+            r.enrolments,
+            r.started_at,
+            r.actor,
+            r.ended_at,
+            r.input_position,
+        )
+        for r, parameters in found
     ]
     listing = Listing(
         f"Lottery runs of {program}",
         cols(
             "run_id:run",
             "status",
+            "algorithm",
             "seed",
             "assignments",
             "enrolments",
@@ -143,6 +168,7 @@ def _run_about(run: LotteryRun) -> dict[str, Any]:
         "status": run.status,
         "seed": run.seed,
         "input_position": run.input_position,
+        "algorithm": recorded_algorithm(run.parameters),
         "parameters": run.parameters,
     }
 

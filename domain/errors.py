@@ -113,3 +113,5 @@ LunchNotRequestable = rule("lunch_not_requestable")
 ClassChangeStale = rule("class_change_stale")
 NotAClassChangeRun = rule("not_a_class_change_run")
 NotALotteryRun = rule("not_a_lottery_run")
+# -- lottery algorithms --
+LotteryAlgorithmUnavailable = rule("lottery_algorithm_unavailable")

@@ -19,7 +19,15 @@ from regledger.domain.errors import (
     NotALotteryRun,
 )
 from regledger.domain.ids import ProgramId
-from regledger.domain.lottery.algorithm import compute_assignment
+from regledger.domain.lottery.algorithms import (
+    ALGORITHM_KEY,
+    NUMPY_KEY,
+    algorithm_for,
+    numpy_version,
+    recorded_algorithm,
+    resolve_algorithm,
+)
+from regledger.domain.lottery.exception_stats import with_exception_level
 from regledger.domain.lottery.model import InputSnapshot, LotteryInput, LotteryParameters, LotteryResult
 from regledger.domain.lottery.stats import LotteryStats, compute_stats
 from regledger.domain.lottery_run import LotteryRun
@@ -62,6 +70,10 @@ class ReplayReport:
     replayed_input_digest: str
     recorded_digest: str
     replayed_digest: str
+    algorithm: str = ""
+    # The numpy versions of the run and of this replay ("" when the run predates recording it).
+    recorded_numpy: str = ""
+    replayed_numpy: str = ""
 
     @property
     def identical(self) -> bool:
@@ -77,7 +89,8 @@ class RunComparison:
 
 
 def _parameters(parameters: dict[str, Any] | None) -> LotteryParameters:
-    data = dict(parameters or {})
+    """The knobs; a run's recorded `algorithm` and `numpy` keys are accepted and left out."""
+    data = {k: v for k, v in (parameters or {}).items() if k not in (ALGORITHM_KEY, NUMPY_KEY)}
     unknown = set(data) - set(LotteryParameters().as_dict())
     if unknown:
         raise InvalidInputError(f"Unknown lottery parameters: {sorted(unknown)}")
@@ -111,23 +124,34 @@ def lottery_input(app: Registration, program_id: ProgramId, position: int) -> Lo
 
 
 def _compute(
-    app: Registration, program_id: ProgramId, params: LotteryParameters, seed: int, position: int, *, stats: bool
+    app: Registration,
+    program_id: ProgramId,
+    params: LotteryParameters,
+    seed: int,
+    position: int,
+    *,
+    stats: bool,
+    algorithm: str,
 ) -> LotteryPreview:
+    """`algorithm` is a registered id (`algorithms.ALGORITHMS`); the preview's parameters
+    record it with this numpy version."""
+    compute = algorithm_for({ALGORITHM_KEY: algorithm})
     # A run allocates hundreds of thousands of short-lived objects over a large heap (the
     # folds, the aggregate cache): a full collection then took a third of a warm run (0.51
     # against 0.35 s in the bench) and found nothing.
     with app.bulk_work():
         snapshot = lottery_snapshot(app, program_id, position)
-        result = compute_assignment(snapshot.input, params, seed)
+        inp = snapshot.input
+        result = compute(inp, params, seed)
         return LotteryPreview(
             program_id=program_id,
             position=position,
             seed=seed,
-            parameters=params.as_dict(),
-            input_digest=snapshot.input.digest(),
+            parameters={**params.as_dict(), ALGORITHM_KEY: algorithm, NUMPY_KEY: numpy_version()},
+            input_digest=inp.digest(),
             ignored_priorities=snapshot.ignored_priorities,
             result=result,
-            stats=compute_stats(snapshot.input, params, result) if stats else None,
+            stats=with_exception_level(compute_stats(inp, params, result), inp, result) if stats else None,
         )
 
 
@@ -150,7 +174,9 @@ def _recompute(app: Registration, run: LotteryRun) -> LotteryPreview:
     if run.assignment_digest is None:
         raise LotteryNotComputed("This lottery run has no result yet.", run_id=str(run.id))
     params = LotteryParameters.from_dict(run.parameters)
-    return _compute(app, run.program_id, params, run.seed, run.input_position, stats=False)
+    algorithm = recorded_algorithm(run.parameters)
+    algorithm_for(run.parameters)  # refuses before any fold when this build lacks it
+    return _compute(app, run.program_id, params, run.seed, run.input_position, stats=False, algorithm=algorithm)
 
 
 def load_run(app: Registration, run_id: UUID) -> LotteryRun:
@@ -177,21 +203,26 @@ def start_lottery(
     ctx: CommandContext,
     parameters: dict[str, Any] | None = None,
     seed: int | None = None,
+    algorithm: str | None = None,
 ) -> CommandResult:
     """Compute a run from the log as it stands and record Started + Computed in one save.
 
     Without a seed one is drawn (`secrets`) and recorded. The run id derives from the
     command id, so retrying the command returns the first run instead of making another.
+    `algorithm` is a registered id or short name (default ESP's); the id is recorded.
     """
     params = _parameters(parameters)
     chosen_seed = _seed(seed)
+    algorithm_id = resolve_algorithm(algorithm or (parameters or {}).get(ALGORITHM_KEY))
     run_id = LotteryRun.create_id(program_id, ctx.command_id)
 
     existing = app.find(LotteryRun, run_id)
     if existing is not None:
-        return app.replay(ctx, existing, ids=run_ids(existing))
+        return app.replay(
+            ctx, existing, ids={**run_ids(existing), "algorithm": recorded_algorithm(existing.parameters)}
+        )
     app.load_program(program_id)
-    preview = _compute(app, program_id, params, chosen_seed, app.position(), stats=True)
+    preview = _compute(app, program_id, params, chosen_seed, app.position(), stats=True, algorithm=algorithm_id)
     assert preview.stats is not None
     run = LotteryRun(
         program_id=program_id,
@@ -204,7 +235,7 @@ def start_lottery(
     run.record_computed(
         preview.assignment_digest, preview.stats.as_dict(), len(preview.result.assignments), ctx.audit()
     )
-    ids = {**run_ids(run), "ignored_priorities": str(preview.ignored_priorities)}
+    ids = {**run_ids(run), "ignored_priorities": str(preview.ignored_priorities), "algorithm": algorithm_id}
     outcome = app.commit(ctx, run, ids=ids)
     _remember(app, run.id, preview.result)
     return outcome
@@ -241,6 +272,9 @@ def replay_lottery(app: Registration, run_id: UUID) -> ReplayReport:
         replayed_input_digest=preview.input_digest,
         recorded_digest=run.assignment_digest,
         replayed_digest=preview.assignment_digest,
+        algorithm=recorded_algorithm(run.parameters),
+        recorded_numpy=str(run.parameters.get(NUMPY_KEY, "")),
+        replayed_numpy=numpy_version(),
     )
 
 
@@ -261,10 +295,13 @@ def what_if(
     parameters: dict[str, Any] | None,
     seed: int,
     position: int | None = None,
+    algorithm: str | None = None,
 ) -> LotteryPreview:
-    """Compute an assignment and its stats without recording anything."""
+    """Compute an assignment and its stats without recording anything; a run's recorded
+    parameters (with its algorithm) may be passed back as they are."""
     at = app.position() if position is None else position
-    return _compute(app, program_id, _parameters(parameters), _seed(seed), at, stats=True)
+    chosen = resolve_algorithm(algorithm or (parameters or {}).get(ALGORITHM_KEY))
+    return _compute(app, program_id, _parameters(parameters), _seed(seed), at, stats=True, algorithm=chosen)
 
 
 def compare_runs(app: Registration, run_ids: list[UUID]) -> RunComparison:
@@ -276,7 +313,11 @@ def compare_runs(app: Registration, run_ids: list[UUID]) -> RunComparison:
             "Status": run.status,
             "Seed": str(run.seed),
             "Input position": str(run.input_position),
-            "Parameters": ", ".join(f"{k}={v}" for k, v in sorted(run.parameters.items())),
+            "Algorithm": recorded_algorithm(run.parameters),
+            "numpy": str(run.parameters.get(NUMPY_KEY, "(not recorded)")),
+            "Parameters": ", ".join(
+                f"{k}={v}" for k, v in sorted(run.parameters.items()) if k not in (ALGORITHM_KEY, NUMPY_KEY)
+            ),
         }
         if run.stats:
             column.update(LotteryStats.from_dict(run.stats).render_rows())

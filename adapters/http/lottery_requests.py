@@ -25,6 +25,12 @@ class LotteryStartRequest(CommandRequest):
     seed: int | None = Field(
         default=None, ge=0, le=SEED_MAX, description="Recorded with the run; drawn at random when omitted."
     )
+    algorithm: str | None = Field(
+        default=None,
+        max_length=64,
+        description="`esp-weighted` (default) or `lsf-repair`, or a versioned id such as `esp-weighted/1`; "
+        "the id is recorded with the run. An unknown name is refused (422) with the known ones.",
+    )
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"parameters": {"kp": 1.2}, "seed": 42}]})
 

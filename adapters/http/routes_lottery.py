@@ -33,6 +33,7 @@ from regledger.adapters.http.responses import (
 from regledger.adapters.http.schemas import ActionRequest
 from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_response, wants_csv
 from regledger.domain.ids import program_id
+from regledger.domain.lottery.algorithms import recorded_algorithm
 
 router = APIRouter(tags=["lottery"])
 
@@ -45,7 +46,9 @@ def start_run(cmd: AdminCommandDep, slug: SlugPath, body: LotteryStartRequest | 
     """Compute an assignment from the log as it stands, with the given (or a drawn) seed, and
     record the run; nothing is enrolled until it is committed. `ids.run_id` names the run."""
     body = body or LotteryStartRequest()
-    result = cmd.app.start_lottery(program_id(slug), cmd.ctx(body), body.parameters.model_dump(), body.seed)
+    result = cmd.app.start_lottery(
+        program_id(slug), cmd.ctx(body), body.parameters.model_dump(), body.seed, algorithm=body.algorithm
+    )
     return cmd.respond(result, created=True)
 
 
@@ -53,11 +56,16 @@ def start_run(cmd: AdminCommandDep, slug: SlugPath, body: LotteryStartRequest | 
 def program_runs(_admin: AdminDep, slug: KnownProgram, app: RegistrationDep, views: ViewsDep) -> RunsPublic:
     """Class-change runs are listed under `/programs/{slug}/class-change-runs` instead."""
     position = views.position()
-    found = views.lottery_runs(program_id(slug))
-    runs = [r for r in found if app.load_run(r.run_id).parameters.get("kind") != "class_change"]
+    found = [(r, app.load_run(r.run_id).parameters) for r in views.lottery_runs(program_id(slug))]
+    runs = [(r, parameters) for r, parameters in found if parameters.get("kind") != "class_change"]
     return RunsPublic(
         position=position,
-        runs=[RunSummaryPublic(**{k: v for k, v in vars(r).items() if k != "program_id"}) for r in runs],
+        runs=[
+            RunSummaryPublic(
+                **{k: v for k, v in vars(r).items() if k != "program_id"}, algorithm=recorded_algorithm(parameters)
+            )
+            for r, parameters in runs
+        ],
     )
 
 
@@ -81,6 +89,7 @@ def run_stats(run_id: RunPath, _admin: AdminDep, app: RegistrationDep, views: Vi
         seed=run.seed,
         input_position=run.input_position,
         parameters=dict(run.parameters),
+        algorithm=recorded_algorithm(run.parameters),
         rows=[StatRowPublic(label=label, value=value) for label, value in stats.render_rows()],
         stats=stats.as_dict(),
         worst_served=[names.student(s) for s in stats.worst_served],
