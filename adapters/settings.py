@@ -159,6 +159,20 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(default=None, repr=False)
     # Request bodies above this many bytes are refused with 413 before they are read whole.
     max_body_bytes: int = Field(default=1_000_000, ge=1)
+    # The notifier (`regledger notify run`, docs/notifications.md): SMTP server, TLS, login,
+    # sender; no host: e-mails wait in the outbox. A webhook URL also gets every message as JSON.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = Field(default=None, repr=False)
+    smtp_from: str = "regledger@localhost"
+    smtp_timeout: float = Field(default=10.0, gt=0)
+    webhook_url: str | None = Field(default=None, repr=False)
+    # A failed delivery is retried after notify_backoff_seconds, doubling, at most an hour
+    # apart; after notify_max_attempts it is `failed`.
+    notify_backoff_seconds: float = Field(default=30.0, gt=0)
+    notify_max_attempts: int = Field(default=8, ge=1)
 
     @classmethod
     def settings_customise_sources(
@@ -342,6 +356,8 @@ class Settings(BaseSettings):
         data = self.model_dump(mode="json")
         data["postgres_password"] = REDACTED if self.postgres_password.get_secret_value() else ""
         data["metrics_token"] = REDACTED if self.metrics_token else None
+        data["smtp_password"] = REDACTED if self.smtp_password else None
+        data["webhook_url"] = REDACTED if self.webhook_url else None
         if self.database_url:
             data["database_url"] = _mask_url_password(self.database_url)
         return data

@@ -1,0 +1,108 @@
+"""A real SMTP server (aiosmtpd) on a loopback port, and the environment of a notifier."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from regledger.adapters.settings import Settings
+
+
+@dataclass
+class Received:
+    """What the server accepted: one entry per delivery (a repeat shows twice)."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ids(self) -> Counter[str]:
+        with self.lock:
+            return Counter(str(m["Message-ID"]) for m in self.messages)
+
+    def to(self) -> Counter[str]:
+        with self.lock:
+            return Counter(self.recipients)
+
+    def of(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+
+class Handler:
+    def __init__(self, received: Received) -> None:
+        self.received = received
+
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        with self.received.lock:
+            self.received.messages.append(message_from_bytes(content, _class=EmailMessage, policy=policy.default))
+            self.received.recipients.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SmtpServer:
+    """Started by the tests; `stop()` and `start()` again on the same port (an outage)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received = Received()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(Handler(self.received), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def smtp_environ(port: int) -> dict[str, str]:
+    return {
+        "REGLEDGER_SMTP_HOST": "127.0.0.1",
+        "REGLEDGER_SMTP_PORT": str(port),
+        "REGLEDGER_SMTP_SECURITY": "none",
+        "REGLEDGER_SMTP_FROM": "registrar@splash.test",
+        "REGLEDGER_SMTP_TIMEOUT": "5",
+        "REGLEDGER_NOTIFY_BACKOFF_SECONDS": "0.05",
+        "REGLEDGER_NOTIFY_MAX_ATTEMPTS": "20",
+    }
+
+
+def store_environ(settings: Settings) -> dict[str, str]:
+    """The REGLEDGER_* variables of a store's settings (for a notifier in a subprocess)."""
+    if settings.store == "sqlite":
+        return {"REGLEDGER_STORE": "sqlite", "REGLEDGER_SQLITE_PATH": str(settings.sqlite_path)}
+    return {
+        "REGLEDGER_STORE": "postgres",
+        "REGLEDGER_POSTGRES_HOST": settings.postgres_host,
+        "REGLEDGER_POSTGRES_PORT": str(settings.postgres_port),
+        "REGLEDGER_POSTGRES_USER": settings.postgres_user,
+        "REGLEDGER_POSTGRES_DB": settings.postgres_db,
+        "REGLEDGER_POSTGRES_SCHEMA": settings.postgres_schema,
+        "REGLEDGER_POSTGRES_POOL_SIZE": "2",
+    }
+
+
+def email_of(key: str) -> str:
+    return f"{key}@splash.test"
+
+
+def addresses(counter: Counter[Any]) -> set[Any]:
+    return {k for k, n in counter.items() if n}

@@ -1,0 +1,203 @@
+"""The notifier end to end in-process, on SQLite and PostgreSQL, through a real SMTP server:
+what is sent when, one message per student per commit, no address counted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from regledger.adapters.bootstrap import build_application
+from regledger.adapters.notifier.follower import Notifier
+from regledger.adapters.notifier.sender import Sender
+from regledger.adapters.notifier.store import OutboxStore, open_outbox
+from regledger.adapters.settings import Settings
+from regledger.adapters.simulation.seed import store_synthetic_program
+from regledger.adapters.simulation.synthetic import generate_program
+from regledger.domain.application import Registration
+from regledger.domain.ids import SectionId, SubjectId, program_id
+from regledger.domain.values import ENROLLED, CommandContext
+from tests.notifier.helpers import email_of
+
+
+def admin(reason: str = "") -> CommandContext:
+    return CommandContext(actor="admin:registrar", reason=reason)
+
+
+def student(key: str) -> CommandContext:
+    return CommandContext(actor=f"student:splash/{key}")
+
+
+@pytest.fixture
+def app(notify_settings: Settings) -> Iterator[Registration]:
+    notify_settings.prepare()
+    registration = build_application(notify_settings)
+    yield registration
+    registration.close()
+
+
+@pytest.fixture
+def outbox(notify_settings: Settings) -> Iterator[OutboxStore]:
+    store = open_outbox(notify_settings)
+    yield store
+    store.close()
+
+
+class Program:
+    """Program splash: class M101 "Mechanics" with section 1 (2 seats); students with profiles."""
+
+    def __init__(self, app: Registration) -> None:
+        self.app = app
+        app.create_program(
+            "splash",
+            "Splash Fall",
+            admin(),
+            school_year=2027,
+            settings={"waitlist_enabled": True},
+            grade_min=7,
+            grade_max=12,
+        )
+        self.pid = program_id("splash")
+        from datetime import UTC, datetime, timedelta
+
+        start = datetime(2026, 11, 21, 9, tzinfo=UTC)
+        slot = app.add_timeslot(self.pid, "morning", start, start + timedelta(minutes=50), admin())
+        self.slot = UUID(slot.ids["timeslot_id"])
+        subject = app.add_subject(self.pid, "M101", "Mechanics", admin(), class_size_max=2)
+        self.subject = SubjectId(UUID(subject.ids["subject_id"]))
+        self.section = self.new_section()
+
+    def new_section(self) -> SectionId:
+        result = self.app.create_section(self.subject, [self.slot], admin())
+        return SectionId(UUID(result.ids["section_id"]))
+
+    def profile(self, key: str, *, email: bool = True) -> None:
+        contacts = {"email": email_of(key)} if email else {}
+        self.app.submit_profile(self.pid, key, key.title(), 2029, contacts, student(key))
+
+    def add(self, key: str, section: SectionId | None = None, verb: str = ENROLLED) -> Any:
+        return self.app.add_section(self.pid, key, section or self.section, student(key), verb)
+
+
+def notify(app: Registration, settings: Settings, outbox: OutboxStore, **kwargs: Any) -> Sender:
+    """Catch the notifier up (whole log) and send what is due."""
+    Notifier(app, outbox, from_start=True, **kwargs).catch_up()
+    sender = Sender.for_settings(settings, outbox)
+    sender.send_due()
+    sender.close()
+    return sender
+
+
+def test_a_waitlist_promotion_mails_the_promoted_student_only(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    for key in ("ada", "bo", "cy"):
+        p.profile(key)
+    p.add("ada")
+    p.add("bo")
+    p.add("cy", verb="Waitlisted")
+    p.app.drop_section(p.pid, "ada", p.section, student("ada"))  # her own drop: no mail to her
+
+    notify(app, notify_settings, outbox)
+
+    assert smtp_server.received.to() == {email_of("cy"): 1}
+    [mail] = smtp_server.received.of(email_of("cy"))
+    assert mail["Subject"] == "Splash Fall: You got a seat off the waitlist"
+    assert mail["From"] == "registrar@splash.test"
+    text = mail.get_body(("plain",)).get_content()
+    assert "M101s1 (Mechanics)" in text
+    assert "Hello Cy" in text
+    assert [(r.kind, r.status, r.attempts) for r in outbox.list()] == [("waitlist", "sent", 1)]
+
+
+def test_a_cancellation_mails_everyone_it_released_and_escapes_html(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    for key in ("ada", "bo", "cy"):
+        p.profile(key)
+    p.add("ada")
+    p.add("bo")
+    p.add("cy", verb="Waitlisted")
+    reason = "Teacher ill <b>sorry</b>"
+    app.cancel_section(p.section, admin(reason))
+
+    notify(app, notify_settings, outbox)
+
+    assert smtp_server.received.to() == {email_of(k): 1 for k in ("ada", "bo", "cy")}
+    mail = smtp_server.received.of(email_of("cy"))[0]
+    assert mail["Subject"] == "Splash Fall: A class you signed up for was cancelled"
+    html = mail.get_body(("html",)).get_content()
+    assert "Teacher ill &lt;b&gt;sorry&lt;/b&gt;" in html
+    assert "<b>sorry</b>" not in html
+    assert "your Waitlisted registration ended" in mail.get_body(("plain",)).get_content()
+
+
+def test_an_admin_drop_is_mailed_with_its_reason(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    p.profile("ada")
+    p.add("ada")
+    app.drop_section(p.pid, "ada", p.section, admin("no-show"))
+
+    notify(app, notify_settings, outbox)
+
+    [mail] = smtp_server.received.of(email_of("ada"))
+    assert mail["Subject"] == "Splash Fall: An administrator changed your registration"
+    assert "Reason: no-show" in mail.get_body(("plain",)).get_content()
+
+
+def test_students_without_an_address_are_counted_not_failed(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    p.profile("ada", email=False)
+    p.profile("bo")
+    p.add("ada")
+    p.add("bo")
+    app.cancel_section(p.section, admin())
+
+    notify(app, notify_settings, outbox)
+
+    assert smtp_server.received.to() == {email_of("bo"): 1}
+    assert outbox.counts() == {"pending": 0, "sent": 1, "failed": 0, "no_address": 1}
+    [row] = outbox.list(status="no_address")
+    assert row.student_key == "ada"
+    assert row.recipient is None
+    assert row.attempts == 0
+
+
+def test_history_before_the_first_start_is_not_mailed(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    p.profile("ada")
+    p.add("ada")
+    app.cancel_section(p.section, admin())  # before the notifier ever ran
+    notifier = Notifier(app, outbox)  # first start: the log so far is history
+    second = p.new_section()
+    p.add("ada", second)
+    app.cancel_section(second, admin())
+    notifier.catch_up()
+    Sender.for_settings(notify_settings, outbox).send_due()
+
+    [mail] = smtp_server.received.of(email_of("ada"))
+    assert "M101s2" in mail.get_body(("plain",)).get_content()
+
+
+def test_a_lottery_commit_sends_one_message_per_student(app, notify_settings, outbox, smtp_server):
+    program = generate_program(7, students=40, sections=24, classes=18, timeslots=4, days=1)
+    stored = store_synthetic_program(app, program, admin())
+    keys = [s.key for s in program.students]
+    without = set(keys[:5])
+    for key in keys:
+        contacts = {} if key in without else {"email": email_of(key)}
+        app.submit_profile(stored.program_id, key, key, 2029, contacts, admin())
+    run = app.start_lottery(stored.program_id, admin(), seed=3)
+    app.commit_lottery(UUID(run.ids["run_id"]), admin())
+    seated = {k for k in keys if app.get_student(stored.program_id, k).holding(ENROLLED)}
+    assert len(seated) > 20  # the lottery seated most students, most of them with several seats
+
+    # Small pages: the commit spans many of them and is still one message per student.
+    notify(app, notify_settings, outbox, batch_size=7)
+
+    assert smtp_server.received.to() == {email_of(k): 1 for k in seated - without}
+    assert outbox.counts()["no_address"] == len(seated & without)
+    for key in seated - without:
+        [mail] = smtp_server.received.of(email_of(key))
+        seats = app.get_student(stored.program_id, key).holding(ENROLLED)
+        assert mail.get_body(("plain",)).get_content().count("The lottery gave you a seat") == len(seats)
