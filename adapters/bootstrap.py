@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from regledger.adapters.aggregate_cache import AggregateCache, StoreEventReader
 from regledger.adapters.auth import TokenStore, build_token_store
 from regledger.adapters.bulk import collector_paused
+from regledger.adapters.lottery_checkpoints import MemoryCheckpoints, PostgresCheckpoints, SqliteCheckpoints
 from regledger.adapters.postgres.event_reader import PostgresEventReader
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages
 from regledger.adapters.postgres.wakeup import await_database
@@ -20,6 +23,7 @@ from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.runner import utc_now
 from regledger.projections.class_change_input import ClassChangeInputFold
+from regledger.projections.lottery_input import FoldCheckpoints
 from regledger.projections.views import RegistrationViews
 
 
@@ -53,14 +57,23 @@ def build_application(
 
     Commands read their aggregates through an in-process cache refreshed from the log (on
     PostgreSQL in one round trip for all of them), and the lottery's input fold reads log pages
-    in binary there. Everywhere: the lottery input
-    fold of the read side, and large computations and saves with the cycle collector paused.
+    in binary there. Everywhere: the lottery input fold of the read side
+    (checkpointed beside the events: `lottery_checkpoints`), and large computations and saves
+    with the cycle collector paused.
     (The recorder and the transcoder are the library's seams: `eventsourcing_env` names them.)"""
     postgres = settings.store == "postgres"
 
     def lottery_inputs(app: Application[UUID]) -> ClassChangeInputFold:
-        # The main lottery's fold, which also reads the class-change lottery's input.
-        return ClassChangeInputFold(app, PostgresNotificationPages(app) if postgres else None)
+        # The main lottery's fold, which also reads the class-change lottery's input; its
+        # checkpoints live beside the events (a cold start folds only the log after one).
+        checkpoints: FoldCheckpoints
+        if postgres:
+            checkpoints = PostgresCheckpoints(cast(PostgresApplicationRecorder, app.recorder).datastore)
+        elif settings.store == "sqlite":
+            checkpoints = SqliteCheckpoints(settings.sqlite_path)
+        else:
+            checkpoints = MemoryCheckpoints()
+        return ClassChangeInputFold(app, PostgresNotificationPages(app) if postgres else None, checkpoints)
 
     def aggregates(app: Application[UUID]) -> AggregateCache:
         reader = PostgresEventReader(app) if postgres else StoreEventReader(app.events)
