@@ -58,7 +58,11 @@ class _StudentState:
 
 
 class Fold:
-    """Applies one program's events, in log order, to plain per-aggregate state."""
+    """Applies one program's events, in log order, to plain per-aggregate state.
+
+    Its state is checkpointed (`lottery_fold_state`). A new topic changes the checkpoints'
+    signature by itself; changing what a handler does to the state (or the state's shape)
+    must raise `lottery_fold_state.FORMAT`, so checkpoints of the old fold are not read."""
 
     def __init__(self, program_id: ProgramId) -> None:
         self.program_id = program_id
