@@ -30,6 +30,7 @@ from regledger.adapters.cli_lottery import lottery_cli
 from regledger.adapters.cli_program import program_cli, timeslot_cli
 from regledger.adapters.cli_token import token_cli
 from regledger.adapters.logs import FORMAT_VARIABLE, LogFormat, configure_logging
+from regledger.adapters.notifier.cli import notify_cli
 from regledger.adapters.postgres.wakeup import DatabaseUnreachable, one_line
 from regledger.adapters.settings import Settings
 
@@ -41,6 +42,7 @@ cli.add_typer(lottery_cli, name="lottery")
 cli.add_typer(class_change_cli, name="class-change")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(export_cli, name="export")
+cli.add_typer(notify_cli, name="notify")
 cli.command("roster")(cli_queries.roster)
 cli.command("queue")(cli_queries.queue)
 cli.command("schedule")(cli_queries.schedule)
@@ -56,6 +58,9 @@ cli.command("switch")(cli_registrar.switch)
 cli.command("waitlist")(cli_registrar.waitlist)
 cli.command("unenroll-all")(cli_registrar.unenroll_all)
 cli.command("batch-enroll")(cli_onsite.batch_enroll)
+cli.command("check-in")(cli_onsite.check_in)
+cli.command("attend")(cli_onsite.attend)
+cli.command("attendance")(cli_onsite.attendance)
 cli.command("programs")(cli_catalogue.programs)
 program_cli.command("show")(cli_catalogue.program_show)
 cli.command("classes")(cli_catalogue.classes)

@@ -1,18 +1,33 @@
-"""Day-of CLI commands: `regledger batch-enroll SECTION` seats a list of students, each on their
-own (`domain/batch_commands.py`), and prints what became of each."""
+"""Day-of CLI commands: check-in, attendance, and `batch-enroll` (a list of students seated in a
+section, each on their own, `domain/batch_commands.py`)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from regledger.adapters.cli_address import PROGRAM_OPTION_HELP, SECTION_HELP, section_address
-from regledger.adapters.cli_common import IdempotencyKeyOption, admin_context, run_refusable, services
-from regledger.adapters.cli_lookup import section_aggregate, section_name
+from regledger.adapters.cli_address import (
+    PROGRAM_OPTION_HELP,
+    SECTION_HELP,
+    STUDENT_HELP,
+    section_address,
+    student_address,
+)
+from regledger.adapters.cli_common import (
+    IdempotencyKeyOption,
+    ReasonOption,
+    admin_context,
+    done,
+    run_refusable,
+    services,
+)
+from regledger.adapters.cli_lookup import program_named, section_aggregate, section_name, section_named, zone
 from regledger.adapters.cli_output import FormatOption, Listing, OutputFormat, cols, emit
 from regledger.adapters.cli_token import keys_from
+from regledger.domain.onsite_commands import ATTENDED
 
 
 def batch_enroll(
@@ -53,5 +68,80 @@ def batch_enroll(
         caption=f"{counts} (command {result.command_id})",
         items="outcomes",
         about={"section_id": str(found.section_id), "counts": result.counts, "command_id": result.command_id},
+    )
+    emit(listing, fmt)
+
+
+def check_in(
+    student: Annotated[str, typer.Argument(help=STUDENT_HELP)],
+    undo: Annotated[bool, typer.Option("--undo", help="Take back a check-in recorded by mistake.")] = False,
+    reason: ReasonOption = "",
+    idempotency_key: IdempotencyKeyOption = None,
+) -> None:
+    """Check a student in on the day (again changes nothing), or --undo it."""
+    who = student_address(student)
+    ctx = admin_context(reason, idempotency_key)
+    with services(catch_up=False) as built:
+        command = built.app.undo_check_in if undo else built.app.check_in
+        result = run_refusable(lambda: command(who.program_id, who.key, ctx))
+    if result.outcome == "Unchanged":
+        done(result, f"{who} ({who.student_id}) was already checked in")
+    else:
+        done(result, f"{'undid the check-in of' if undo else 'checked in'} {who} ({who.student_id})")
+
+
+def attend(
+    section: Annotated[str, typer.Argument(help=SECTION_HELP)],
+    student: Annotated[str, typer.Argument(help=STUDENT_HELP)],
+    reason: ReasonOption = "",
+    idempotency_key: IdempotencyKeyOption = None,
+) -> None:
+    """Mark a student present in a section (the verb Attended; read per day with `attendance`)."""
+    who = student_address(student)
+    ctx = admin_context(reason, idempotency_key)
+    with services(catch_up=False) as built:
+        app = built.app
+        found = section_aggregate(app, section_address(section, who.slug))
+        name = section_name(app, found)
+        result = run_refusable(lambda: app.record_attendance(who.program_id, who.key, found.section_id, ctx))
+    already = " (already marked)" if result.outcome == "Unchanged" else ""
+    done(result, f"{who} ({who.student_id}) present in {name}{already}")
+
+
+def attendance(
+    section: Annotated[str, typer.Argument(help=SECTION_HELP)],
+    day: Annotated[str | None, typer.Option("--day", help="YYYY-MM-DD in the program's zone (default: today).")] = None,
+    program: Annotated[str | None, typer.Option("--program", help=PROGRAM_OPTION_HELP)] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Who was marked present in a section on a day."""
+    try:
+        wanted = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise typer.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--day") from None
+    with services() as built:
+        reads = built.views
+        view = section_named(reads, section_address(section, program))
+        owner = program_named(reads, view.program_id)
+        tz = zone(owner)
+        wanted = wanted or datetime.now(tz=tz).date()
+        marked = [
+            (i.student_id, i.valid_from)
+            for i in reads.history(section_id=view.section_id)
+            if i.verb == ATTENDED and i.valid_from.astimezone(tz).date() == wanted
+        ]
+        students = reads.student_views(s for s, _ in marked)
+    rows = [
+        (students[s].key if s in students else str(s), students[s].name if s in students else None, at)
+        for s, at in marked
+    ]
+    listing = Listing(
+        f"Attendance of {view.code} {view.class_title} on {wanted.isoformat()}",
+        cols("key:student", "name", "at:marked at"),
+        rows,
+        caption=f"{len(rows)} present",
+        items="students",
+        about={"section_id": str(view.section_id), "day": wanted.isoformat()},
+        zone=tz,
     )
     emit(listing, fmt)

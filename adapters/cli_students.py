@@ -33,7 +33,16 @@ def students(
         return None if year is None else grade_in(program.school_year, year)
 
     rows = [
-        (s.key, s.name, grade(s.graduation_year), s.graduation_year, s.email, s.registered_at, s.student_id)
+        (
+            s.key,
+            s.name,
+            grade(s.graduation_year),
+            s.graduation_year,
+            s.email,
+            s.registered_at,
+            s.checked_in_at,
+            s.student_id,
+        )
         for s in found
     ]
     columns = cols(
@@ -43,6 +52,7 @@ def students(
         Column("graduation_year", in_table=False),
         "email",
         Column("registered_at", in_table=False),
+        "checked_in_at:checked in",
         Column("student_id", "id", in_table=False),
     )
     listing = Listing(

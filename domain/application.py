@@ -91,6 +91,9 @@ class Registration(Application[UUID]):
     switch_sections = student_commands.switch_sections
     join_waitlist = student_commands.join_waitlist
     unenroll_all = onsite_commands.unenroll_all
+    check_in = onsite_commands.check_in
+    undo_check_in = onsite_commands.undo_check_in
+    record_attendance = onsite_commands.record_attendance
     seat_student = batch_commands.seat_student
     batch_register = batch_commands.batch_register
     star = preference_commands.star

@@ -115,3 +115,4 @@ NotAClassChangeRun = rule("not_a_class_change_run")
 NotALotteryRun = rule("not_a_lottery_run")
 # -- lottery algorithms --
 LotteryAlgorithmUnavailable = rule("lottery_algorithm_unavailable")
+NotCheckedIn = rule("not_checked_in")

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from regledger.domain.errors import InvalidInputError, NotRegistered
+from regledger.domain.errors import InvalidInputError, NotRegistered, NotScheduled
 from regledger.domain.ids import ProgramId, SectionId, student_id
+from regledger.domain.rules import section_ref
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
 from regledger.domain.student import Student
-from regledger.domain.values import ENROLLED, WAITLISTED, CommandContext
+from regledger.domain.values import ENROLLED, STUDENT_CATEGORY, WAITLISTED, CommandContext
 from regledger.domain.waitlist import promote_everywhere
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
 
 UNENROLL_CAUSE = "unenroll_all"
+ATTENDED = "Attended"
 
 
 @command
@@ -63,4 +65,54 @@ def unenroll_all(app: Registration, program_id: ProgramId, student_key: str, ctx
     return app.commit(ctx, student, *sections.values(), *promoted, ids=ids)
 
 
-__all__ = ["UNENROLL_CAUSE", "unenroll_all"]
+@command
+def check_in(app: Registration, program_id: ProgramId, student_key: str, ctx: CommandContext) -> CommandResult:
+    """Record that a student arrived; checking in twice records nothing (outcome `Unchanged`)."""
+    app.prefetch(program_id, student_id(program_id, student_key))
+    app.load_program(program_id)
+    student = app.load(Student, student_id(program_id, student_key), "student")
+    if replayed := app.replayed(ctx, student):
+        return replayed
+    student.check_in(ctx.audit())
+    return app.commit(ctx, student, ids={"student_id": str(student.id)})
+
+
+@command
+def undo_check_in(app: Registration, program_id: ProgramId, student_key: str, ctx: CommandContext) -> CommandResult:
+    """Take back a check-in recorded by mistake (an event of its own; refused if not checked in)."""
+    app.prefetch(program_id, student_id(program_id, student_key))
+    app.load_program(program_id)
+    student = app.load(Student, student_id(program_id, student_key), "student")
+    if replayed := app.replayed(ctx, student):
+        return replayed
+    student.undo_check_in(ctx.audit())
+    return app.commit(ctx, student, ids={"student_id": str(student.id)})
+
+
+@command
+def record_attendance(
+    app: Registration, program_id: ProgramId, student_key: str, section_id: SectionId, ctx: CommandContext
+) -> CommandResult:
+    """Mark a student present in a section (the verb `Attended`, as the reference's teachers do);
+    marking twice records nothing. Attendance is read per day (the day it was marked)."""
+    app.prefetch(program_id, section_id, app.subject_hint(section_id), student_id(program_id, student_key))
+    program = app.load_program(program_id)
+    section = app.load_section(section_id, program)
+    subject = app.load_subject(section.subject_id, program)
+    student = app.load(Student, student_id(program_id, student_key), "student")
+    if replayed := app.replayed(ctx, student):
+        return replayed
+    if (section_id, ATTENDED) in student.registrations:
+        return CommandResult(ctx.command_id, "Unchanged", app.position(), ids={"student_id": str(student.id)})
+    if not section.is_scheduled or section.is_cancelled:
+        raise NotScheduled(
+            "Attendance is taken in a scheduled section that is not cancelled.", section_id=str(section_id)
+        )
+    catalogue = app.ensure_verbs([ATTENDED], STUDENT_CATEGORY, ctx)
+    student.register(section_ref(section, subject), ATTENDED, cause="attendance", audit=ctx.audit())
+    result = app.commit(ctx, student, catalogue, ids={"student_id": str(student.id)})
+    app.remember_verbs([ATTENDED], STUDENT_CATEGORY)
+    return result
+
+
+__all__ = ["ATTENDED", "UNENROLL_CAUSE", "check_in", "record_attendance", "undo_check_in", "unenroll_all"]

@@ -13,6 +13,7 @@ from regledger.domain.errors import (
     AlreadyInClass,
     AlreadyRegistered,
     InvalidInputError,
+    NotCheckedIn,
     NotRegistered,
     NotStarred,
     RegistrationError,
@@ -89,6 +90,12 @@ class Student(AuditedAggregate):
     class PreferencesConfirmed(AuditedAggregate.Event):
         stars: int
 
+    class CheckedIn(AuditedAggregate.Event):
+        """The student arrived on the day (onsite check-in)."""
+
+    class CheckInUndone(AuditedAggregate.Event):
+        """A check-in recorded by mistake, taken back."""
+
     @staticmethod
     def create_id(program_id: ProgramId, student_key: str) -> UUID:
         return student_id(program_id, student_key)
@@ -102,6 +109,7 @@ class Student(AuditedAggregate):
         self.stars: set[SubjectId] = set()
         self.rankings: dict[TimeslotId, tuple[SectionRef | None, ...]] = {}
         self.confirmed = False
+        self.checked_in = False
 
     @property
     def student_id(self) -> StudentId:
@@ -216,6 +224,18 @@ class Student(AuditedAggregate):
     def confirm(self, audit: dict[str, str]) -> None:
         self._preferences_confirmed(stars=len(self.stars), **audit)
 
+    def check_in(self, audit: dict[str, str]) -> bool:
+        """Record the arrival; False (nothing recorded) if already checked in."""
+        if self.checked_in:
+            return False
+        self._checked_in(**audit)
+        return True
+
+    def undo_check_in(self, audit: dict[str, str]) -> None:
+        if not self.checked_in:
+            raise NotCheckedIn("The student is not checked in.", student_key=self.student_key)
+        self._check_in_undone(**audit)
+
     # -- recorders ------------------------------------------------------------------------
 
     @event(ProfileSubmitted)
@@ -283,6 +303,14 @@ class Student(AuditedAggregate):
                     ref, priority_verb(level), "ranking"
                 )
         self.rankings[timeslot_id] = tuple(ranked)
+
+    @event(CheckedIn)
+    def _checked_in(self, actor: str, command_id: str, reason: str) -> None:
+        self.checked_in = True
+
+    @event(CheckInUndone)
+    def _check_in_undone(self, actor: str, command_id: str, reason: str) -> None:
+        self.checked_in = False
 
     @event(PreferencesConfirmed)
     def _preferences_confirmed(self, stars: int, actor: str, command_id: str, reason: str) -> None:  # noqa: ARG002 - recorded by the event, not kept in the state

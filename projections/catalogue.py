@@ -130,6 +130,7 @@ class StudentView:
     name: str | None  # None until the student submits a profile
     graduation_year: int | None
     email: str | None
+    checked_in_at: datetime | None = None  # set while checked in on the day
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,14 @@ class StudentProfiled:
 
 
 @dataclass(slots=True)
+class StudentCheckedIn:
+    """The student checked in on the day (`at`), or the check-in was undone (None)."""
+
+    student_id: UUID
+    checked_in_at: datetime | None
+
+
+@dataclass(slots=True)
 class ProgramCreated:
     program_id: UUID
     slug: str

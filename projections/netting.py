@@ -48,6 +48,7 @@ class StudentRow:
     name: str | None = None
     graduation_year: int | None = None
     email: str | None = None
+    checked_in_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -156,6 +157,7 @@ class NetBatch:
     position: int
     students: dict[UUID, StudentRow] = field(default_factory=dict)
     student_profiles: dict[UUID, c.StudentProfiled] = field(default_factory=dict)
+    student_check_ins: dict[UUID, c.StudentCheckedIn] = field(default_factory=dict)
     programs: dict[UUID, c.ProgramCreated] = field(default_factory=dict)
     setting_deletes: set[PairKey] = field(default_factory=set)
     settings: dict[tuple[UUID, str], c.ProgramSettingSet] = field(default_factory=dict)
@@ -282,6 +284,12 @@ def net(batch: Batch) -> NetBatch:
                     out.student_profiles[ch.student_id] = ch
                 else:
                     student.name, student.graduation_year, student.email = ch.name, ch.graduation_year, ch.email
+            case c.StudentCheckedIn():
+                student = out.students.get(ch.student_id)
+                if student is None:
+                    out.student_check_ins[ch.student_id] = ch
+                else:
+                    student.checked_in_at = ch.checked_in_at
             case c.ProgramCreated():
                 _create(out.programs, ch.program_id, ch)
             case c.ProgramSettingSet():

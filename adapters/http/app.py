@@ -25,6 +25,7 @@ from regledger.adapters.http import (
     routes_class_change,
     routes_import,
     routes_lottery,
+    routes_onsite,
     routes_ops,
     routes_queries,
     routes_students,
@@ -34,6 +35,7 @@ from regledger.adapters.http.deps import Api, ApiError, Forbidden, Unauthenticat
 from regledger.adapters.http.faults import on_database_fault
 from regledger.adapters.http.limits import PayloadTooLarge, RequestGuard, on_payload_too_large
 from regledger.adapters.http.responses import ErrorPublic
+from regledger.adapters.notifier import routes as routes_outbox
 from regledger.adapters.postgres.db_faults import TRANSIENT
 from regledger.domain.errors import ConflictError, InvalidInputError, NotFoundError, RegistrationError
 
@@ -234,11 +236,13 @@ def create_app(
     app.add_exception_handler(PayloadTooLarge, on_payload_too_large)
     app.add_middleware(RequestGuard, api=api, max_body_bytes=services.settings.max_body_bytes)
     app.include_router(routes_admin.router)
+    app.include_router(routes_onsite.router)
     app.include_router(routes_tokens.router)
     app.include_router(routes_students.router)
     app.include_router(routes_lottery.router)
     app.include_router(routes_class_change.router)
     app.include_router(routes_import.router)
+    app.include_router(routes_outbox.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
     app.include_router(routes_catalogue.router, responses=QUERY_RESPONSES)
     routes_ops.install(app, services, api.views, api.owned)

@@ -155,6 +155,7 @@ class StudentPublic(BaseModel):
     grade: int | None
     email: str | None
     registered_at: datetime
+    checked_in_at: datetime | None = Field(None, description="When the student checked in on the day, if they did")
 
     @classmethod
     def of(cls, view: StudentView, school_year: int) -> StudentPublic:
@@ -167,6 +168,7 @@ class StudentPublic(BaseModel):
             grade=None if year is None else grade_in(school_year, year),
             email=view.email,
             registered_at=view.registered_at,
+            checked_in_at=view.checked_in_at,
         )
 
 

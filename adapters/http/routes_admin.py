@@ -7,11 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path
 
-from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, KeyPath, ReasonQuery, SlugPath
-from regledger.adapters.http.responses import BatchOutcomePublic, BatchResultPublic, CommandResultPublic
+from regledger.adapters.http.deps import REPLAYED, AdminCommandDep, ReasonQuery, SlugPath
+from regledger.adapters.http.responses import CommandResultPublic
 from regledger.adapters.http.schemas import (
     ActionRequest,
-    BatchRegistrationRequest,
     CapacityRequest,
     ConstraintRequest,
     LunchConstraintsRequest,
@@ -149,35 +148,6 @@ def cancel_section(
     cmd: AdminCommandDep, section_id: SectionPath, body: ActionRequest | None = None
 ) -> CommandResultPublic:
     return cmd.respond(cmd.app.cancel_section(SectionId(section_id), cmd.ctx(body)))
-
-
-@router.delete(
-    "/programs/{slug}/students/{key}/registrations",
-    summary="End every visible registration of a student in the program (a reason is required)",
-)
-def unenroll_all(
-    cmd: AdminCommandDep, slug: SlugPath, key: KeyPath, body: ActionRequest | None = None
-) -> CommandResultPublic:
-    """Seats and waitlist places end in one save; freed seats go to the waitlists first."""
-    return cmd.respond(cmd.app.unenroll_all(program_id(slug), key, cmd.ctx(body)))
-
-
-@router.post(
-    "/sections/{section_id}/batch-registrations", summary="Seat a list of students in a section, each on their own"
-)
-def batch_register(cmd: AdminCommandDep, section_id: SectionPath, body: BatchRegistrationRequest) -> BatchResultPublic:
-    """Per student: ok, skipped (already there), conflict, full or refused, with the rule's code;
-    each student is one atomic command (`<Idempotency-Key>/<key>`), so a repeat repeats nothing."""
-    section = cmd.app.load_section(SectionId(section_id))
-    result = cmd.app.batch_register(
-        section.program_id,
-        section.section_id,
-        body.student_keys,
-        cmd.ctx(body),
-        override_capacity=body.override_capacity,
-    )
-    outcomes = [BatchOutcomePublic.model_validate(o, from_attributes=True) for o in result.outcomes]
-    return BatchResultPublic(command_id=result.command_id, counts=result.counts, outcomes=outcomes)
 
 
 @router.post("/programs/{slug}/constraints", status_code=201, responses=REPLAYED, summary="Add a schedule constraint")

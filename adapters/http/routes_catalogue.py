@@ -82,7 +82,7 @@ SECTION_COLUMNS = (
     "is_cancelled",
     "section_id",
 )
-STUDENT_COLUMNS = ("key", "name", "grade", "graduation_year", "email", "registered_at", "student_id")
+STUDENT_COLUMNS = ("key", "name", "grade", "graduation_year", "email", "registered_at", "checked_in_at", "student_id")
 
 
 def program_view(views: RegistrationViews, slug: str) -> ProgramView:

@@ -320,6 +320,12 @@ class ActionRequest(CommandRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "room flooded"}]})
 
 
+class AttendanceRequest(CommandRequest):
+    student_key: Key
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"student_key": "s1024"}]})
+
+
 class BatchRegistrationRequest(CommandRequest):
     student_keys: Annotated[list[Key], Field(min_length=1, max_length=2000)]
     override_capacity: Flag = Field(False, description="Seat past the capacity (a reason is required).")

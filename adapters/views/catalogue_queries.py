@@ -43,7 +43,8 @@ SUBJECT_SELECT = (
     "j.class_size_max, j.class_size_optimal, j.is_lunch FROM {p}subjects j"
 )
 STUDENT_SELECT = (
-    "SELECT student_id, program_id, student_key, registered_at, name, graduation_year, email FROM {p}students"
+    "SELECT student_id, program_id, student_key, registered_at, name, graduation_year, email, checked_in_at "
+    "FROM {p}students"
 )
 SEATS_TAKEN = "(SELECT COUNT(*) FROM {p}seats x WHERE x.section_id = s.section_id)"
 
@@ -327,7 +328,8 @@ def _section_filter(where: CatalogueFilter) -> tuple[str, list[Any]]:
 
 def _student(r: Sequence[Any]) -> StudentView:
     year = None if r[5] is None else int(r[5])
-    return StudentView(to_uuid(r[0]), to_uuid(r[1]), r[2], to_dt(r[3]), r[4], year, r[6])
+    checked_in = None if r[7] is None else to_dt(r[7])
+    return StudentView(to_uuid(r[0]), to_uuid(r[1]), r[2], to_dt(r[3]), r[4], year, r[6], checked_in)
 
 
 def _like_prefix(text: str) -> str:

@@ -204,6 +204,7 @@ STUDENTS = Table(
         text("name", null=True),
         integer("graduation_year", null=True),
         text("email", null=True),
+        ts("checked_in_at", null=True),  # NULL unless checked in on the day
     ),
     key=("student_id",),
     indexes=(Index("students_key", ("program_id", "student_key")),),
@@ -341,7 +342,7 @@ TABLES = (
 
 # Raised whenever a table's columns change: tables of another version are dropped and rebuilt
 # from the log (`SqlViews.create_tables`), since CREATE TABLE IF NOT EXISTS keeps old columns.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 DDL = tuple(statement for table in TABLES for statement in table.ddl())
 

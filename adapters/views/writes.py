@@ -164,6 +164,7 @@ def _params(columns: list[Column]) -> Callable[[Any], tuple[Any, ...]]:
 WRITES = (
     insert("students", STUDENTS),
     update("student_profiles", STUDENTS, c.StudentProfiled),
+    update("student_check_ins", STUDENTS, c.StudentCheckedIn),
     insert("programs", PROGRAMS),
     delete("setting_deletes", PROGRAM_SETTINGS),
     insert("settings", PROGRAM_SETTINGS),

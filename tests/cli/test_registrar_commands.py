@@ -154,3 +154,17 @@ def test_batch_enroll_reports_each_student(run, tmp_path):
     assert roster_keys(run, "fall/M101s1") == ["ada", "ben"]
     table = run("batch-enroll", "fall/M101s1", "--key", "ada", "--reason", "walk-ins").stdout
     assert "skipped" in table
+
+
+@pytest.mark.usefixtures("season")
+def test_check_in_and_attendance_at_the_desk(run):
+    assert "checked in fall/ada" in run("check-in", "fall/ada", "--reason", "desk 2").stdout
+    assert "was already checked in" in run("check-in", "fall/ada").stdout
+    students = parse_json(run("students", "fall", "--format", "json"))["students"]
+    assert [s["key"] for s in students if s.get("checked_in_at")] == ["ada"]
+    run("enroll", "fall/ada", "K1s1")
+    assert "present in K1s1 Knot Theory" in run("attend", "fall/K1s1", "fall/ada").stdout
+    present = parse_json(run("attendance", "fall/K1s1", "--format", "json"))["students"]
+    assert [s["key"] for s in present] == ["ada"]
+    assert parse_json(run("attendance", "fall/K1s1", "--day", "2020-01-01", "--format", "json"))["students"] == []
+    assert "undid the check-in of fall/ada" in run("check-in", "fall/ada", "--undo", "--reason", "oops").stdout

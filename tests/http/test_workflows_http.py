@@ -103,3 +103,21 @@ def test_a_batch_registration_reports_each_student(api, world, profile):
     assert body["counts"] == {"ok": 1, "conflict": 1, "full": 1}
     again = api.ok("POST", url, json={"student_keys": ["c"], "override_capacity": True, "reason": "extra chairs"})
     assert again["outcomes"][0]["status"] == "ok"
+
+
+def test_check_in_and_attendance_on_the_day(api, world, profile):
+    profile("s1")
+    api.ok("POST", f"{STUDENT}/s1/registrations", headers=api.student("s1"), json={"section_id": world.sections["m1a"]})
+    _refused(api, "POST", f"{STUDENT}/s1/check-in", 403, "forbidden", headers=api.student("s1"))
+    checked = api.ok("POST", f"{STUDENT}/s1/check-in")
+    student = api.ok("GET", f"{STUDENT}/s1", params={"min_position": checked["position"]})
+    assert student["checked_in_at"] is not None
+    url = f"/sections/{world.sections['m1a']}/attendance"
+    marked = api.ok("POST", url, json={"student_key": "s1"})
+    present = api.ok("GET", url, params={"min_position": marked["position"]})
+    assert [s["key"] for s in present["students"]] == ["s1"]
+    yesterday = api.ok("GET", url, params={"day": "2020-01-01"})
+    assert yesterday["students"] == []
+    undone = api.ok("DELETE", f"{STUDENT}/s1/check-in", headers={**api.admin, "X-Reason": "wrong student"})
+    student = api.ok("GET", f"{STUDENT}/s1", params={"min_position": undone["position"]})
+    assert student["checked_in_at"] is None

@@ -44,6 +44,8 @@ class PerChangeViews:
                 self.update(
                     "students", (ch.student_id,), name=ch.name, graduation_year=ch.graduation_year, email=ch.email
                 )
+            case c.StudentCheckedIn():
+                self.update("students", (ch.student_id,), checked_in_at=ch.checked_in_at)
             case c.ProgramCreated():
                 self.insert("programs", **_values(ch))
             case c.ProgramSettingSet():

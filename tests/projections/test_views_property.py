@@ -53,6 +53,7 @@ ops = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, N_SECTIONS - 1)),
     st.tuples(st.just("capacity"), st.integers(0, N_SECTIONS - 1), st.integers(0, 3)),
     st.tuples(st.just("open"), st.integers(0, N_SECTIONS - 1), st.booleans()),
+    st.tuples(st.just("check_in"), st.integers(0, N_STUDENTS - 1), st.booleans()),
 )
 
 
@@ -122,6 +123,8 @@ class World:
                     app.change_capacity(self.sections[sec], ctx(), max_class_capacity=cap)
                 case ("open", sec, is_open):
                     app.set_section_open(self.sections[sec], is_open, ctx())
+                case ("check_in", s, undo):
+                    (app.undo_check_in if undo else app.check_in)(pid, self.keys[s], ctx())
         except RegistrationError:
             pass  # refusals write nothing
 
@@ -151,6 +154,9 @@ def check_against_oracle(world: World, views: Any) -> None:
         history = views.history(student_id=s.id)
         assert [i.valid_from for i in history] == sorted(i.valid_from for i in history)
         assert all(i.valid_to is None or i.valid_from <= i.valid_to for i in history)
+    named = views.student_views(s.id for s in students).values()
+    checked_in = {v.student_id: v.checked_in_at is not None for v in named}
+    assert checked_in == {s.id: s.checked_in for s in students}
     for subj in world.subjects:
         assert views.stargazers(subj) == sorted((s.id for s in students if subj in s.stars), key=str)
     # rosters, seats, waitlists, demand, verb counts (from the Section and Student aggregates)

@@ -1,0 +1,110 @@
+"""Day-of endpoints (admins): check-in, attendance, batch registration, unenroll all."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from regledger.adapters.http.catalogue_models import StudentRefPublic
+from regledger.adapters.http.deps import AdminCommandDep, AdminDep, KeyPath, KnownSection, SlugPath, ViewsDep
+from regledger.adapters.http.naming import Names
+from regledger.adapters.http.responses import BatchOutcomePublic, BatchResultPublic, CommandResultPublic
+from regledger.adapters.http.schemas import ActionRequest, AttendanceRequest, BatchRegistrationRequest
+from regledger.domain.ids import SectionId, program_id
+from regledger.domain.onsite_commands import ATTENDED
+
+router = APIRouter(tags=["onsite"])
+
+STUDENT = "/programs/{slug}/students/{key}"
+SectionPath = Annotated[UUID, Path(description="A section id")]
+
+
+@router.post(f"{STUDENT}/check-in", summary="Check a student in on the day (twice changes nothing)")
+def check_in(
+    cmd: AdminCommandDep, slug: SlugPath, key: KeyPath, body: ActionRequest | None = None
+) -> CommandResultPublic:
+    return cmd.respond(cmd.app.check_in(program_id(slug), key, cmd.ctx(body)))
+
+
+@router.delete(f"{STUDENT}/check-in", summary="Undo a check-in recorded by mistake")
+def undo_check_in(
+    cmd: AdminCommandDep, slug: SlugPath, key: KeyPath, body: ActionRequest | None = None
+) -> CommandResultPublic:
+    return cmd.respond(cmd.app.undo_check_in(program_id(slug), key, cmd.ctx(body)))
+
+
+@router.post("/sections/{section_id}/attendance", summary="Mark a student present in a section")
+def record_attendance(cmd: AdminCommandDep, section_id: SectionPath, body: AttendanceRequest) -> CommandResultPublic:
+    section = cmd.app.load_section(SectionId(section_id))
+    return cmd.respond(
+        cmd.app.record_attendance(section.program_id, body.student_key, section.section_id, cmd.ctx(body))
+    )
+
+
+class AttendancePublic(BaseModel):
+    position: int
+    section_id: UUID
+    section_code: str | None
+    day: date
+    students: list[StudentRefPublic]
+
+
+@router.get("/sections/{section_id}/attendance", summary="Who was marked present in a section on a day")
+def attendance(
+    section_id: KnownSection,
+    _admin: AdminDep,
+    views: ViewsDep,
+    day: Annotated[date | None, Query(description="The day in the program's zone (default: today there)")] = None,
+) -> AttendancePublic:
+    position = views.position()
+    section = views.section_view(section_id)
+    program = None if section is None else views.program(section.program_id)
+    zone = ZoneInfo(program.timezone if program else "UTC")
+    wanted = day or datetime.now(tz=zone).date()
+    marked = [
+        i.student_id
+        for i in views.history(section_id=section_id)
+        if i.verb == ATTENDED and i.valid_from.astimezone(zone).date() == wanted
+    ]
+    names = Names(views).load(students=marked, sections=[section_id])
+    return AttendancePublic(
+        position=position,
+        section_id=section_id,
+        section_code=names.code(section_id),
+        day=wanted,
+        students=[names.student(s) for s in marked],
+    )
+
+
+@router.delete(
+    "/programs/{slug}/students/{key}/registrations",
+    summary="End every visible registration of a student in the program (a reason is required)",
+)
+def unenroll_all(
+    cmd: AdminCommandDep, slug: SlugPath, key: KeyPath, body: ActionRequest | None = None
+) -> CommandResultPublic:
+    """Seats and waitlist places end in one save; freed seats go to the waitlists first."""
+    return cmd.respond(cmd.app.unenroll_all(program_id(slug), key, cmd.ctx(body)))
+
+
+@router.post(
+    "/sections/{section_id}/batch-registrations", summary="Seat a list of students in a section, each on their own"
+)
+def batch_register(cmd: AdminCommandDep, section_id: SectionPath, body: BatchRegistrationRequest) -> BatchResultPublic:
+    """Per student: ok, skipped (already there), conflict, full or refused, with the rule's code;
+    each student is one atomic command (`<Idempotency-Key>/<key>`), so a repeat repeats nothing."""
+    section = cmd.app.load_section(SectionId(section_id))
+    result = cmd.app.batch_register(
+        section.program_id,
+        section.section_id,
+        body.student_keys,
+        cmd.ctx(body),
+        override_capacity=body.override_capacity,
+    )
+    outcomes = [BatchOutcomePublic.model_validate(o, from_attributes=True) for o in result.outcomes]
+    return BatchResultPublic(command_id=result.command_id, counts=result.counts, outcomes=outcomes)
