@@ -39,6 +39,8 @@ class LsfState:
     program_cap: int
     strength: IntArray
     levels: int
+    # The reference's grade-range exception level (1-based; 0: none) and its requests.
+    grade_free_level: int = 0
     grade_exception: BoolArray | None = None
     lottery: BoolArray = field(init=False)
     grade_ok: BoolArray = field(init=False)
@@ -65,8 +67,12 @@ class LsfState:
         self.grade_ok = (grades >= arrays.grade_min[np.newaxis, :]) & (grades <= arrays.grade_max[np.newaxis, :])
         if not self.params.check_grade:
             self.grade_ok[:] = True
-        elif self.grade_exception is not None:
-            self.grade_ok |= self.grade_exception
+        elif self.grade_free_level and self.grade_exception is not None:
+            # An exception is the only way to a seat outside the grade range, so such a seat
+            # is held at the exception level, where the grade is not checked.
+            outside = self.grade_exception & ~self.grade_ok
+            np.copyto(self.strength, self.grade_free_level, where=outside)
+            self.grade_ok |= outside
         self.must_free = np.zeros((n_sections, n_slots), dtype=bool)
         for j, slots in enumerate(arrays.must_free):
             self.must_free[j, slots] = True

@@ -13,7 +13,10 @@ C. Rescue: students still at zero take a free wish, or a seat from a holder of 2
 D. `check_assignments`, then the canonical sorted result.
 
 A seat's `level` is the student's strongest request for the section: its priority level
-(1..N), or 0 when only starred.
+(1..N), or 0 when only starred. With grade-range exceptions the arrays carry one more level
+(`grade_free_level`, the program's priority limit + 1) and N counts it: it is a priority level,
+its pass skips the grade check as in ESP, and a seat outside the student's grade range can only
+be held at that level.
 
 Decisions where the issue leaves a choice:
 * Program cap: a section may seat students who already hold a seat whatever the cap; students
@@ -85,9 +88,12 @@ def run_lsf_repair(
     if params.fill_low_priorities:
         priority = fill_low_priorities(arrays, rng)
     strength = strength_matrix(priority, arrays.interest)
-    state = LsfState(arrays, params, inp.program_size_max or 0, strength, len(priority))
-    for matrix in priority:
-        _fill_all(state, rng, _priority_order(arrays, rng), _candidates(matrix))
+    free = arrays.grade_free_level
+    exception = priority[free - 1] if free else None
+    state = LsfState(arrays, params, inp.program_size_max or 0, strength, len(priority), free, exception)
+    for level, matrix in enumerate(priority, start=1):
+        order = _priority_order(arrays, rng)
+        _fill_all(state, rng, order, _candidates(matrix), check_grade=level != free)
     _fill_all(state, rng, _interest_order(arrays), _candidates(arrays.interest))
     after_passes = _result(state) if stages else None
     b1 = repair(state, rng, PRIORITY_REPAIR, fast=fast)
@@ -124,17 +130,26 @@ def _interest_order(arrays: ProgramArrays) -> IntArray:
     return sections[np.argsort(ratio, kind="stable")].astype(np.int64)
 
 
-def _fill_all(state: LsfState, rng: np.random.Generator, order: IntArray, candidates: list[IntArray]) -> None:
+def _fill_all(
+    state: LsfState,
+    rng: np.random.Generator,
+    order: IntArray,
+    candidates: list[IntArray],
+    *,
+    check_grade: bool = True,
+) -> None:
     for section in order.tolist():
         if candidates[section].size and state.lottery[section]:
-            _fill_section(state, rng, section, candidates[section])
+            _fill_section(state, rng, section, candidates[section], check_grade)
 
 
-def _fill_section(state: LsfState, rng: np.random.Generator, section: int, candidates: IntArray) -> None:
+def _fill_section(
+    state: LsfState, rng: np.random.Generator, section: int, candidates: IntArray, check_grade: bool
+) -> None:
     spaces = int(state.arrays.capacity[section] - state.seats[section])
     if spaces <= 0:
         return
-    able = candidates[state.able_candidates(section, candidates)]
+    able = candidates[state.able_candidates(section, candidates, check_grade)]
     if not able.size:
         return
     cap = state.program_cap

@@ -15,6 +15,7 @@ from regledger.adapters.simulation.synthetic import generate_program, to_lottery
 from regledger.domain.lottery.algorithm import compute_assignment
 from regledger.domain.lottery.lsf_repair import compute_lsf_repair, run_lsf_repair
 from regledger.domain.lottery.model import (
+    Assignment,
     LotteryInput,
     LotteryParameters,
     LotteryResult,
@@ -158,3 +159,16 @@ def test_at_splash_scale_lsf_keeps_priority_1_and_lifts_the_worst_decile():
     assert lsf.utility_gini < esp.utility_gini
     # Generous bound for shared CI machines; bench/lottery_fairness.py reports the real figure.
     assert elapsed < 3.0
+
+
+@pytest.mark.parametrize("exceptions", [False, True])
+def test_a_grade_range_exception_is_the_only_way_outside_the_range(exceptions):
+    # Section 0 is for grades 7-8; the grade-11 student ranks it at level 1 and, with an
+    # exception, at level 2 (the grade-free level when exceptions are on).
+    times = slots(1)
+    young = LotterySection(uid(2, 0), uid(3, 0), (times[0].id,), 5, 7, 8)
+    student = LotteryStudent(uid(4, 0), 11, (frozenset({young.id}), frozenset({young.id})))
+    inp = LotteryInput(times, (young,), (student,), 1, grade_range_exceptions=exceptions)
+    result = compute_lsf_repair(inp, LotteryParameters(), 3)
+    expected = (Assignment(student.id, young.id, 2),) if exceptions else ()
+    assert result.assignments == expected
