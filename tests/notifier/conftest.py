@@ -6,7 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from regledger.adapters.bootstrap import build_application
+from regledger.adapters.notifier.store import OutboxStore, open_outbox
 from regledger.adapters.settings import Settings
+from regledger.domain.application import Registration
 from tests.notifier.helpers import SmtpServer, smtp_environ, store_environ
 
 
@@ -30,3 +33,19 @@ def base_settings(request: pytest.FixtureRequest) -> Settings:
 def notify_settings(base_settings: Settings, smtp_server: SmtpServer) -> Settings:
     """The store's settings with the test SMTP server, a short backoff and many attempts."""
     return Settings.from_mapping({**store_environ(base_settings), **smtp_environ(smtp_server.port)})
+
+
+@pytest.fixture
+def app(notify_settings: Settings) -> Iterator[Registration]:
+    notify_settings.prepare()
+    registration = build_application(notify_settings)
+    yield registration
+    registration.close()
+
+
+@pytest.fixture
+def outbox(notify_settings: Settings) -> Iterator[OutboxStore]:
+    store = open_outbox(notify_settings)
+    store.create_tables()  # a reader's: the notifier records its start itself
+    yield store
+    store.close()

@@ -6,14 +6,19 @@ import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from uuid import UUID
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from regledger.adapters.settings import Settings
+from regledger.domain.application import Registration
+from regledger.domain.ids import SectionId, SubjectId, program_id
+from regledger.domain.values import ENROLLED, CommandContext
 
 
 @dataclass
@@ -104,5 +109,49 @@ def email_of(key: str) -> str:
     return f"{key}@splash.test"
 
 
-def addresses(counter: Counter[Any]) -> set[Any]:
-    return {k for k, n in counter.items() if n}
+def admin(reason: str = "") -> CommandContext:
+    return CommandContext(actor="admin:registrar", reason=reason)
+
+
+def student(key: str) -> CommandContext:
+    return CommandContext(actor=f"student:splash/{key}")
+
+
+class Program:
+    """Program splash: class M101 "Mechanics" with section 1 (`seats` seats, default 2) in the
+    first timeslot; `other_class` adds a class in a timeslot of its own."""
+
+    def __init__(self, app: Registration, *, seats: int = 2) -> None:
+        self.app = app
+        app.create_program(
+            "splash",
+            "Splash Fall",
+            admin(),
+            school_year=2027,
+            settings={"waitlist_enabled": True},
+            grade_min=7,
+            grade_max=12,
+        )
+        self.pid = program_id("splash")
+        self.slots: list[UUID] = []
+        self.subject = self.new_class("M101", "Mechanics", seats)
+        self.section = self.new_section()
+
+    def new_class(self, code: str, title: str, seats: int) -> SubjectId:
+        start = datetime(2026, 11, 21, 9 + len(self.slots), tzinfo=UTC)
+        slot = self.app.add_timeslot(self.pid, f"slot{len(self.slots)}", start, start + timedelta(minutes=50), admin())
+        self.slots.append(UUID(slot.ids["timeslot_id"]))
+        subject = self.app.add_subject(self.pid, code, title, admin(), class_size_max=seats)
+        return SubjectId(UUID(subject.ids["subject_id"]))
+
+    def new_section(self, subject: SubjectId | None = None) -> SectionId:
+        slot = self.slots[0] if subject is None else self.slots[-1]
+        result = self.app.create_section(subject or self.subject, [slot], admin())
+        return SectionId(UUID(result.ids["section_id"]))
+
+    def profile(self, key: str, *, email: bool = True) -> None:
+        contacts = {"email": email_of(key)} if email else {}
+        self.app.submit_profile(self.pid, key, key.title(), 2029, contacts, student(key))
+
+    def add(self, key: str, section: SectionId | None = None, verb: str = ENROLLED) -> Any:
+        return self.app.add_section(self.pid, key, section or self.section, student(key), verb)

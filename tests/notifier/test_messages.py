@@ -3,82 +3,18 @@ what is sent when, one message per student per commit, no address counted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
-import pytest
-
-from regledger.adapters.bootstrap import build_application
 from regledger.adapters.notifier.follower import Notifier
 from regledger.adapters.notifier.sender import Sender
-from regledger.adapters.notifier.store import OutboxStore, open_outbox
+from regledger.adapters.notifier.store import OutboxStore
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import generate_program
 from regledger.domain.application import Registration
-from regledger.domain.ids import SectionId, SubjectId, program_id
-from regledger.domain.values import ENROLLED, CommandContext
-from tests.notifier.helpers import email_of
-
-
-def admin(reason: str = "") -> CommandContext:
-    return CommandContext(actor="admin:registrar", reason=reason)
-
-
-def student(key: str) -> CommandContext:
-    return CommandContext(actor=f"student:splash/{key}")
-
-
-@pytest.fixture
-def app(notify_settings: Settings) -> Iterator[Registration]:
-    notify_settings.prepare()
-    registration = build_application(notify_settings)
-    yield registration
-    registration.close()
-
-
-@pytest.fixture
-def outbox(notify_settings: Settings) -> Iterator[OutboxStore]:
-    store = open_outbox(notify_settings)
-    yield store
-    store.close()
-
-
-class Program:
-    """Program splash: class M101 "Mechanics" with section 1 (2 seats); students with profiles."""
-
-    def __init__(self, app: Registration) -> None:
-        self.app = app
-        app.create_program(
-            "splash",
-            "Splash Fall",
-            admin(),
-            school_year=2027,
-            settings={"waitlist_enabled": True},
-            grade_min=7,
-            grade_max=12,
-        )
-        self.pid = program_id("splash")
-        from datetime import UTC, datetime, timedelta
-
-        start = datetime(2026, 11, 21, 9, tzinfo=UTC)
-        slot = app.add_timeslot(self.pid, "morning", start, start + timedelta(minutes=50), admin())
-        self.slot = UUID(slot.ids["timeslot_id"])
-        subject = app.add_subject(self.pid, "M101", "Mechanics", admin(), class_size_max=2)
-        self.subject = SubjectId(UUID(subject.ids["subject_id"]))
-        self.section = self.new_section()
-
-    def new_section(self) -> SectionId:
-        result = self.app.create_section(self.subject, [self.slot], admin())
-        return SectionId(UUID(result.ids["section_id"]))
-
-    def profile(self, key: str, *, email: bool = True) -> None:
-        contacts = {"email": email_of(key)} if email else {}
-        self.app.submit_profile(self.pid, key, key.title(), 2029, contacts, student(key))
-
-    def add(self, key: str, section: SectionId | None = None, verb: str = ENROLLED) -> Any:
-        return self.app.add_section(self.pid, key, section or self.section, student(key), verb)
+from regledger.domain.values import ENROLLED
+from tests.notifier.helpers import Program, admin, email_of, student
 
 
 def notify(app: Registration, settings: Settings, outbox: OutboxStore, **kwargs: Any) -> Sender:
