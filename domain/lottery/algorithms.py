@@ -18,6 +18,7 @@ import numpy as np
 
 from regledger.domain.errors import InvalidInputError, LotteryAlgorithmUnavailable
 from regledger.domain.lottery.algorithm import compute_assignment
+from regledger.domain.lottery.lsf_repair import compute_lsf_repair
 from regledger.domain.lottery.model import LotteryInput, LotteryParameters, LotteryResult
 
 Algorithm = Callable[[LotteryInput, LotteryParameters, int], LotteryResult]
@@ -30,6 +31,7 @@ NUMPY_KEY = "numpy"
 
 ALGORITHMS: dict[str, Algorithm] = {
     ESP_WEIGHTED: compute_assignment,
+    "lsf-repair/1": compute_lsf_repair,
 }
 
 
