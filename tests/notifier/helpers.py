@@ -134,19 +134,26 @@ class Program:
         )
         self.pid = program_id("splash")
         self.slots: list[UUID] = []
+        self.slot_of: dict[SubjectId, UUID] = {}
         self.subject = self.new_class("M101", "Mechanics", seats)
         self.section = self.new_section()
 
-    def new_class(self, code: str, title: str, seats: int) -> SubjectId:
-        start = datetime(2026, 11, 21, 9 + len(self.slots), tzinfo=UTC)
-        slot = self.app.add_timeslot(self.pid, f"slot{len(self.slots)}", start, start + timedelta(minutes=50), admin())
-        self.slots.append(UUID(slot.ids["timeslot_id"]))
-        subject = self.app.add_subject(self.pid, code, title, admin(), class_size_max=seats)
-        return SubjectId(UUID(subject.ids["subject_id"]))
+    def new_class(self, code: str, title: str, seats: int, *, first_slot: bool = False) -> SubjectId:
+        """A class in a timeslot of its own (or in the first one)."""
+        if not first_slot or not self.slots:
+            start = datetime(2026, 11, 21, 9 + len(self.slots), tzinfo=UTC)
+            end = start + timedelta(minutes=50)
+            slot = self.app.add_timeslot(self.pid, f"slot{len(self.slots)}", start, end, admin())
+            self.slots.append(UUID(slot.ids["timeslot_id"]))
+        subject = SubjectId(
+            UUID(self.app.add_subject(self.pid, code, title, admin(), class_size_max=seats).ids["subject_id"])
+        )
+        self.slot_of[subject] = self.slots[0] if first_slot else self.slots[-1]
+        return subject
 
     def new_section(self, subject: SubjectId | None = None) -> SectionId:
-        slot = self.slots[0] if subject is None else self.slots[-1]
-        result = self.app.create_section(subject or self.subject, [slot], admin())
+        subject = subject or self.subject
+        result = self.app.create_section(subject, [self.slot_of[subject]], admin())
         return SectionId(UUID(result.ids["section_id"]))
 
     def profile(self, key: str, *, email: bool = True) -> None:

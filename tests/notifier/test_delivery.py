@@ -3,17 +3,24 @@ killed with SIGKILL mid-way and restarted (none lost, none written twice)."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from regledger.adapters.notifier.follower import Notifier
 from regledger.adapters.notifier.sender import Sender
-from regledger.adapters.notifier.store import backoff
+from regledger.adapters.notifier.store import EMAIL, WEBHOOK, backoff
 from regledger.adapters.settings import Settings
 from tests.notifier.helpers import Program, SmtpServer, admin, email_of, smtp_environ, store_environ
 
@@ -73,6 +80,66 @@ def test_out_of_attempts_is_failed_for_good(app, notify_settings, outbox, smtp_s
     [row] = outbox.list()
     assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 2, None)
     assert sender.send_due().sent == 0  # never tried again
+
+
+class Hook(BaseHTTPRequestHandler):
+    """Answers the first `failures` POSTs with 503, then 204; keeps what it accepted."""
+
+    failures = 0
+    accepted: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if type(self).failures > 0:
+            type(self).failures -= 1
+            self.send_response(503)
+        else:
+            type(self).accepted.append(body)
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, type[Hook]]]:
+    handler = type("Hook1", (Hook,), {"failures": 1, "accepted": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_webhook_gets_every_message_and_is_retried(app, notify_settings, outbox, smtp_server, webhook):
+    url, hook = webhook
+    p = Program(app)
+    p.profile("ada")
+    p.profile("bo", email=False)
+    p.add("ada")
+    p.add("bo")
+    app.cancel_section(p.section, admin())
+    Notifier(app, outbox, channels=(EMAIL, WEBHOOK), from_start=True).catch_up()
+    settings = Settings.from_mapping(
+        {**store_environ(notify_settings), **smtp_environ(smtp_server.port), "REGLEDGER_WEBHOOK_URL": url}
+    )
+    sender = Sender.for_settings(settings, outbox)
+    first = sender.send_due()  # the hook answers 503 once: that round stops there
+    assert first.unreachable
+    wait_past_backoff(outbox)
+    sender.send_due()
+    sender.close()
+
+    assert sorted(b["student_key"] for b in hook.accepted) == ["ada", "bo"]
+    assert {b["kind"] for b in hook.accepted} == {"cancellation"}
+    assert [b["email"] for b in hook.accepted if b["student_key"] == "bo"] == [None]
+    by_channel = {(r.student_key, r.channel): (r.status, r.attempts) for r in outbox.list()}
+    assert by_channel[("bo", EMAIL)] == ("no_address", 0)
+    assert by_channel[("ada", EMAIL)] == ("sent", 1)
+    assert sorted(by_channel[(k, WEBHOOK)] for k in ("ada", "bo")) == [("sent", 1), ("sent", 2)]
+    assert smtp_server.received.to() == {email_of("ada"): 1}
 
 
 def test_the_backoff_doubles_up_to_an_hour():

@@ -137,3 +137,27 @@ def test_a_lottery_commit_sends_one_message_per_student(app, notify_settings, ou
         [mail] = smtp_server.received.of(email_of(key))
         seats = app.get_student(stored.program_id, key).holding(ENROLLED)
         assert mail.get_body(("plain",)).get_content().count("The lottery gave you a seat") == len(seats)
+
+
+def test_a_class_change_commit_tells_each_mover_where_they_went_in_one_message(
+    app, notify_settings, outbox, smtp_server
+):
+    p = Program(app, seats=1)
+    other = p.new_section(p.new_class("P201", "Physics", 1, first_slot=True))  # P201s1, the same timeslot
+    for key in ("ada", "bo", "cy"):
+        p.profile(key)
+    p.add("ada")
+    p.add("bo", other)
+    app.request_changes(p.pid, "ada", {other: 1}, student("ada"))
+    app.request_changes(p.pid, "bo", {p.section: 1}, student("bo"))
+    run = app.start_class_change(p.pid, admin(), seed=1)
+    app.commit_class_change(UUID(run.ids["run_id"]), admin())
+
+    notify(app, notify_settings, outbox)
+
+    assert smtp_server.received.to() == {email_of("ada"): 1, email_of("bo"): 1}
+    [mail] = smtp_server.received.of(email_of("ada"))
+    assert mail["Subject"] == "Splash Fall: Your class-change results"
+    text = mail.get_body(("plain",)).get_content()
+    assert "Class change: you left M101s1 (Mechanics)." in text
+    assert "Class change: you are now enrolled in P201s1 (Physics)." in text
