@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import typer
 
@@ -25,9 +26,11 @@ from regledger.adapters.cli_common import (
     services,
 )
 from regledger.adapters.cli_lookup import program_named, section_aggregate, section_name, section_named, zone
-from regledger.adapters.cli_output import FormatOption, Listing, OutputFormat, cols, emit
+from regledger.adapters.cli_output import Column, FormatOption, Listing, OutputFormat, cols, emit
 from regledger.adapters.cli_token import keys_from
+from regledger.domain.ids import SectionId, program_id, timeslot_id
 from regledger.domain.onsite_commands import ATTENDED
+from regledger.domain.values import check_key
 
 
 def batch_enroll(
@@ -145,3 +148,55 @@ def attendance(
         zone=tz,
     )
     emit(listing, fmt)
+
+
+def no_shows(
+    slug: Annotated[str, typer.Argument(help="The program's slug.")],
+    timeslot: Annotated[
+        str | None, typer.Option("--timeslot", help="The timeslot's label: no-shows whose first class is in it.")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded on every event).")] = "",
+    preview: Annotated[bool, typer.Option("--preview", help="Only say who would lose which seats.")] = False,
+    undo: Annotated[str | None, typer.Option("--undo", help="Undo this sweep (its id) instead.")] = None,
+    idempotency_key: IdempotencyKeyOption = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Unenrol students not checked in whose first class is in a timeslot (preview first), or
+    --undo a sweep: seats still free are given back, the others are reported."""
+    ctx = admin_context(reason, idempotency_key)
+    pid = program_id(run_refusable(lambda: check_key(slug, "slug")))
+    with services(catch_up=False) as built:
+        app = built.app
+        if undo is not None:
+            sweep = _uuid(undo, "--undo")
+            report = run_refusable(lambda: app.undo_no_shows(pid, sweep, ctx))
+        elif timeslot is None:
+            raise typer.BadParameter("give --timeslot (or --undo SWEEP)", param_hint="--timeslot")
+        else:
+            slot = timeslot_id(pid, timeslot)
+            run_refusable(lambda: app.load_program(pid).timeslot(slot))
+            report = run_refusable(lambda: app.unenroll_no_shows(pid, slot, ctx, preview=preview))
+        names = {s: section_name(app, app.load_section(SectionId(UUID(s)))) for v in report.removed.values() for s in v}
+    not_back = report.not_restored or {}
+    rows = [
+        (key, names[s], not_back.get(key, {}).get(s, "") if undo else "", s)
+        for key, sections in sorted(report.removed.items())
+        for s in sections
+    ]
+    verb = "undone" if undo else ("would end" if not report.done else "ended")
+    listing = Listing(
+        f"No-show sweep {report.sweep_id}: {verb}",
+        cols("student", "section", Column("not_restored", "not given back", in_table=bool(undo)), "section_id"),
+        rows,
+        caption=f"{len(report.removed)} students, {len(rows)} seats",
+        items="seats",
+        about={"sweep_id": str(report.sweep_id), "done": report.done, "undo": bool(undo)},
+    )
+    emit(listing, fmt)
+
+
+def _uuid(text: str, option: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an id", param_hint=option) from None

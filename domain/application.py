@@ -30,6 +30,7 @@ from regledger.domain import (
     class_commands,
     lottery_commands,
     lottery_commit,
+    no_show_commands,
     onsite_commands,
     preference_commands,
     request_commands,
@@ -96,6 +97,13 @@ class Registration(Application[UUID]):
     record_attendance = onsite_commands.record_attendance
     seat_student = batch_commands.seat_student
     batch_register = batch_commands.batch_register
+    unenroll_no_shows = no_show_commands.unenroll_no_shows
+    undo_no_shows = no_show_commands.undo_no_shows
+    plan_no_shows = no_show_commands.plan_no_shows
+    record_no_show_sweep = no_show_commands.record_no_show_sweep
+    end_no_show = no_show_commands.end_no_show
+    restore_no_show = no_show_commands.restore_no_show
+    record_no_show_undo = no_show_commands.record_no_show_undo
     star = preference_commands.star
     unstar = preference_commands.unstar
     rank_priorities = preference_commands.rank_priorities

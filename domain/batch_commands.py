@@ -96,7 +96,7 @@ def batch_register(
     app.load_section(section_id, app.load_program(program_id))  # an unknown section is one 404
     outcomes: list[BatchOutcome] = []
     for key in keys:
-        sub = replace(ctx, command_id=_student_command_id(ctx.command_id, key), override=override_capacity)
+        sub = replace(ctx, command_id=student_command_id(ctx.command_id, key), override=override_capacity)
         try:
             result = app.seat_student(program_id, key, section_id, sub)
         except RegistrationError as refusal:
@@ -108,10 +108,10 @@ def batch_register(
     return BatchResult(ctx.command_id, tuple(outcomes), dict(Counter(o.status for o in outcomes)))
 
 
-def _student_command_id(batch_id: str, key: str) -> str:
+def student_command_id(batch_id: str, key: str) -> str:
     """The batch's id and the key; a digest when that would exceed a command id's 200 characters."""
     joined = f"{batch_id}/{key}"
     return joined if len(joined) <= 200 else "batch-" + hashlib.sha256(joined.encode()).hexdigest()
 
 
-__all__ = ["BATCH_CAUSE", "BatchOutcome", "BatchResult", "batch_register", "seat_student"]
+__all__ = ["BATCH_CAUSE", "BatchOutcome", "BatchResult", "batch_register", "seat_student", "student_command_id"]

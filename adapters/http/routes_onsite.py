@@ -1,4 +1,4 @@
-"""Day-of endpoints (admins): check-in, attendance, batch registration, unenroll all."""
+"""Day-of endpoints (admins): check-in, attendance, batch registration, unenroll all, no-shows."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from regledger.adapters.http.catalogue_models import StudentRefPublic
 from regledger.adapters.http.deps import AdminCommandDep, AdminDep, KeyPath, KnownSection, SlugPath, ViewsDep
 from regledger.adapters.http.naming import Names
 from regledger.adapters.http.responses import BatchOutcomePublic, BatchResultPublic, CommandResultPublic
 from regledger.adapters.http.schemas import ActionRequest, AttendanceRequest, BatchRegistrationRequest
-from regledger.domain.ids import SectionId, program_id
+from regledger.domain.ids import SectionId, TimeslotId, program_id, timeslot_id
+from regledger.domain.no_show_commands import NoShowReport
 from regledger.domain.onsite_commands import ATTENDED
 
 router = APIRouter(tags=["onsite"])
@@ -108,3 +109,45 @@ def batch_register(cmd: AdminCommandDep, section_id: SectionPath, body: BatchReg
     )
     outcomes = [BatchOutcomePublic.model_validate(o, from_attributes=True) for o in result.outcomes]
     return BatchResultPublic(command_id=result.command_id, counts=result.counts, outcomes=outcomes)
+
+
+class NoShowsRequest(ActionRequest):
+    timeslot: Annotated[str, Field(min_length=1, max_length=200, description="The timeslot's id or label")]
+    preview: bool = Field(False, description="Say who would lose which seats; write nothing")
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"timeslot": "Sat 9:00", "preview": True}]}
+    )
+
+
+class NoShowsPublic(BaseModel):
+    sweep_id: UUID
+    done: bool = Field(description="False for a preview")
+    removed: dict[str, list[UUID]] = Field(description="Student key -> the sections whose seats end")
+    not_restored: dict[str, dict[str, str]] | None = Field(
+        None, description="Undo only: student key -> section id -> why the seat was not given back"
+    )
+
+    @classmethod
+    def of(cls, report: NoShowReport) -> NoShowsPublic:
+        removed = {k: [UUID(s) for s in v] for k, v in report.removed.items()}
+        return cls(sweep_id=report.sweep_id, done=report.done, removed=removed, not_restored=report.not_restored)
+
+
+@router.post("/programs/{slug}/no-shows", summary="Unenrol students not checked in whose first class is in a timeslot")
+def unenroll_no_shows(cmd: AdminCommandDep, slug: SlugPath, body: NoShowsRequest) -> NoShowsPublic:
+    """Preview first (`preview: true`); then the sweep ends the seats, one student at a time
+    (the same Idempotency-Key resumes it), and freed seats go to the waitlists."""
+    pid = program_id(slug)
+    try:
+        slot = TimeslotId(UUID(body.timeslot))
+    except ValueError:
+        slot = timeslot_id(pid, body.timeslot)
+    return NoShowsPublic.of(cmd.app.unenroll_no_shows(pid, slot, cmd.ctx(body), preview=body.preview))
+
+
+@router.post("/programs/{slug}/no-show-sweeps/{sweep_id}/undo", summary="Give back the seats a sweep ended, where free")
+def undo_no_shows(
+    cmd: AdminCommandDep, slug: SlugPath, sweep_id: UUID, body: ActionRequest | None = None
+) -> NoShowsPublic:
+    return NoShowsPublic.of(cmd.app.undo_no_shows(program_id(slug), sweep_id, cmd.ctx(body)))

@@ -168,3 +168,20 @@ def test_check_in_and_attendance_at_the_desk(run):
     assert [s["key"] for s in present] == ["ada"]
     assert parse_json(run("attendance", "fall/K1s1", "--day", "2020-01-01", "--format", "json"))["students"] == []
     assert "undid the check-in of fall/ada" in run("check-in", "fall/ada", "--undo", "--reason", "oops").stdout
+
+
+@pytest.mark.usefixtures("season")
+def test_no_shows_preview_sweep_and_undo(run):
+    run("enroll", "fall/ada", "K1s1")  # 9:00
+    run("enroll", "fall/ben", "M101s1")  # 10:00: first class later, not a no-show at 9:00
+    run("check-in", "fall/cat")
+    preview = parse_json(run("no-shows", "fall", "--timeslot", "Sat 9:00", "--preview", "--format", "json"))
+    assert [(s["student"], s["section"]) for s in preview["seats"]] == [("ada", "K1s1 Knot Theory")]
+    assert roster_keys(run, "fall/K1s1") == ["ada"]
+    swept = parse_json(
+        run("no-shows", "fall", "--timeslot", "Sat 9:00", "--reason", "9:15", "--format", "json")
+    )
+    assert roster_keys(run, "fall/K1s1") == []
+    run("no-shows", "fall", "--undo", swept["sweep_id"], "--reason", "bus was late")
+    assert roster_keys(run, "fall/K1s1") == ["ada"]
+    assert "sweep_undone" in run("no-shows", "fall", "--undo", swept["sweep_id"], "--reason", "x", code=2).output

@@ -121,3 +121,26 @@ def test_check_in_and_attendance_on_the_day(api, world, profile):
     undone = api.ok("DELETE", f"{STUDENT}/s1/check-in", headers={**api.admin, "X-Reason": "wrong student"})
     student = api.ok("GET", f"{STUDENT}/s1", params={"min_position": undone["position"]})
     assert student["checked_in_at"] is None
+
+
+def test_no_shows_are_previewed_swept_and_undone(api, world, profile):
+    for key in ("s1", "s2"):
+        profile(key)
+        api.ok(
+            "POST",
+            f"{STUDENT}/{key}/registrations",
+            headers=api.student(key),
+            json={"section_id": world.sections["b2a"]},
+        )
+    api.ok("POST", f"{STUDENT}/s2/check-in")
+    url = "/programs/splash/no-shows"
+    head = api.head()
+    preview = api.ok("POST", url, json={"timeslot": "Sat 9:00", "preview": True, "reason": "9:15"})
+    assert (preview["done"], preview["removed"]) == (False, {"s1": [world.sections["b2a"]]})
+    assert api.head() == head
+    swept = api.ok("POST", url, json={"timeslot": "Sat 9:00", "reason": "9:15"})
+    assert swept["done"]
+    undone = api.ok("POST", f"/programs/splash/no-show-sweeps/{swept['sweep_id']}/undo", json={"reason": "late bus"})
+    assert undone["not_restored"] == {}
+    _refused(api, "POST", f"/programs/splash/no-show-sweeps/{swept['sweep_id']}/undo", 409, "sweep_undone",
+             json={"reason": "twice"})  # fmt: skip
