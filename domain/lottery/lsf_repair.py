@@ -29,10 +29,11 @@ Decisions where the issue leaves a choice:
   request, then the section in id order, then a draw among that section's tied holders.
 
 All randomness comes from one PCG64 stream seeded by the caller, drawn in this order:
-fill_low_priorities, per level the section order, per over-subscribed section one draw per
-candidate, per repair pass one draw per student and one per holder tie, then one draw per
-rescued student and one per rescue tie. Only uniform doubles are drawn, so one input and seed
-give a byte-identical result on any machine.
+fill_low_priorities, per level the section order, per over-subscribed section (or one with
+fewer places left under the program cap than newcomers able to take it) one draw per able
+candidate, per repair pass one draw per student and one per move whose holders tie, then one
+draw per student at zero with an able wish and one per rescue whose holders tie. Only uniform
+doubles are drawn, so one input and seed give a byte-identical result on any machine.
 """
 
 from __future__ import annotations
