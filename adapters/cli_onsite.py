@@ -31,6 +31,7 @@ from regledger.adapters.cli_token import keys_from
 from regledger.domain.ids import SectionId, program_id, timeslot_id
 from regledger.domain.onsite_commands import ATTENDED
 from regledger.domain.values import check_key
+from regledger.projections.student_filters import StudentFilter, select_students
 
 
 def batch_enroll(
@@ -41,6 +42,13 @@ def batch_enroll(
         typer.Option("--keys-file", help="One student key per line, or a CSV with a student_key column ('-': stdin)."),
     ] = None,
     key: Annotated[list[str] | None, typer.Option("--key", help="A student key (repeatable).")] = None,
+    checked_in: Annotated[
+        bool | None, typer.Option("--checked-in/--not-checked-in", help="Filter: by the day's check-in.")
+    ] = None,
+    grades: Annotated[str | None, typer.Option("--grades", help="Filter: grades, e.g. 9-10 or 11.")] = None,
+    free_in: Annotated[
+        str | None, typer.Option("--free-in", help="Filter: no Enrolled section in this timeslot (label).")
+    ] = None,
     override_capacity: Annotated[
         bool, typer.Option("--override-capacity", help="Seat past the section's capacity.")
     ] = False,
@@ -50,13 +58,23 @@ def batch_enroll(
 ) -> None:
     """Seat each listed student in a section: ok, skipped (already there), conflict, full or
     refused, per student (each student's seat is its own command; a repeat with the same
-    --idempotency-key repeats nothing)."""
-    keys = keys_from(keys_file, key)
+    --idempotency-key repeats nothing). Students come from --keys-file/--key, or from the
+    filters (--checked-in, --grades, --free-in) over the views."""
+    filtering = checked_in is not None or grades is not None or free_in is not None
+    keys = [] if filtering and not (keys_file or key) else keys_from(keys_file, key)
     ctx = admin_context(reason, idempotency_key)
-    with services(catch_up=False) as built:
+    with services(catch_up=filtering) as built:
         app = built.app
         found = section_aggregate(app, section_address(section, program))
         name = section_name(app, found)
+        if filtering:
+            if keys:
+                raise typer.BadParameter("give keys or filters, not both", param_hint="--key")
+            slot = None if free_in is None else timeslot_id(found.program_id, free_in)
+            where = StudentFilter(checked_in, *_grades(grades), slot)
+            keys = select_students(built.views, found.program_id, where)
+            if not keys:
+                raise typer.BadParameter("the filters chose no student", param_hint="--grades")
         result = run_refusable(
             lambda: app.batch_register(
                 found.program_id, found.section_id, keys, ctx, override_capacity=override_capacity
@@ -193,6 +211,16 @@ def no_shows(
         about={"sweep_id": str(report.sweep_id), "done": report.done, "undo": bool(undo)},
     )
     emit(listing, fmt)
+
+
+def _grades(text: str | None) -> tuple[int | None, int | None]:
+    if text is None:
+        return None, None
+    low, _, high = text.partition("-")
+    try:
+        return int(low), int(high or low)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: grades are N or N-M", param_hint="--grades") from None
 
 
 def _uuid(text: str, option: str) -> UUID:

@@ -14,10 +14,17 @@ from regledger.adapters.http.catalogue_models import StudentRefPublic
 from regledger.adapters.http.deps import AdminCommandDep, AdminDep, KeyPath, KnownSection, SlugPath, ViewsDep
 from regledger.adapters.http.naming import Names
 from regledger.adapters.http.responses import BatchOutcomePublic, BatchResultPublic, CommandResultPublic
-from regledger.adapters.http.schemas import ActionRequest, AttendanceRequest, BatchRegistrationRequest
-from regledger.domain.ids import SectionId, TimeslotId, program_id, timeslot_id
+from regledger.adapters.http.schemas import (
+    ActionRequest,
+    AttendanceRequest,
+    BatchRegistrationRequest,
+    StudentFilterRequest,
+)
+from regledger.domain.errors import InvalidInputError
+from regledger.domain.ids import ProgramId, SectionId, TimeslotId, program_id, timeslot_id
 from regledger.domain.no_show_commands import NoShowReport
 from regledger.domain.onsite_commands import ATTENDED
+from regledger.projections.student_filters import StudentFilter, select_students
 
 router = APIRouter(tags=["onsite"])
 
@@ -96,19 +103,34 @@ def unenroll_all(
 @router.post(
     "/sections/{section_id}/batch-registrations", summary="Seat a list of students in a section, each on their own"
 )
-def batch_register(cmd: AdminCommandDep, section_id: SectionPath, body: BatchRegistrationRequest) -> BatchResultPublic:
+def batch_register(
+    cmd: AdminCommandDep, section_id: SectionPath, body: BatchRegistrationRequest, views: ViewsDep
+) -> BatchResultPublic:
     """Per student: ok, skipped (already there), conflict, full or refused, with the rule's code;
-    each student is one atomic command (`<Idempotency-Key>/<key>`), so a repeat repeats nothing."""
+    each student is one atomic command (`<Idempotency-Key>/<key>`), so a repeat repeats nothing.
+    A `filter` chooses the students from the views (e.g. checked in, grades 9-10, free at 11:00)."""
     section = cmd.app.load_section(SectionId(section_id))
-    result = cmd.app.batch_register(
-        section.program_id,
-        section.section_id,
-        body.student_keys,
-        cmd.ctx(body),
-        override_capacity=body.override_capacity,
-    )
+    pid = section.program_id
+    keys = body.student_keys if body.filter is None else select_students(views, pid, student_filter(pid, body.filter))
+    if not keys:
+        raise InvalidInputError("The filter chose no student", filter=body.filter.model_dump() if body.filter else {})
+    ctx = cmd.ctx(body)
+    result = cmd.app.batch_register(pid, section.section_id, keys, ctx, override_capacity=body.override_capacity)
     outcomes = [BatchOutcomePublic.model_validate(o, from_attributes=True) for o in result.outcomes]
     return BatchResultPublic(command_id=result.command_id, counts=result.counts, outcomes=outcomes)
+
+
+def student_filter(pid: ProgramId, given: StudentFilterRequest) -> StudentFilter:
+    slot = None if given.free_in_timeslot is None else _timeslot(pid, given.free_in_timeslot)
+    return StudentFilter(given.checked_in, given.grade_min, given.grade_max, slot)
+
+
+def _timeslot(pid: ProgramId, text: str) -> TimeslotId:
+    """A timeslot by id or by label (ids are derived from labels)."""
+    try:
+        return TimeslotId(UUID(text))
+    except ValueError:
+        return timeslot_id(pid, text)
 
 
 class NoShowsRequest(ActionRequest):
@@ -139,10 +161,7 @@ def unenroll_no_shows(cmd: AdminCommandDep, slug: SlugPath, body: NoShowsRequest
     """Preview first (`preview: true`); then the sweep ends the seats, one student at a time
     (the same Idempotency-Key resumes it), and freed seats go to the waitlists."""
     pid = program_id(slug)
-    try:
-        slot = TimeslotId(UUID(body.timeslot))
-    except ValueError:
-        slot = timeslot_id(pid, body.timeslot)
+    slot = _timeslot(pid, body.timeslot)
     return NoShowsPublic.of(cmd.app.unenroll_no_shows(pid, slot, cmd.ctx(body), preview=body.preview))
 
 

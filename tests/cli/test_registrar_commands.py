@@ -185,3 +185,16 @@ def test_no_shows_preview_sweep_and_undo(run):
     run("no-shows", "fall", "--undo", swept["sweep_id"], "--reason", "bus was late")
     assert roster_keys(run, "fall/K1s1") == ["ada"]
     assert "sweep_undone" in run("no-shows", "fall", "--undo", swept["sweep_id"], "--reason", "x", code=2).output
+
+
+@pytest.mark.usefixtures("season")
+def test_batch_enroll_by_filter(run):
+    run("check-in", "fall/ada")
+    run("check-in", "fall/ben")
+    run("enroll", "fall/ben", "K1s2")  # busy at 10:00
+    out = parse_json(
+        run("batch-enroll", "fall/M101s1", "--checked-in", "--grades", "11", "--free-in", "Sat 10:00",
+            "--reason", "walk-ins", "--format", "json")
+    )  # fmt: skip
+    assert [o["student_key"] for o in out["outcomes"]] == ["ada"]
+    assert "chose no student" in run("batch-enroll", "fall/M101s1", "--grades", "7", "--reason", "x", code=2).output

@@ -144,3 +144,18 @@ def test_no_shows_are_previewed_swept_and_undone(api, world, profile):
     assert undone["not_restored"] == {}
     _refused(api, "POST", f"/programs/splash/no-show-sweeps/{swept['sweep_id']}/undo", 409, "sweep_undone",
              json={"reason": "twice"})  # fmt: skip
+
+
+def test_a_batch_chooses_its_students_by_filter(api, world, profile):
+    for key, year in (("nine", 2030), ("ten", 2029), ("twelve", 2027), ("busy", 2030)):
+        profile(key, graduation_year=year)
+        api.ok("POST", f"{STUDENT}/{key}/check-in")
+    profile("absent", graduation_year=2030)
+    busy = api.student("busy")
+    head = api.ok("POST", f"{STUDENT}/busy/registrations", headers=busy, json={"section_id": world.sections["c3a"]})
+    url = f"/sections/{world.sections['b2b']}/batch-registrations"  # Sat 10:00, as c3a
+    chosen = {"checked_in": True, "grade_min": 9, "grade_max": 10, "free_in_timeslot": "Sat 10:00"}
+    api.ok("GET", "/programs/splash/students", params={"min_position": head["position"]})
+    body = api.ok("POST", url, json={"filter": chosen, "reason": "grades 9-10 free at 10"})
+    assert sorted(o["student_key"] for o in body["outcomes"]) == ["nine", "ten"]
+    _refused(api, "POST", url, 422, "invalid_input", json={"filter": chosen, "student_keys": ["ten"], "reason": "x"})
