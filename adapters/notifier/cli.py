@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
 import threading
@@ -40,6 +41,8 @@ def run(
     wait_for_database: float = typer.Option(math.inf, "--wait-for-database", metavar="SECONDS"),
 ) -> None:
     """Follow the log into the outbox (exactly once) and send it (run beside `regledger project`)."""
+    for name in ("regledger.notifier", "regledger.database"):
+        logging.getLogger(name).setLevel(logging.INFO)  # outages, recoveries, messages failed for good
     settings = Settings()
     if settings.store == "postgres" and wait_for_database > 0:
         try:

@@ -165,8 +165,9 @@ class Notifier:
     # -- following ----------------------------------------------------------------------------
 
     def run_forever(self) -> None:
-        """Follow until stop(); a transient fault (a lost connection, a locked file) is retried
-        from the stored position with backoff, logged when it starts and ends."""
+        """Follow until stop(), polling every `poll_interval` at the log's head. A transient fault
+        (a lost connection, a locked file) is retried from the stored position with backoff,
+        logged when it starts and ends; any other error is logged and raised."""
         outage: Outage | None = None
         while not self._stop.is_set():
             try:
@@ -178,6 +179,9 @@ class Notifier:
             except PositionAlreadyApplied:
                 self._position = None  # another notifier moved it: go on from there
                 continue
+            except Exception:
+                logger.exception("notifier stopped on an error (outbox at position %s)", self.store.position())
+                raise
             if outage is not None:
                 outage.end()
                 outage = None

@@ -43,8 +43,17 @@ class Received:
 
 
 class Handler:
-    def __init__(self, received: Received) -> None:
+    def __init__(self, received: Received, refused: set[str]) -> None:
         self.received = received
+        self.refused = refused
+
+    async def handle_RCPT(
+        self, _server: SMTP, _session: Session, envelope: Envelope, address: str, _options: list[str]
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -66,10 +75,11 @@ class SmtpServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.received = Received()
+        self.refused: set[str] = set()  # addresses answered 550 (a permanent refusal)
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(Handler(self.received), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(Handler(self.received, self.refused), hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def stop(self) -> None:

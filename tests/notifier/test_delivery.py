@@ -62,6 +62,26 @@ def test_a_server_that_is_down_is_retried_with_backoff_then_delivered(app, notif
     assert smtp_server.received.to() == {email_of("ada"): 1}
 
 
+def test_a_refused_recipient_fails_at_once_and_the_others_are_sent(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    for key in ("ada", "bo"):
+        p.profile(key)
+        p.add(key)
+    app.cancel_section(p.section, admin())
+    smtp_server.refused.add(email_of("ada"))
+    Notifier(app, outbox, from_start=True).catch_up()
+    sender = Sender.for_settings(notify_settings, outbox)
+    report = sender.send_due()
+    sender.close()
+    assert (report.sent, report.failed, report.retrying) == (1, 1, 0)
+    status = {r.student_key: (r.status, r.attempts, r.next_attempt_at) for r in outbox.list()}
+    assert status["ada"] == ("failed", 1, None)
+    assert status["bo"][:2] == ("sent", 1)
+    [failed] = outbox.list(status="failed")
+    assert "550" in (failed.last_error or "")
+    assert smtp_server.received.to() == {email_of("bo"): 1}
+
+
 def test_out_of_attempts_is_failed_for_good(app, notify_settings, outbox, smtp_server):
     p = Program(app)
     p.profile("ada")
