@@ -37,6 +37,9 @@ from regledger.projections.views import PositionAlreadyApplied
 
 logger = logging.getLogger("regledger.notifier")
 
+# Ids seen to hold nothing of interest are recorded as the position once this many accumulate.
+SKIP_RECORDED = 10_000
+
 
 class Notifier:
     """Follows one application's log into one outbox (one notifier per outbox at a time: a
@@ -67,6 +70,7 @@ class Notifier:
         store.create_tables(quiet_until=head)
         self.quiet_until = store.quiet_until()
         self._position: int | None = None
+        self._seen = 0  # ids up to here hold nothing for the notifier (may pass the position)
         self._contacts: dict[UUID, Contact] | None = None
         self._names: dict[UUID, Name] | None = None
         self._stop = threading.Event()
@@ -81,8 +85,16 @@ class Notifier:
     def step(self) -> int:
         """Write the messages of the next batch of whole commits; returns the events read."""
         after = self._position if self._position is not None else self.store.position()
-        entries, events = self._read(after)
+        # Every id up to the head read before a read that found nothing is committed and of no
+        # interest (the table lock makes commit order id order): later reads start past it,
+        # instead of scanning a long tail of other events at every poll.
+        head = self.app.recorder.max_notification_id() or 0
+        entries, events = self._read(max(after, self._seen))
         if not entries:
+            self._seen = max(self._seen, head)
+            if self._seen - after >= SKIP_RECORDED:
+                self.store.apply(after, self._seen, [], [], [])  # so a restart skips it too
+                after = self._seen
             self._position = after
             return 0
         try:

@@ -161,3 +161,22 @@ def test_a_class_change_commit_tells_each_mover_where_they_went_in_one_message(
     text = mail.get_body(("plain",)).get_content()
     assert "Class change: you left M101s1 (Mechanics)." in text
     assert "Class change: you are now enrolled in P201s1 (Physics)." in text
+
+
+def test_a_tail_of_other_events_is_skipped_and_recorded(app, notify_settings, outbox, smtp_server, monkeypatch):
+    monkeypatch.setattr("regledger.adapters.notifier.follower.SKIP_RECORDED", 3)
+    p = Program(app)
+    p.profile("ada")
+    notifier = Notifier(app, outbox, from_start=True)
+    notifier.catch_up()
+    at = outbox.position()
+    for _ in range(3):
+        app.star(p.pid, "ada", p.subject, student("ada"))  # nothing to tell anyone
+        app.unstar(p.pid, "ada", p.subject, student("ada"))
+    head = app.recorder.max_notification_id()
+    assert notifier.step() == 0
+    assert outbox.position() == head > at  # recorded: a restart does not scan them again
+    p.add("ada")
+    app.drop_section(p.pid, "ada", p.section, admin())
+    assert notifier.catch_up() > 0
+    assert [r.kind for r in outbox.list()] == ["admin_drop"]
