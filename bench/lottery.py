@@ -14,7 +14,10 @@ the projections are caught up over it. Then, on the same app:
   table shaped like the library's events table, in the same run;
 * projections: `Projector.catch_up()` from the pre-commit position until the views hold the
   commit (target 3 s);
-* the priority-1 granted ratio, next to the reference's "about a third of priority classes".
+* the priority-1 granted ratio, next to the reference's "about a third of priority classes";
+* then (unless --no-fairness) both algorithms, ESP's and lsf-repair/1, in process on generator
+  seeds 0-2 x lottery seeds 11-13: `lottery.<algorithm>.<figure>` means over the 9 runs and
+  `lottery.fair_vs_esp.*` (bench/lottery_fairness.py; `--chart` there draws the PNG).
 
 Prints JSON lines {"name", "value", "unit", "baseline", "ratio"}; `--write-doc` appends a
 "## Lottery" section to docs/benchmarks.md.
@@ -32,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import lottery_fairness
 import psycopg
 from _baseline import add_postgres_arguments, pg_create_events_table, scratch_database
 from psycopg import sql
@@ -113,6 +117,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     add_postgres_arguments(parser)
     parser.add_argument("--write-doc", action="store_true", help="append the results to docs/benchmarks.md")
+    parser.add_argument("--no-fairness", action="store_true", help="skip ESP against lsf-repair on 9 programs")
     args = parser.parse_args()
 
     lines: list[dict[str, Any]] = []
@@ -192,6 +197,9 @@ def main() -> None:
         if close is not None:
             close()
         app.close()
+    if not args.no_fairness:
+        means, _ = lottery_fairness.run(lottery_fairness.PROGRAM_SEEDS, lottery_fairness.LOTTERY_SEEDS)
+        lines += lottery_fairness.report(means)
     for line in lines:
         print(json.dumps(line))
     print(json.dumps({"notes": notes}))

@@ -122,11 +122,13 @@ def chart(path: str, classes: dict[str, list[int]], runs: int) -> None:
     top = max(max(v) for v in classes.values())
     xs = list(range(top + 1))
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    labels = (("esp", "esp-weighted (ESP)"), ("lsf", "lsf-repair"))
-    for offset, (algorithm, label) in zip((-0.2, 0.2), labels, strict=True):
+    # Told apart by fill pattern as well as colour (readable in greyscale and by the colour-blind).
+    labels = (("esp", "esp-weighted (ESP)", "", "#4c72b0"), ("lsf", "lsf-repair", "//", "#dd8452"))
+    for offset, (algorithm, label, hatch, colour) in zip((-0.2, 0.2), labels, strict=True):
         counts = Counter(classes[algorithm])
         share = [100 * counts[x] / len(classes[algorithm]) for x in xs]
-        ax.bar([x + offset for x in xs], share, width=0.4, label=label)
+        bars = [x + offset for x in xs]
+        ax.bar(bars, share, width=0.4, label=label, hatch=hatch, color=colour, edgecolor="black", linewidth=0.5)
     ax.set_xticks(xs)
     ax.set_xlabel("classes held by a student")
     ax.set_ylabel("% of students")
