@@ -229,3 +229,23 @@ def test_none_lost_and_none_duplicated_across_sigkill(app, notify_settings, outb
 
 def _counts(outbox) -> dict[str, int]:
     return outbox.counts()
+
+
+def test_notify_run_follows_new_events_and_stops_on_sigterm(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    p.profile("ada")
+    p.add("ada")
+    process = start_notifier(notify_settings, smtp_server.port)
+    try:
+        app.drop_section(p.pid, "ada", p.section, admin())  # while it follows
+        deadline = time.monotonic() + 30
+        while not smtp_server.received.messages and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert smtp_server.received.to() == {email_of("ada"): 1}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(30)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    assert code == 0, stderr
+    assert "stopped at position" in stderr
+    assert outbox.counts()["sent"] == 1
