@@ -92,6 +92,7 @@ def run(
         app.close()
 
 
+# The table keeps to what an operator scans for; JSON and CSV hold every column.
 OUTBOX_COLUMNS = cols(
     "position",
     Column("student_id", in_table=False),
@@ -99,12 +100,12 @@ OUTBOX_COLUMNS = cols(
     "channel",
     "recipient",
     "kind",
-    "subject",
+    Column("subject", in_table=False),
     "status",
     "attempts",
     "last_error:last error",
-    "created_at:created",
-    Column("next_attempt_at", "next attempt"),
+    Column("created_at", in_table=False),
+    Column("next_attempt_at", in_table=False),
     "sent_at:sent",
     Column("message_id", in_table=False),
 )
