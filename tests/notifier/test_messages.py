@@ -8,12 +8,13 @@ from uuid import UUID
 
 from regledger.adapters.notifier.follower import Notifier
 from regledger.adapters.notifier.sender import Sender
-from regledger.adapters.notifier.store import OutboxStore
+from regledger.adapters.notifier.store import OutboxStore, open_outbox
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import generate_program
 from regledger.domain.application import Registration
 from regledger.domain.values import ENROLLED
+from regledger.projections.views import PositionAlreadyApplied
 from tests.notifier.helpers import Program, admin, email_of, student
 
 
@@ -180,3 +181,28 @@ def test_a_tail_of_other_events_is_skipped_and_recorded(app, notify_settings, ou
     app.drop_section(p.pid, "ada", p.section, admin())
     assert notifier.catch_up() > 0
     assert [r.kind for r in outbox.list()] == ["admin_drop"]
+
+
+def test_a_second_notifier_on_the_same_outbox_writes_nothing_twice(app, notify_settings, outbox, smtp_server):
+    p = Program(app, seats=10)
+    keys = [f"s{n}" for n in range(6)]
+    for key in keys:
+        p.profile(key)
+        p.add(key)
+        app.drop_section(p.pid, key, p.section, admin())
+    other = open_outbox(notify_settings)
+    try:
+        first = Notifier(app, outbox, from_start=True, batch_size=2)
+        second = Notifier(app, other, from_start=True, batch_size=2)
+        refused = 0
+        for _ in range(40):
+            for notifier in (first, second):
+                try:
+                    notifier.step()
+                except PositionAlreadyApplied:
+                    refused += 1
+    finally:
+        other.close()
+    assert refused > 0  # they did race
+    assert sorted(r.student_key for r in outbox.list()) == keys
+    assert first.messages + second.messages == len(keys)
