@@ -167,6 +167,8 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = Field(default=None, repr=False)
     smtp_from: str = "regledger@localhost"
+    # A CA bundle to verify the SMTP server's certificate by (default: the system's).
+    smtp_ca_file: Path | None = None
     smtp_timeout: float = Field(default=10.0, gt=0)
     webhook_url: str | None = Field(default=None, repr=False)
     # A failed delivery is retried after notify_backoff_seconds, doubling, at most an hour

@@ -76,7 +76,7 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         host = s.smtp_host or ""
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=str(s.smtp_ca_file) if s.smtp_ca_file else None)
         smtp: smtplib.SMTP
         if s.smtp_security == "ssl":
             smtp = smtplib.SMTP_SSL(host, s.smtp_port, timeout=s.smtp_timeout, context=context)
