@@ -21,6 +21,7 @@ import typer
 
 from regledger.adapters import cli_catalogue, cli_onsite, cli_queries, cli_registrar, cli_students
 from regledger.adapters.bootstrap import Services, build
+from regledger.adapters.checkpoint_warmer import CheckpointWarmer
 from regledger.adapters.cli_class_change import class_change_cli
 from regledger.adapters.cli_classes import class_cli, section_cli
 from regledger.adapters.cli_common import console, err_console, progress_bar
@@ -183,7 +184,12 @@ def project(
 
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, stop)
-            projector.run_forever()
+            warmer = CheckpointWarmer(services.app, services.views)  # fast cold lottery starts
+            warmer.start()
+            try:
+                projector.run_forever()
+            finally:
+                warmer.stop()
             # The position it committed last: asking the views could fail (stopped in an outage).
             err_console.print(f"stopped at position {projector.position}")
     finally:

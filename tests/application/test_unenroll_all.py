@@ -42,8 +42,15 @@ def test_every_seat_and_waitlist_place_ends_in_one_save_and_the_seats_go_to_the_
 
 def test_a_student_with_nothing_to_end_is_refused(w: World) -> None:
     w.star("alice", "math")
-    refused_without_writing(w, "not_registered", None, lambda: w.app.unenroll_all(w.program_id, "alice", admin()))
+    ctx = admin(reason="left")
+    refused_without_writing(w, "not_registered", None, lambda: w.app.unenroll_all(w.program_id, "alice", ctx))
+
+
+def test_a_reason_is_required(w: World) -> None:
+    w.add("alice", "art1")
+    refused_without_writing(w, "invalid_input", None, lambda: w.app.unenroll_all(w.program_id, "alice", admin()))
 
 
 def test_an_unknown_student_is_not_found(w: World) -> None:
-    refused_without_writing(w, "not_found", None, lambda: w.app.unenroll_all(w.program_id, "nobody", admin()))
+    ctx = admin(reason="left")
+    refused_without_writing(w, "not_found", None, lambda: w.app.unenroll_all(w.program_id, "nobody", ctx))
