@@ -18,6 +18,7 @@ from regledger.adapters.notifier.sender import Sender
 from regledger.adapters.notifier.store import EMAIL, STATUSES, WEBHOOK, OutboxStore, open_outbox
 from regledger.adapters.postgres.wakeup import DatabaseUnreachable, await_database
 from regledger.adapters.settings import Settings
+from regledger.domain.runner import utc_now
 
 notify_cli = typer.Typer(no_args_is_help=True, help="Notifications: the outbox the notifier writes and sends.")
 
@@ -157,3 +158,15 @@ def outbox(
         about={"counts": counts},
     )
     emit(listing, fmt)
+
+
+@notify_cli.command("retry-failed")
+def retry_failed() -> None:
+    """Make every failed message due again (attempts from 0); the next send round tries them."""
+    store = open_outbox(Settings())
+    try:
+        store.create_tables()
+        count = store.requeue_failed(utc_now())
+    finally:
+        store.close()
+    console.print(f"{count} failed messages are pending again")

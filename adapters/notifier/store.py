@@ -229,6 +229,18 @@ class OutboxStore(ABC):
             )
         return status
 
+    def requeue_failed(self, now: datetime) -> int:
+        """Make every `failed` message due again (after the server or the address is mended);
+        their attempts start again from 0. Returns how many."""
+        with self._transaction() as cur:
+            cur.execute(
+                self.sql(
+                    "UPDATE {p}outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = 'failed'"
+                ),
+                self._enc((now,)),
+            )
+            return int(cur.rowcount)
+
     # -- queries ------------------------------------------------------------------------------
 
     def _rows(self, statement: str, *params: Any) -> list[OutboxRow]:

@@ -76,6 +76,20 @@ def test_notify_run_once_sends_and_the_outbox_lists_it(dropped, environ, smtp_se
     assert refused.exit_code == 2
 
 
+def test_retry_failed_makes_failed_messages_due_again(dropped, environ, smtp_server, outbox):
+    runner = CliRunner()
+    smtp_server.refused.add(email_of("ada"))
+    runner.invoke(cli, ["notify", "run", "--once", "--from-start"])
+    assert [(r.student_key, r.attempts) for r in outbox.list(status="failed")] == [("ada", 1)]
+    smtp_server.refused.clear()  # the address was mended
+
+    retried = runner.invoke(cli, ["notify", "retry-failed"])
+    assert "1 failed messages are pending again" in retried.output
+    assert runner.invoke(cli, ["notify", "run", "--once"]).exit_code == 0
+    assert smtp_server.received.to() == {email_of("ada"): 1, email_of("bo"): 1}
+    assert outbox.counts() == {"pending": 0, "sent": 2, "failed": 0, "no_address": 1}
+
+
 def test_get_outbox_pages_and_filters_for_admins_only(dropped, environ, notify_settings):
     assert CliRunner().invoke(cli, ["notify", "run", "--once", "--from-start", "--no-send"]).exit_code == 0
     services = build(notify_settings, follow=False)
