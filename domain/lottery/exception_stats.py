@@ -36,7 +36,8 @@ def with_exception_level(stats: LotteryStats, inp: LotteryInput, result: Lottery
                 granted[student.id] += (student.id.int, sid.int) in seated
     assigned = sum(granted.values())
     histogram = dict(sorted(Counter(granted[s.id] for s in inp.students).items()))
-    row = LevelStats(level, requested, assigned, assigned / requested if requested else None, histogram)
+    ratio = assigned / requested if requested else None
+    row = LevelStats(level, requested, assigned, ratio, histogram, label="Grade-range exceptions")
     return replace(stats, levels=(*stats.levels, row))
 
 

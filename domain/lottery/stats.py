@@ -50,6 +50,12 @@ class LevelStats:
     ratio: float | None
     # Number of seats granted at this level per student -> number of students.
     histogram: dict[int, int]
+    # What the level is, when not a plain priority (the grade-range exception level).
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.label or f"Priority {self.level}"
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ class LotteryStats:
     def render_rows(self) -> list[tuple[str, str]]:
         """(label, value) pairs for a two-column table."""
         rows = [
-            (f"Priority {lv.level} granted", f"{lv.assigned}/{lv.requested} ({_pct(lv.ratio)})") for lv in self.levels
+            (f"{lv.title} granted", f"{lv.assigned}/{lv.requested} ({_pct(lv.ratio)})") for lv in self.levels
         ]
         rows += [
             (

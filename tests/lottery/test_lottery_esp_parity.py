@@ -206,7 +206,7 @@ def test_a_run_reports_the_exception_level_in_its_stats(app):
     result = app.start_lottery(w.program_id, admin(), seed=3)
     stats = app.lottery_stats(UUID(result.ids["run_id"]))
     assert [(lv.level, lv.requested, lv.assigned) for lv in stats.levels][-1] == (4, 1, 1)
-    assert ("Priority 4 granted", "1/1 (100.0%)") in stats.render_rows()
+    assert ("Grade-range exceptions granted", "1/1 (100.0%)") in stats.render_rows()
 
 
 # -- the algorithm alone ------------------------------------------------------------------
