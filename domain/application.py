@@ -24,6 +24,8 @@ from eventsourcing.utils import EnvType
 
 from regledger.domain import (
     admin_commands,
+    admission_commands,
+    admission_entry_commands,
     batch_commands,
     catalogue_import,
     class_change_commands,
@@ -132,6 +134,21 @@ class Registration(Application[UUID]):
     replay_class_change = class_change_commands.replay_class_change
     class_change_stats = class_change_commands.class_change_stats
     class_change_input = class_change_commands.class_change_input
+
+    # -- Phase Zero: admission tickets and runs (a LotteryRun of kind "admission") -----------
+    enter_admission = admission_entry_commands.enter_admission
+    join_admission_group = admission_entry_commands.join_admission_group
+    leave_admission_group = admission_entry_commands.leave_admission_group
+    show_admission_ticket = admission_entry_commands.show_admission_ticket
+    start_admission = admission_commands.start_admission
+    commit_admission = admission_commands.commit_admission
+    discard_admission = admission_commands.discard_admission
+    load_admission_run = admission_commands.load_admission_run
+    admission_result = admission_commands.admission_result
+    replay_admission = admission_commands.replay_admission
+    admission_stats = admission_commands.admission_stats
+    admit_students = admission_commands.admit_students
+    undo_admissions = admission_commands.undo_admissions
 
     def __init__(
         self,

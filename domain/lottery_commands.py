@@ -165,8 +165,8 @@ def _remember(app: Registration, run_id: UUID, result: LotteryResult) -> None:
 
 def check_main_lottery(run: LotteryRun) -> None:
     """A class-change run has its own algorithm, reads and commit (`class_change_commands`)."""
-    if run.parameters.get("kind") == "class_change":
-        raise NotALotteryRun("This is a class-change run; read it as one.", run_id=str(run.id))
+    if run.parameters.get("kind") in ("class_change", "admission"):
+        raise NotALotteryRun(f"This is a {run.parameters['kind']} run; read it as one.", run_id=str(run.id))
 
 
 def _recompute(app: Registration, run: LotteryRun) -> LotteryPreview:

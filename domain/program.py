@@ -26,7 +26,7 @@ from regledger.domain.values import (
     priority_level_of,
 )
 
-WINDOW_KINDS = ("lottery", "classes", "removal", "class_change")
+WINDOW_KINDS = ("lottery", "classes", "removal", "class_change", "admission")
 DEFAULT_FULL_TEXT = "Class temporarily full; please check back later"
 
 
@@ -53,6 +53,10 @@ class ProgramSettings:
     # The reference's SCRMI option: one extra lottery level after Priority/N, filled from
     # GradeRangeException registrations, where the class's grade range is not checked.
     use_grade_range_exceptions: bool = False
+    # Phase Zero (docs/admission.md): only students the admission lottery (or an admin)
+    # admitted may register for classes; entrants join tickets of up to this many students.
+    phase_zero: bool = False
+    admission_group_size: int = 4
 
     def __post_init__(self) -> None:
         check_timezone(self.timezone)
@@ -64,6 +68,10 @@ class ProgramSettings:
             raise InvalidInputError("program_size_max must not be negative")
         if self.min_stars < 0:
             raise InvalidInputError("min_stars must not be negative")
+        if isinstance(self.admission_group_size, bool) or not isinstance(self.admission_group_size, int):
+            raise InvalidInputError("admission_group_size must be an integer", value=self.admission_group_size)
+        if not 1 <= self.admission_group_size <= 50:
+            raise InvalidInputError("admission_group_size must be between 1 and 50", value=self.admission_group_size)
         check_text(self.temporarily_full_text, "temporarily_full_text", max_length=500)
         for verb in (*self.visible_verbs, *self.student_verbs):
             check_verb(verb)
@@ -157,6 +165,15 @@ class Program(AuditedAggregate):
     class LotteryCommitted(AuditedAggregate.Event):
         run_id: UUID
 
+    class StudentsAdmitted(AuditedAggregate.Event):
+        """Phase Zero: many admissions at once (an admission run's commit, or an admin's list)."""
+
+        student_ids: tuple[StudentId, ...]
+        run_id: UUID | None
+
+    class AdmissionsUndone(AuditedAggregate.Event):
+        student_ids: tuple[StudentId, ...]
+
     # A class default, so snapshots taken before lottery commits existed still load.
     committed_lottery_run_id: UUID | None = None
 
@@ -237,6 +254,20 @@ class Program(AuditedAggregate):
         """Record a capped program's admission; the caller checked the cap or an override."""
         if student_id not in self.admitted:
             self._student_admitted(student_id=student_id, **audit)
+
+    def admit_all(self, student_ids: list[StudentId], run_id: UUID | None, audit: dict[str, str]) -> list[StudentId]:
+        """Record the admission of each student not admitted yet (Phase Zero); returns them."""
+        new = sorted({s for s in student_ids if s not in self.admitted}, key=lambda s: s.int)
+        if new:
+            self._students_admitted(student_ids=tuple(new), run_id=run_id, **audit)
+        return new
+
+    def undo_admissions(self, student_ids: list[StudentId], audit: dict[str, str]) -> list[StudentId]:
+        """Record that admissions no longer hold (never a deletion); returns those undone."""
+        undone = sorted({s for s in student_ids if s in self.admitted}, key=lambda s: s.int)
+        if undone:
+            self._admissions_undone(student_ids=tuple(undone), **audit)
+        return undone
 
     def record_lottery_commit(self, run_id: UUID, audit: dict[str, str]) -> None:
         """Record the run whose enrolments now hold the seats; the caller checked `replace`."""
@@ -325,3 +356,18 @@ class Program(AuditedAggregate):
     @event(LotteryCommitted)
     def _lottery_committed(self, run_id: UUID, actor: str, command_id: str, reason: str) -> None:
         self.committed_lottery_run_id = run_id
+
+    @event(StudentsAdmitted)
+    def _students_admitted(
+        self,
+        student_ids: tuple[StudentId, ...],
+        run_id: UUID | None,  # noqa: ARG002 - recorded by the event, not kept in the state
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        self.admitted = self.admitted | {StudentId(s) for s in student_ids}
+
+    @event(AdmissionsUndone)
+    def _admissions_undone(self, student_ids: tuple[StudentId, ...], actor: str, command_id: str, reason: str) -> None:
+        self.admitted = self.admitted - {StudentId(s) for s in student_ids}

@@ -17,6 +17,7 @@ from regledger.domain.errors import (
     ClassNotAccepted,
     ConstraintViolated,
     GradeOutOfRange,
+    NotAdmitted,
     PriorityLimit,
     ProfileRequired,
     ProgramFull,
@@ -42,6 +43,9 @@ from regledger.domain.values import (
 
 PROGRAM_FULL_MESSAGE = "This program cannot accept any more students!  Please try again in its next session."
 PROFILE_MESSAGE = "Please complete your profile first"
+NOT_ADMITTED_MESSAGE = (
+    "You have not been admitted to this program: registration is open to the students its admission lottery admitted."
+)
 NOT_ACCEPTED_MESSAGE = "This class is not accepted."
 GRADE_MESSAGE = "You are not in the requested grade range for this class."
 PROGRAM_GRADE_TEMPLATE = "This program is only open to students in grades {grade_min} to {grade_max}."
@@ -110,12 +114,20 @@ def check_program_grade(program: Program, student: Student, ctx: CommandContext)
     raise ProgramGradeOutOfRange(message, grade=grade, grade_min=program.grade_min, grade_max=program.grade_max)
 
 
+def check_admitted(program: Program, student: Student, ctx: CommandContext) -> None:
+    """Phase Zero: with an admission lottery, only admitted students register (the reference's
+    required Phase Zero module, after the deadline); an admin's override passes."""
+    if program.settings.phase_zero and not ctx.override and student.student_id not in program.admitted:
+        raise NotAdmitted(NOT_ADMITTED_MESSAGE, student_key=student.student_key)
+
+
 def check_entry(program: Program, student: Student, ctx: CommandContext, window: str, now: datetime) -> Program | None:
-    """Program grade range, window, program cap, profile, in that order (the reference's
-    decorators: grade, deadline, cap); returns the Program when admission changed it."""
+    """Program grade range, window, admission (Phase Zero), program cap, profile, in that order
+    (the reference's decorators: grade, deadline, cap); returns the Program when admission changed it."""
     check_program_grade(program, student, ctx)
     if not ctx.override:
         program.check_window(window, now)
+    check_admitted(program, student, ctx)
     admitted = admit(program, student, ctx)
     if program.settings.require_profile and student.profile is None:
         raise ProfileRequired(PROFILE_MESSAGE)
