@@ -1,14 +1,20 @@
 """`regledger demo`: a whole (small) Splash season on embedded SQLite, in well under a minute.
 
-1. a synthetic program (`generate_program`): its catalogue and students through the importer
-   (`import_catalogue`, `import_students`, as `regledger import` does), then the students' stars
-   and priorities recorded in a few large saves; 2. a lottery run with a recorded seed, committed, then
-   replayed from the log to prove it identical; 3. a first-come-first-served rush: several
-   threads add, drop, switch, join waitlists and replace conflicting classes on the hottest
-   sections through the real commands; then a class-change round (a fifth of the students
-   request sections; a run is computed, committed and replayed); 4. lottery stats, the fullest rosters and one student's
-   history from the projections, a check that no section is over capacity (views and aggregates
-   agree) and that nobody jumped a waitlist.
+1. A synthetic program (`generate_program`): its catalogue and students through the importer
+   (`import_catalogue`, `import_students`, as `regledger import` does), then the students'
+   stars and priorities recorded in a few large saves.
+2. A lottery run with a recorded seed, committed, then replayed from the log to prove it
+   identical.
+3. A first-come-first-served rush: threads add, drop, switch, join waitlists and replace
+   conflicting classes on the hottest sections through the real commands.
+4. A class-change round: a fifth of the students request sections; a run is computed,
+   committed and replayed.
+5. The day of the program: check-in, a no-show sweep after the first timeslot, walk-ins seated
+   by a batch registration.
+6. The notifier follows the log into an outbox (nothing is sent: no mail server).
+Then lottery stats, the fullest rosters and one student's history from the projections, and
+checks that no section is over capacity (views and aggregates agree) and nobody jumped a
+waitlist.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_common import table
 from regledger.adapters.cli_lottery import print_replay
 from regledger.adapters.demo_class_change import class_change_round
+from regledger.adapters.demo_notify import notification_round
+from regledger.adapters.demo_onsite import onsite_round
 from regledger.adapters.demo_rush import RushTally, rush
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.synthetic import SyntheticProgram, generate_program
@@ -126,6 +134,8 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     changed_ok = class_change_round(
         app, program, pid, lambda code, index: section_id(subject_id(pid, code), index + 1), options.seed, console
     )
+    onsite_ok = onsite_round(services, program, pid, options.seed, console, step=5)
+    notified_ok = notification_round(app, options.database.resolve(), console, step=6)
 
     services.wait_for(app.position(), timeout=30)
     out = table("Lottery stats", ["", "value"], app.lottery_stats(run_id).render_rows())
@@ -136,7 +146,7 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     _student_history(services, pid, key, labels, console)
     ok = _capacity_check(services, pid, console) and _waitlist_check(services, pid, console)
     console.print(f"demo finished in {time.perf_counter() - started:.1f}s", soft_wrap=True)
-    return 0 if ok and report.identical and changed_ok else 1
+    return 0 if ok and report.identical and changed_ok and onsite_ok and notified_ok else 1
 
 
 def catalogue_of(program: SyntheticProgram) -> Catalogue:
