@@ -116,7 +116,7 @@ OUTBOX_COLUMNS = cols(
 def outbox(
     status: Annotated[str | None, typer.Option("--status", help=f"Only this status: {', '.join(STATUSES)}.")] = None,
     limit: int = typer.Option(100, "--limit", min=1, max=10_000),
-    offset: int = typer.Option(0, "--offset", min=0),
+    offset: int = typer.Option(0, "--offset", min=0, max=1_000_000_000),
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The outbox: each message, its recipient, kind, status, attempts and last error."""

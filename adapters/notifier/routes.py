@@ -17,6 +17,8 @@ from regledger.adapters.notifier.store import OutboxRow, OutboxStore, open_outbo
 router = APIRouter(tags=["notifications"], route_class=ReadRetryRoute)
 _opening = threading.Lock()
 
+MAX_OFFSET = 1_000_000_000  # beyond it a store's integer overflows (SQLite: 64 bits)
+
 Status = Literal["pending", "sent", "failed", "no_address"]
 
 
@@ -84,7 +86,7 @@ def get_outbox(
     request: Request,
     status: Annotated[Status | None, Query(description="Only messages of this status")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> OutboxPagePublic:
     """Messages in log order (position, student, channel): recipient, kind, status, attempts, last error."""
     store = _store(request)

@@ -112,6 +112,8 @@ def test_get_outbox_pages_and_filters_for_admins_only(dropped, environ, notify_s
             assert pending["messages"][0]["subject"] == "Splash Fall: An administrator changed your registration"
 
             assert client.get("/outbox", params={"status": "lost"}, headers=headers).status_code == 422
+            # Found by schemathesis: an offset past 64 bits overflowed SQLite's integer (a 500).
+            assert client.get("/outbox", params={"offset": 2**63}, headers=headers).status_code == 422
             student = {"Authorization": f"Bearer {tokens.create('student', 'splash/ada')}"}
             assert client.get("/outbox", headers=student).status_code == 403
     finally:
@@ -134,7 +136,13 @@ def test_get_outbox_matches_its_schema_and_never_answers_5xx(dropped, environ, n
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
                 @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+                @settings(
+                    max_examples=50,
+                    deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                    database=None,
+                    derandomize=True,
+                )
                 def call(case: Any) -> None:
                     case.call_and_validate(session=session, headers=headers, excluded_checks=[negative_data_rejection])
 
