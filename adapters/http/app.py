@@ -21,6 +21,7 @@ from regledger.adapters.auth import TokenStore
 from regledger.adapters.bootstrap import Services
 from regledger.adapters.http import (
     routes_admin,
+    routes_admission,
     routes_catalogue,
     routes_class_change,
     routes_import,
@@ -241,6 +242,7 @@ def create_app(
     app.include_router(routes_students.router)
     app.include_router(routes_lottery.router)
     app.include_router(routes_class_change.router)
+    app.include_router(routes_admission.router)
     app.include_router(routes_import.router)
     app.include_router(routes_outbox.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)

@@ -160,6 +160,10 @@ class ProgramSettingsRequest(_Request):
     visible_verbs: Annotated[list[Verb], Field(min_length=1, max_length=20)] | None = None
     student_verbs: Annotated[list[Verb], Field(max_length=20)] | None = None
     timezone: Annotated[Label, Field(description="IANA zone, e.g. America/New_York")] | None = None
+    phase_zero: Annotated[Flag, Field(description="Only students the admission lottery admitted register")] | None = (
+        None
+    )
+    admission_group_size: Annotated[int, Field(ge=1, le=50)] | None = None
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"waitlist_enabled": True, "priority_limit": 3}]}
