@@ -3,6 +3,7 @@ certificate made for the test (`REGLEDGER_SMTP_CA_FILE` trusts it)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import ssl
 import subprocess
@@ -86,9 +87,13 @@ def tls_server(request: pytest.FixtureRequest, certificate: tuple[Path, Path]) -
         server_hostname="127.0.0.1",
         **tls,
     )
+    # aiosmtpd logs a refused handshake from its own thread (the unverifiable-certificate test).
+    quiet = logging.getLogger("mail.log")
+    quiet.disabled = True
     controller.start()
     yield request.param, port, received
     controller.stop()
+    quiet.disabled = False
 
 
 def tls_settings(base: Settings, security: str, port: int, ca: Path | None, password: str) -> Settings:
