@@ -22,6 +22,7 @@ import typer
 from regledger.adapters import cli_catalogue, cli_onsite, cli_queries, cli_registrar, cli_students
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.checkpoint_warmer import CheckpointWarmer
+from regledger.adapters.cli_admission import admission_cli
 from regledger.adapters.cli_class_change import class_change_cli
 from regledger.adapters.cli_classes import class_cli, section_cli
 from regledger.adapters.cli_common import console, err_console, progress_bar
@@ -41,6 +42,7 @@ cli = typer.Typer(no_args_is_help=True, help="regledger: event-sourced class reg
 cli.add_typer(token_cli, name="token")
 cli.add_typer(lottery_cli, name="lottery")
 cli.add_typer(class_change_cli, name="class-change")
+cli.add_typer(admission_cli, name="admission")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(export_cli, name="export")
 cli.add_typer(notify_cli, name="notify")
