@@ -181,7 +181,7 @@ def _load_program(app: Registration, program: SyntheticProgram, slug: str) -> Pr
     )
     pid = program_id(slug)
     app.import_catalogue(pid, catalogue_of(program), admin())
-    people = [StudentEntry(s.key, s.key, s.graduation_year) for s in program.students]
+    people = [StudentEntry(s.key, s.key, s.graduation_year, f"{s.key}@example.org") for s in program.students]
     app.import_students(pid, people, admin())
     categories = {c.code: c.category for c in program.classes}
     refs = {

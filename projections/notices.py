@@ -40,7 +40,7 @@ ENDED_NOTICES = {
     "lottery_replaced": "lottery_replaced",
     "class_change": "class_change_left",
 }
-DROP_CAUSES = ("drop", "unenroll_all")
+DROP_CAUSES = ("drop", "unenroll_all", "no_show")
 STUDENT_ACTOR = "student:"  # a student's own token acts as "student:<slug>/<key>"
 
 # The kind of a message: the group of its notices ("waitlist,lottery" when a commit did both).

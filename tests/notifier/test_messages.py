@@ -13,6 +13,7 @@ from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import generate_program
 from regledger.domain.application import Registration
+from regledger.domain.ids import TimeslotId
 from regledger.domain.values import ENROLLED
 from regledger.projections.views import PositionAlreadyApplied
 from tests.notifier.helpers import Program, admin, email_of, student
@@ -80,6 +81,23 @@ def test_an_admin_drop_is_mailed_with_its_reason(app, notify_settings, outbox, s
     [mail] = smtp_server.received.of(email_of("ada"))
     assert mail["Subject"] == "Splash Fall: An administrator changed your registration"
     assert "Reason: no-show" in mail.get_body(("plain",)).get_content()
+
+
+def test_a_no_show_sweep_mails_who_lost_a_seat_and_who_got_it(app, notify_settings, outbox, smtp_server):
+    p = Program(app, seats=1)
+    for key in ("ada", "bo"):
+        p.profile(key)
+    p.add("ada")
+    p.add("bo", verb="Waitlisted")
+    app.check_in(p.pid, "bo", admin("door"))
+    app.unenroll_no_shows(p.pid, TimeslotId(p.slots[0]), admin("no-shows at 9:15"))
+
+    notify(app, notify_settings, outbox)
+
+    [dropped] = smtp_server.received.of(email_of("ada"))
+    assert "Reason: no-shows at 9:15" in dropped.get_body(("plain",)).get_content()
+    [promoted] = smtp_server.received.of(email_of("bo"))
+    assert promoted["Subject"] != dropped["Subject"]
 
 
 def test_students_without_an_address_are_counted_not_failed(app, notify_settings, outbox, smtp_server):
