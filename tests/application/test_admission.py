@@ -271,3 +271,20 @@ def test_the_program_cap_treats_admitted_students_as_admitted(app: Registration)
     w.add("alice", "math1")
     w.add("bob", "math1")  # over the cap of 1, but admitted
     assert w.enrolled_keys("math1") == {"alice", "bob"}
+
+
+def test_waitlists_and_class_change_requests_are_gated_too(app: Registration) -> None:
+    w = build_world(app, settings={"phase_zero": True, "waitlist_enabled": True})
+    w.subject("art", "Art", class_size_max=1)
+    w.section("art1", "art", [0])
+    for key in ("alice", "bob"):
+        w.profile(key)
+        enter(w, key)
+    w.app.admit_students(w.program_id, ["alice"], admin())
+    w.add("alice", "art1")
+    assert code_of(lambda: w.waitlist("bob", "art1")) == "not_admitted"
+    requests = {w.sections["art1"]: 1}
+    assert code_of(lambda: w.app.request_changes(w.program_id, "bob", requests, as_student("bob"))) == "not_admitted"
+    w.app.admit_students(w.program_id, ["bob"], admin())
+    w.waitlist("bob", "art1")
+    assert w.get_section("art1").waitlist == [w.student_id("bob")]
