@@ -184,10 +184,13 @@ def admit(
 @admission_cli.command("undo")
 def undo(
     program: Annotated[str, typer.Argument(help="The program's slug.")],
-    keys: Annotated[list[str], typer.Argument(help="Student keys whose admission no longer holds.")],
+    keys: Annotated[list[str] | None, typer.Argument(help="Student keys whose admission no longer holds.")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Also every admission of this committed run.")] = None,
     reason: ReasonOption = "",
 ) -> None:
     """Undo admissions (recorded as an event; the history keeps the admission)."""
+    run_id = parse_uuid(run, "RUN") if run else None
     with services(catch_up=False) as built:
-        result = run_refusable(lambda: built.app.undo_admissions(program_id(program), keys, admin_context(reason)))
+        ctx = admin_context(reason)
+        result = run_refusable(lambda: built.app.undo_admissions(program_id(program), keys or [], ctx, run_id=run_id))
     console.print(f"{result.ids.get('undone', '0')} admissions undone, at {result.position}")

@@ -36,7 +36,7 @@ from regledger.domain.lottery.admission import (
     parse_caps,
 )
 from regledger.domain.lottery_commands import ReplayReport, _seed, run_ids
-from regledger.domain.lottery_run import LotteryRun
+from regledger.domain.lottery_run import COMMITTED, LotteryRun
 from regledger.domain.runner import CommandResult, command
 
 if TYPE_CHECKING:
@@ -226,13 +226,25 @@ def admit_students(
 
 @command
 def undo_admissions(
-    app: Registration, program_id: ProgramId, student_keys: Sequence[str], ctx: CommandContext
+    app: Registration,
+    program_id: ProgramId,
+    student_keys: Sequence[str],
+    ctx: CommandContext,
+    run_id: UUID | None = None,
 ) -> CommandResult:
-    """Admissions that no longer hold, as one recorded event (the history keeps the admission)."""
+    """Admissions that no longer hold, as one recorded event (the history keeps the admission):
+    the students named, and with `run_id` every student that committed run admitted (ESP's
+    "Undo" of a lottery)."""
     program = app.load_program(program_id)
     if program.has_applied(ctx.command_id):
         return app.replay(ctx, program)
-    undone = program.undo_admissions(student_ids(program_id, _keys(student_keys)), ctx.audit())
+    keys = set(student_keys)
+    if run_id is not None:
+        run = load_admission_run(app, run_id)
+        if run.program_id != program_id or run.status != COMMITTED:
+            raise InvalidInputError("Only a committed admission run of this program can be undone.", run_id=str(run_id))
+        keys.update(_checked(app, run)[0].admitted)
+    undone = program.undo_admissions(student_ids(program_id, _keys(sorted(keys))), ctx.audit())
     return app.commit(ctx, program, ids={"undone": str(len(undone))})
 
 

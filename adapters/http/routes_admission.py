@@ -53,7 +53,8 @@ class AdmitBody(CommandRequest):
 
 
 class UndoBody(CommandRequest):
-    students: Keys
+    students: Annotated[list[Key], Field(max_length=20_000)] = Field(default_factory=list)
+    run_id: UUID | None = Field(default=None, description="Also undo every admission of this committed run")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"students": ["s1024"]}]})
 
@@ -192,4 +193,5 @@ def admit(cmd: AdminCommandDep, slug: KnownProgram, body: AdmitBody) -> CommandR
 
 @router.post("/programs/{slug}/admissions/undo", responses=REPLAYED, summary="Undo admissions (a recorded event)")
 def undo(cmd: AdminCommandDep, slug: KnownProgram, body: UndoBody) -> CommandResultPublic:
-    return cmd.respond(cmd.app.undo_admissions(program_id(slug), body.students, cmd.ctx(body)))
+    result = cmd.app.undo_admissions(program_id(slug), body.students, cmd.ctx(body), run_id=body.run_id)
+    return cmd.respond(result)

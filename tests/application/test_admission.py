@@ -177,6 +177,20 @@ def test_commit_records_admission_on_program_once(pw: World) -> None:
     assert code_of(lambda: pw.app.discard_admission(run_id, admin())) == "lottery_already_committed"
 
 
+def test_undoing_a_committed_run_undoes_its_admissions_only(pw: World) -> None:
+    groups_of_three_and_nines(pw)
+    run_id = start(pw, {"7-9": 1, "10-12": 3})
+    assert code_of(lambda: pw.app.undo_admissions(pw.program_id, [], admin(), run_id=run_id)) == "invalid_input"
+    pw.app.commit_admission(run_id, admin())
+    won = admitted(pw)
+    assert won
+    enter(pw, "heidi")
+    pw.app.admit_students(pw.program_id, ["heidi"], admin())
+    result = pw.app.undo_admissions(pw.program_id, [], admin(reason="redo the lottery"), run_id=run_id)
+    assert result.ids["undone"] == str(len(won))
+    assert admitted(pw) == {"heidi"}
+
+
 def test_a_discarded_run_cannot_be_committed_and_admits_nobody(pw: World) -> None:
     groups_of_three_and_nines(pw)
     run_id = start(pw)

@@ -47,6 +47,8 @@ def test_tickets_a_run_stats_and_commit_round_trip(run, phase_zero, position) ->
     assert "lottery_already_committed" in run("admission", "discard", run_id, code=2).output
     table = run("admission", "stats", run_id).stdout
     assert "Grade buckets" in table
+    undone = run("admission", "undo", "splash", "--run", run_id, "--reason", "redo")
+    assert f"{stats['winners']} admissions undone" in undone.stdout
 
 
 def test_manual_admission_undo_and_refusals(run, phase_zero) -> None:
