@@ -1,8 +1,9 @@
-"""`regledger admission enter|join|leave|show|start|commit|discard|replay|admit|undo|stats`:
+"""`regledger admission enter|join|leave|show|start|runs|stats|commit|discard|replay|admit|undo`:
 Phase Zero, the program admission lottery with groups (runs of kind admission)."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 import typer
@@ -10,8 +11,10 @@ import typer
 from regledger.adapters.cli_address import student_address
 from regledger.adapters.cli_common import admin_context, console, parse_uuid, run_refusable, services
 from regledger.adapters.cli_lottery import print_replay
-from regledger.adapters.cli_output import FormatOption, Listing, OutputFormat, cols, emit_parts
+from regledger.adapters.cli_output import FormatOption, Listing, OutputFormat, cols, emit, emit_parts
 from regledger.domain.ids import program_id
+from regledger.domain.lottery.admission import KIND
+from regledger.domain.values import check_timezone as zone_of
 
 admission_cli = typer.Typer(
     no_args_is_help=True, help="Phase Zero: admission tickets and groups, admission runs, admissions."
@@ -108,6 +111,36 @@ def start(
 
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
+
+
+@admission_cli.command("runs")
+def runs(
+    program: Annotated[str, typer.Argument(help="The program's slug.")], fmt: FormatOption = OutputFormat.table
+) -> None:
+    """A program's admission runs, newest first."""
+    with services() as built:
+        listed = built.views.lottery_runs(program_id(program))
+        found = [r for r in listed if built.app.load_run(r.run_id).parameters.get("kind") == KIND]
+        view = built.views.program(program_id(program))
+    rows = [(r.run_id, r.status, r.seed, r.assignments, r.enrolments, r.started_at, r.actor) for r in found]
+    listing = Listing(
+        f"Admission runs of {program}",
+        cols(
+            "run_id:run",
+            "status",
+            "seed",
+            "assignments:winners",
+            "enrolments:admitted",
+            "started_at:started",
+            "actor:by",
+        ),
+        rows,
+        caption=f"{len(rows)} runs; commit one with `regledger admission commit RUN`",
+        items="runs",
+        about={"program": program},
+        zone=zone_of(view.timezone) if view is not None else UTC,
+    )
+    emit(listing, fmt)
 
 
 @admission_cli.command("stats")

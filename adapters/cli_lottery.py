@@ -103,7 +103,9 @@ def runs(
     (class-change runs: `regledger class-change runs`)."""
     with services() as built:
         listed = [(r, built.app.load_run(r.run_id).parameters) for r in built.views.lottery_runs(program_id(program))]
-        found = [(r, parameters) for r, parameters in listed if parameters.get("kind") != "class_change"]
+        found = [
+            (r, parameters) for r, parameters in listed if parameters.get("kind") not in ("class_change", "admission")
+        ]
         view = built.views.program(program_id(program))
     rows = [
         (

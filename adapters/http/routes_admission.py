@@ -18,10 +18,12 @@ from regledger.adapters.http.deps import (
     KnownProgram,
     RegistrationDep,
     StudentCommandDep,
+    ViewsDep,
 )
-from regledger.adapters.http.responses import CommandResultPublic
+from regledger.adapters.http.responses import CommandResultPublic, RunSummaryPublic
 from regledger.adapters.http.schemas import ActionRequest, CommandRequest, Key
 from regledger.domain.ids import program_id
+from regledger.domain.lottery.admission import KIND
 
 router = APIRouter(tags=["admission (Phase Zero)"])
 
@@ -86,6 +88,11 @@ class WinnersPublic(BaseModel):
     admitted: list[str]
 
 
+class AdmissionRunsPublic(BaseModel):
+    position: int
+    runs: list[RunSummaryPublic]
+
+
 class AdmissionReplayPublic(BaseModel):
     run_id: UUID
     position: int
@@ -133,6 +140,18 @@ def start_run(cmd: AdminCommandDep, slug: KnownProgram, body: StartBody) -> Comm
     nobody is admitted until it is committed. `ids.run_id` names the run."""
     result = cmd.app.start_admission(program_id(slug), dict(body.grade_caps), cmd.ctx(body), seed=body.seed)
     return cmd.respond(result, created=True)
+
+
+@router.get("/programs/{slug}/admission-runs", summary="A program's admission runs, newest first")
+def program_runs(_admin: AdminDep, slug: KnownProgram, app: RegistrationDep, views: ViewsDep) -> AdmissionRunsPublic:
+    """The lottery runs view, kept to the runs of kind admission (`assignments` = students the
+    run admits, `enrolments` = students its commit admitted)."""
+    position = views.position()
+    kept = [r for r in views.lottery_runs(program_id(slug)) if app.load_run(r.run_id).parameters.get("kind") == KIND]
+    return AdmissionRunsPublic(
+        position=position,
+        runs=[RunSummaryPublic(**{k: v for k, v in vars(r).items() if k != "program_id"}) for r in kept],
+    )
 
 
 @router.get("/admission-runs/{run_id}", summary="An admission run's status, seed and stats per grade")

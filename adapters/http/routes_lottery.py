@@ -57,7 +57,7 @@ def program_runs(_admin: AdminDep, slug: KnownProgram, app: RegistrationDep, vie
     """Class-change runs are listed under `/programs/{slug}/class-change-runs` instead."""
     position = views.position()
     found = [(r, app.load_run(r.run_id).parameters) for r in views.lottery_runs(program_id(slug))]
-    runs = [(r, parameters) for r, parameters in found if parameters.get("kind") != "class_change"]
+    runs = [(r, parameters) for r, parameters in found if parameters.get("kind") not in ("class_change", "admission")]
     return RunsPublic(
         position=position,
         runs=[

@@ -43,6 +43,9 @@ def test_tickets_a_run_stats_and_commit_round_trip(run, phase_zero, position) ->
     assert [b["cap"] for b in stats["buckets"]] == [1, 2]
     assert "IDENTICAL" in run("admission", "replay", run_id).stdout
     committed = run("admission", "commit", run_id)
+    (listed,) = parse_json(run("admission", "runs", "splash", "--format", "json"))["runs"]
+    assert (listed["run_id"], listed["status"]) == (run_id, "committed")
+    assert parse_json(run("lottery", "runs", "splash", "--format", "json"))["runs"] == []
     assert f"{stats['winners']} students admitted" in committed.stdout
     assert "lottery_already_committed" in run("admission", "discard", run_id, code=2).output
     table = run("admission", "stats", run_id).stdout

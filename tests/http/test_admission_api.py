@@ -43,7 +43,12 @@ def test_tickets_a_run_and_the_gate_round_trip(api: Api, profile: Any) -> None:
     winners = api.ok("GET", f"/admission-runs/{run_id}/winners")["admitted"]
     assert winners in (["ada", "bob"], ["cyd"])
     assert api.ok("POST", f"/admission-runs/{run_id}/replay")["result"] == "IDENTICAL"
-    assert api.ok("POST", f"/admission-runs/{run_id}/commit", json={})["ids"]["status"] == "committed"
+    committed = api.ok("POST", f"/admission-runs/{run_id}/commit", json={})
+    assert committed["ids"]["status"] == "committed"
+    api.services.wait_for(committed["position"])
+    runs = api.ok("GET", f"/programs/{SLUG}/admission-runs")["runs"]
+    assert [(r["run_id"], r["status"]) for r in runs] == [(run_id, "committed")]
+    assert api.ok("GET", f"/programs/{SLUG}/lottery-runs")["runs"] == []  # the main lottery's only
     again = _post(api, f"/admission-runs/{run_id}/discard")
     assert (again.status_code, again.json()["code"]) == (409, "lottery_already_committed")
     winner = winners[0]
