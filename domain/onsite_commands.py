@@ -5,6 +5,7 @@ offers every seat it frees to the section's waitlist in the same commit (docs/wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from regledger.domain.errors import InvalidInputError, NotRegistered, NotScheduled
@@ -68,24 +69,25 @@ def unenroll_all(app: Registration, program_id: ProgramId, student_key: str, ctx
 @command
 def check_in(app: Registration, program_id: ProgramId, student_key: str, ctx: CommandContext) -> CommandResult:
     """Record that a student arrived; checking in twice records nothing (outcome `Unchanged`)."""
-    app.prefetch(program_id, student_id(program_id, student_key))
-    app.load_program(program_id)
-    student = app.load(Student, student_id(program_id, student_key), "student")
-    if replayed := app.replayed(ctx, student):
-        return replayed
-    student.check_in(ctx.audit())
-    return app.commit(ctx, student, ids={"student_id": str(student.id)})
+    return _on_student(app, program_id, student_key, ctx, lambda s: s.check_in(ctx.audit()))
 
 
 @command
 def undo_check_in(app: Registration, program_id: ProgramId, student_key: str, ctx: CommandContext) -> CommandResult:
     """Take back a check-in recorded by mistake (an event of its own; refused if not checked in)."""
+    return _on_student(app, program_id, student_key, ctx, lambda s: s.undo_check_in(ctx.audit()))
+
+
+def _on_student(
+    app: Registration, program_id: ProgramId, student_key: str, ctx: CommandContext, change: Callable[[Student], object]
+) -> CommandResult:
+    """The body of a command on one existing student: load, replay or change, save."""
     app.prefetch(program_id, student_id(program_id, student_key))
     app.load_program(program_id)
     student = app.load(Student, student_id(program_id, student_key), "student")
     if replayed := app.replayed(ctx, student):
         return replayed
-    student.undo_check_in(ctx.audit())
+    change(student)
     return app.commit(ctx, student, ids={"student_id": str(student.id)})
 
 
