@@ -302,3 +302,11 @@ def test_waitlists_and_class_change_requests_are_gated_too(app: Registration) ->
     w.app.admit_students(w.program_id, ["bob"], admin())
     w.waitlist("bob", "art1")
     assert w.get_section("art1").waitlist == [w.student_id("bob")]
+
+
+def test_other_runs_are_not_admission_runs(pw: World) -> None:
+    other = pw.app.start_lottery(pw.program_id, admin(), seed=1)
+    run_id = UUID(other.ids["run_id"])
+    assert code_of(lambda: pw.app.admission_stats(run_id)) == "not_an_admission_run"
+    assert code_of(lambda: pw.app.commit_admission(run_id, admin())) == "not_an_admission_run"
+    assert code_of(lambda: pw.app.discard_admission(run_id, admin())) == "not_an_admission_run"
