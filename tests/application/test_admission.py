@@ -307,6 +307,8 @@ def test_waitlists_and_class_change_requests_are_gated_too(app: Registration) ->
 def test_other_runs_are_not_admission_runs(pw: World) -> None:
     other = pw.app.start_lottery(pw.program_id, admin(), seed=1)
     run_id = UUID(other.ids["run_id"])
+    before = pw.position()
     assert code_of(lambda: pw.app.admission_stats(run_id)) == "not_an_admission_run"
     assert code_of(lambda: pw.app.commit_admission(run_id, admin())) == "not_an_admission_run"
     assert code_of(lambda: pw.app.discard_admission(run_id, admin())) == "not_an_admission_run"
+    assert pw.position() == before
