@@ -192,7 +192,10 @@ def check_seat(
     queue_ahead: Callable[[], RegistrationError | None] = lambda: None,
 ) -> None:
     """Taking a seat (reference 6.1): full, schedule constraints, conflicts, section status.
-    A free seat the waitlist holds (`queue_ahead`, ours: docs/waitlists.md) counts as full."""
+    A free seat the waitlist holds (`queue_ahead`, ours: docs/waitlists.md) counts as full.
+    With Phase Zero a seat is for admitted students: a switch, which runs no entry checks,
+    meets the admission gate here (an add met it in `check_entry` already)."""
+    check_admitted(program, student, ctx)
     ref = section_ref(section, subject)
     before = schedule_of(student)
     if leaving is not None:

@@ -269,7 +269,10 @@ def test_only_admitted_students_register_for_classes(pw: World) -> None:
     pw.app.admit_students(pw.program_id, ["alice"], admin())
     pw.add("alice", "math1")
     pw.add("bob", "math1", admin(override=True, reason="teacher's child"))
+    pw.section("math2", "math", [1])
     pw.app.undo_admissions(pw.program_id, ["alice"], admin())
+    assert code_of(lambda: pw.switch("alice", "math1", "math2")) == "not_admitted"
+    assert code_of(lambda: pw.add("alice", "math2", replace=True)) == "not_admitted"
     pw.drop("alice", "math1")  # dropping is never gated
     assert code_of(lambda: pw.add("alice", "math1")) == "not_admitted"
 
