@@ -3,8 +3,9 @@
 Every entrant owns one ticket, keyed by the program and their student key. A ticket either
 holds a group (its holder and the members who joined it) or points at the group its holder
 joined (`joined`), in which case it holds nobody. The lottery draws groups, so a group is
-admitted or refused whole. The grade each member entered with travels with the membership
-events, so the lottery's input is a fold of ticket events alone.
+admitted or refused whole. The graduation year each member entered with travels with the
+membership events; the lottery reads the profile's as of its position, and this one only for
+a student without a profile.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from regledger.domain.admission import AdmissionTicket
 from regledger.domain.ids import ProgramId, StudentId, student_id
 from regledger.domain.lottery.admission import AdmissionInput, TicketEntry
 from regledger.domain.program import Program, grade_in
+from regledger.domain.student import Student
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -37,6 +38,7 @@ TICKET_TOPICS = tuple(
 ADMISSION_TOPICS = tuple(
     get_topic(c) for c in (Program.StudentAdmitted, Program.StudentsAdmitted, Program.AdmissionsUndone)
 )
+PROFILE_TOPICS = (get_topic(Student.ProfileSubmitted),)
 
 
 @dataclass
@@ -92,19 +94,27 @@ class AdmissionSnapshot:
 
 def admission_input(app: Registration, program: Program, position: int) -> AdmissionSnapshot:
     """Every group (a ticket holding at least one student) and who of them is admitted, as of
-    `position`; grades from the graduation years the members entered with."""
+    `position`. A member's grade is from their profile as of `position` (as the reference reads
+    the current grade), else from the graduation year they entered with (none: grade 0)."""
     pid = program.program_id
     tickets: dict[UUID, _Ticket] = {}
     admitted: set[UUID] = set()
-    for ev in _events(app, 1, position, TICKET_TOPICS + ADMISSION_TOPICS):
+    years: dict[UUID, int] = {}
+    for ev in _events(app, 1, position, TICKET_TOPICS + ADMISSION_TOPICS + PROFILE_TOPICS):
         if isinstance(ev, AdmissionTicket.Event):
             _apply_ticket(tickets, pid, ev)
+        elif isinstance(ev, Student.ProfileSubmitted):
+            years[ev.originator_id] = ev.graduation_year
         elif ev.originator_id == pid:
             _apply_admission(admitted, ev)
+
+    def grade(key: str, entered_with: int | None) -> int:
+        return grade_in(program.school_year, years.get(student_id(pid, key), entered_with))
+
     entries = []
     for tid, ticket in tickets.items():
         if ticket.members:
-            members = tuple(sorted((k, grade_in(program.school_year, y)) for k, y in ticket.members.items()))
+            members = tuple(sorted((k, grade(k, y)) for k, y in ticket.members.items()))
             entries.append(TicketEntry(str(tid), members))
     entries.sort(key=lambda t: t.ticket_id)
     keys = sorted(k for t in entries for k, _ in t.members if student_id(pid, k) in admitted)

@@ -230,6 +230,16 @@ def test_stats_give_real_acceptance_ratios_per_grade(pw: World) -> None:
     assert [b["cap"] for b in stats["buckets"]] == [1, 100]
 
 
+def test_a_run_reads_grades_from_profiles_as_of_its_position(pw: World) -> None:
+    enter(pw, "alice")
+    enter(pw, "bob")
+    pw.profile("bob", GRADE_9)  # bob entered as a 10th grader; his profile now says 9th
+    run_id = start(pw, {"7-9": 0, "10-12": 5})
+    assert pw.app.admission_result(run_id).admitted == ("alice",)
+    pw.profile("bob", GRADE_10)  # after the run's position: the run does not see it
+    assert pw.app.replay_admission(run_id).identical
+
+
 def test_uncovered_grades_and_bad_caps_are_refused(pw: World) -> None:
     groups_of_three_and_nines(pw)
     assert code_of(lambda: start(pw, {"10-12": 5})) == "admission_grade_uncovered"
