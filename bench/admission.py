@@ -1,7 +1,7 @@
 """Admission lottery (Phase Zero) on PostgreSQL: 6,000 entrants in 2,000 tickets, compute and commit.
 
 A throwaway database gets a program with Phase Zero on and 6,000 students (grades 7-12 at
-random) with profiles, in 2,000 groups of 2-4 (3 on average): each group's holder entered,
+random) with profiles, in 2,000 groups of 2 and 4 (3 on average): each group's holder entered,
 the others joined. The students and tickets are written as the commands would write them
 (the same aggregates and events) but saved in chunks, to keep the set-up short. Then:
 
