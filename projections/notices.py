@@ -52,6 +52,8 @@ GROUPS = {
     "class_change_left": "class_change",
     "section_cancelled": "cancellation",
     "admin_dropped": "admin_drop",
+    "admission_admitted": "admission",
+    "admission_undone": "admission",
 }
 
 TOPICS = tuple(
@@ -62,6 +64,8 @@ TOPICS = tuple(
         Student.SectionRegistered,
         Student.RegistrationEnded,
         Program.Created,
+        Program.StudentsAdmitted,
+        Program.AdmissionsUndone,
         Subject.Created,
         Subject.DetailsChanged,
         Section.Scheduled,
@@ -146,14 +150,24 @@ def fold(
     folded = Folded()
     for position, event in events:
         _learn(event, contacts, names, folded)
-        notice = notice_of(event) if position > quiet_until else None
-        if notice is None:
+        if position <= quiet_until:
             continue
-        commits = folded.commits
-        if not commits or commits[-1].command_id != event.command_id:
-            commits.append(Commit(position, event.command_id))
-        commits[-1].notices.setdefault(event.originator_id, []).append(notice)
+        for student_id, notice in _notices(event):
+            commits = folded.commits
+            if not commits or commits[-1].command_id != event.command_id:
+                commits.append(Commit(position, event.command_id))
+            commits[-1].notices.setdefault(student_id, []).append(notice)
     return folded
+
+
+def _notices(event: Any) -> list[tuple[UUID, Notice]]:
+    """(student, notice) pairs of one event: a student's own event, or Phase Zero's admissions
+    (a Program event naming many students; its `section_id` is the program's)."""
+    if isinstance(event, Program.StudentsAdmitted | Program.AdmissionsUndone):
+        kind = "admission_admitted" if isinstance(event, Program.StudentsAdmitted) else "admission_undone"
+        return [(s, Notice(kind, event.originator_id, "", event.actor, event.reason)) for s in event.student_ids]
+    notice = notice_of(event)
+    return [] if notice is None else [(event.originator_id, notice)]
 
 
 def _learn(event: Any, contacts: dict[UUID, Contact], names: dict[UUID, Name], folded: Folded) -> None:

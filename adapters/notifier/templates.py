@@ -22,6 +22,7 @@ SUBJECTS = {
     "class_change": "Your class-change results",
     "cancellation": "A class you signed up for was cancelled",
     "admin_drop": "An administrator changed your registration",
+    "admission": "Your admission to the program",
 }
 SEVERAL = "Changes to your registration"
 
@@ -55,6 +56,14 @@ TEMPLATES: dict[str, str] = {
     "admin_dropped.txt": (
         "- An administrator ended your {{ item.verb }} registration in {{ item.section }} ({{ item.title }})."
         "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
+    ),
+    "admission_admitted.txt": "- You are admitted to {{ program }}: you may now register for classes.",
+    "admission_admitted.html": "You are admitted to <b>{{ program }}</b>: you may now register for classes.",
+    "admission_undone.txt": (
+        "- Your admission to {{ program }} was withdrawn.{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
+    ),
+    "admission_undone.html": (
+        "Your admission to <b>{{ program }}</b> was withdrawn.{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
     ),
     "admin_dropped.html": (
         "An administrator ended your {{ item.verb }} registration in <b>{{ item.section }}</b> ({{ item.title }})."

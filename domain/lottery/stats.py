@@ -105,9 +105,7 @@ class LotteryStats:
 
     def render_rows(self) -> list[tuple[str, str]]:
         """(label, value) pairs for a two-column table."""
-        rows = [
-            (f"{lv.title} granted", f"{lv.assigned}/{lv.requested} ({_pct(lv.ratio)})") for lv in self.levels
-        ]
+        rows = [(f"{lv.title} granted", f"{lv.assigned}/{lv.requested} ({_pct(lv.ratio)})") for lv in self.levels]
         rows += [
             (
                 "Interest granted",

@@ -100,6 +100,25 @@ def test_a_no_show_sweep_mails_who_lost_a_seat_and_who_got_it(app, notify_settin
     assert promoted["Subject"] != dropped["Subject"]
 
 
+def test_phase_zero_admissions_and_their_undo_are_mailed(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    app.change_settings(p.pid, {"phase_zero": True}, admin())
+    for key in ("ada", "bo"):
+        p.profile(key)
+        app.enter_admission(p.pid, key, student(key))
+    app.admit_students(p.pid, ["ada", "bo"], admin("first wave"))
+    app.undo_admissions(p.pid, ["bo"], admin("entered twice"))
+
+    notify(app, notify_settings, outbox)
+
+    [admitted] = smtp_server.received.of(email_of("ada"))
+    assert admitted["Subject"] == "Splash Fall: Your admission to the program"
+    assert "You are admitted to Splash Fall" in admitted.get_body(("plain",)).get_content()
+    first, second = smtp_server.received.of(email_of("bo"))
+    assert "withdrawn. Reason: entered twice" in second.get_body(("plain",)).get_content()
+    assert first["Subject"] == second["Subject"]
+
+
 def test_students_without_an_address_are_counted_not_failed(app, notify_settings, outbox, smtp_server):
     p = Program(app)
     p.profile("ada", email=False)
