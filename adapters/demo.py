@@ -11,7 +11,9 @@
    committed and replayed.
 5. The day of the program: check-in, a no-show sweep after the first timeslot, walk-ins seated
    by a batch registration.
-6. The notifier follows the log into an outbox (nothing is sent: no mail server).
+6. Phase Zero on a second, oversubscribed program: entrants (some in groups of friends) are
+   admitted by lottery within per-grade caps.
+7. The notifier follows the log into an outbox (nothing is sent: no mail server).
 Then lottery stats, the fullest rosters and one student's history from the projections, and
 checks that no section is over capacity (views and aggregates agree) and nobody jumped a
 waitlist.
@@ -29,6 +31,7 @@ from rich.console import Console
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.cli_common import table
 from regledger.adapters.cli_lottery import print_replay
+from regledger.adapters.demo_admission import admission_round
 from regledger.adapters.demo_class_change import class_change_round
 from regledger.adapters.demo_notify import notification_round
 from regledger.adapters.demo_onsite import onsite_round
@@ -135,7 +138,8 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
         app, program, pid, lambda code, index: section_id(subject_id(pid, code), index + 1), options.seed, console
     )
     onsite_ok = onsite_round(services, program, pid, options.seed, console, step=5)
-    notified_ok = notification_round(app, options.database.resolve(), console, step=6)
+    admitted_ok = admission_round(app, options.seed, program.school_year, console, step=6)
+    notified_ok = notification_round(app, options.database.resolve(), console, step=7)
 
     services.wait_for(app.position(), timeout=30)
     out = table("Lottery stats", ["", "value"], app.lottery_stats(run_id).render_rows())
@@ -146,7 +150,7 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     _student_history(services, pid, key, labels, console)
     ok = _capacity_check(services, pid, console) and _waitlist_check(services, pid, console)
     console.print(f"demo finished in {time.perf_counter() - started:.1f}s", soft_wrap=True)
-    return 0 if ok and report.identical and changed_ok and onsite_ok and notified_ok else 1
+    return 0 if ok and report.identical and changed_ok and onsite_ok and admitted_ok and notified_ok else 1
 
 
 def catalogue_of(program: SyntheticProgram) -> Catalogue:
