@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from regledger.adapters.http.catalogue_models import StudentRefPublic
 from regledger.adapters.http.deps import AdminCommandDep, AdminDep, KeyPath, KnownSection, SlugPath, ViewsDep
 from regledger.adapters.http.naming import Names
-from regledger.adapters.http.responses import BatchOutcomePublic, BatchResultPublic, CommandResultPublic
-from regledger.adapters.http.schemas import (
-    ActionRequest,
+from regledger.adapters.http.onsite_requests import (
     AttendanceRequest,
     BatchRegistrationRequest,
     StudentFilterRequest,
 )
+from regledger.adapters.http.responses import BatchOutcomePublic, BatchResultPublic, CommandResultPublic
+from regledger.adapters.http.schemas import ActionRequest
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.ids import ProgramId, SectionId, TimeslotId, program_id, timeslot_id
 from regledger.domain.no_show_commands import NoShowReport

@@ -47,6 +47,6 @@ def test_the_warmer_thread_runs_until_stopped(sqlite_settings: Any) -> None:
         warmer = CheckpointWarmer(services.app, services.views, interval=0.01)
         warmer.start()
         warmer.stop()
-        assert not warmer._thread.is_alive()  # noqa: SLF001 - the thread is the behaviour under test
+        assert not warmer._thread.is_alive()
     finally:
         services.close()

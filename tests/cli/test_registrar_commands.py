@@ -178,9 +178,7 @@ def test_no_shows_preview_sweep_and_undo(run):
     preview = parse_json(run("no-shows", "fall", "--timeslot", "Sat 9:00", "--preview", "--format", "json"))
     assert [(s["student"], s["section"]) for s in preview["seats"]] == [("ada", "K1s1 Knot Theory")]
     assert roster_keys(run, "fall/K1s1") == ["ada"]
-    swept = parse_json(
-        run("no-shows", "fall", "--timeslot", "Sat 9:00", "--reason", "9:15", "--format", "json")
-    )
+    swept = parse_json(run("no-shows", "fall", "--timeslot", "Sat 9:00", "--reason", "9:15", "--format", "json"))
     assert roster_keys(run, "fall/K1s1") == []
     run("no-shows", "fall", "--undo", swept["sweep_id"], "--reason", "bus was late")
     assert roster_keys(run, "fall/K1s1") == ["ada"]
