@@ -10,9 +10,8 @@ commit records every winner's admission on `Program` in one event, in one save, 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from regledger.domain.admission import AdmissionTicket
@@ -37,6 +36,7 @@ from regledger.domain.lottery.admission import (
 )
 from regledger.domain.lottery_commands import ReplayReport, _seed, run_ids
 from regledger.domain.lottery_run import COMMITTED, LotteryRun
+from regledger.domain.run_kinds import checked_results, load_of_kind, remember
 from regledger.domain.runner import CommandResult, command
 
 if TYPE_CHECKING:
@@ -44,20 +44,7 @@ if TYPE_CHECKING:
     from regledger.domain.program import Program
     from regledger.domain.values import CommandContext
 
-CACHED_RESULTS = 4
 Checked = tuple[AdmissionResult, AdmissionSnapshot]
-
-
-def _cache(app: Registration) -> OrderedDict[UUID, Checked]:
-    return cast("OrderedDict[UUID, Checked]", app.__dict__.setdefault("_admissions", OrderedDict()))
-
-
-def _remember(app: Registration, run_id: UUID, checked: Checked) -> None:
-    cache = _cache(app)
-    cache[run_id] = checked
-    cache.move_to_end(run_id)
-    while len(cache) > CACHED_RESULTS:
-        cache.popitem(last=False)
 
 
 def is_admission(run: LotteryRun) -> bool:
@@ -65,10 +52,9 @@ def is_admission(run: LotteryRun) -> bool:
 
 
 def load_admission_run(app: Registration, run_id: UUID) -> LotteryRun:
-    run = app.load_run(run_id)
-    if not is_admission(run):
-        raise NotAnAdmissionRun("This run is not an admission run.", run_id=str(run_id))
-    return run
+    return load_of_kind(
+        app, run_id, KIND, lambda: NotAnAdmissionRun("This run is not an admission run.", run_id=str(run_id))
+    )
 
 
 def _compute(app: Registration, program: Program, caps: dict[str, int], seed: int, position: int) -> Checked:
@@ -106,7 +92,7 @@ def start_admission(
     )
     run.record_computed(result.digest(), result.stats, len(result.admitted), ctx.audit())
     outcome = app.commit(ctx, run, ids=_ids(run))
-    _remember(app, run.id, (result, snapshot))
+    remember(app, KIND, run.id, (result, snapshot))
     return outcome
 
 
@@ -118,7 +104,7 @@ def _recompute(app: Registration, run: LotteryRun) -> Checked:
 
 
 def _checked(app: Registration, run: LotteryRun) -> Checked:
-    cached = _cache(app).get(run.id)
+    cached: Checked | None = checked_results(app, KIND).get(run.id)
     if cached is not None:
         return cached
     result, snapshot = _recompute(app, run)
@@ -129,7 +115,7 @@ def _checked(app: Registration, run: LotteryRun) -> Checked:
             recorded_digest=run.assignment_digest,
             replayed_digest=result.digest(),
         )
-    _remember(app, run.id, (result, snapshot))
+    remember(app, KIND, run.id, (result, snapshot))
     return result, snapshot
 
 

@@ -9,7 +9,6 @@ position and checked against the recorded digest. Discarding is `discard_lottery
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
@@ -35,6 +34,7 @@ from regledger.domain.lottery_commands import ReplayReport, _seed, run_ids
 from regledger.domain.lottery_run import LotteryRun
 from regledger.domain.request_commands import current_requests
 from regledger.domain.rules import section_ref
+from regledger.domain.run_kinds import checked_results, load_of_kind, remember
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
 from regledger.domain.student import Student
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 CAUSE = "class_change"
 GRANTED = "granted"
 PARAMETERS = {"kind": KIND, "algorithm": ALGORITHM}
-CACHED_RESULTS = 4
 STALE_NAMED = 10  # how many changed students and sections a stale refusal names
 
 
@@ -73,29 +72,13 @@ def _parameters(parameters: dict[str, Any] | None) -> dict[str, Any]:
 Checked = tuple[ClassChangeResult, ClassChangeInput]
 
 
-def _cache(app: Registration) -> OrderedDict[UUID, Checked]:
-    """Runs whose digests were checked, with their input (a commit re-checks movers against it,
-    and folding the log again at an old position would read it from the start)."""
-    return cast("OrderedDict[UUID, Checked]", app.__dict__.setdefault("_class_changes", OrderedDict()))
-
-
-def _remember(app: Registration, run_id: UUID, checked: Checked) -> None:
-    cache = _cache(app)
-    cache[run_id] = checked
-    cache.move_to_end(run_id)
-    while len(cache) > CACHED_RESULTS:
-        cache.popitem(last=False)
-
-
 def is_class_change(run: LotteryRun) -> bool:
     return run.parameters.get("kind") == KIND
 
 
 def load_class_change_run(app: Registration, run_id: UUID) -> LotteryRun:
-    run = app.load_run(run_id)
-    if not is_class_change(run):
-        raise NotAClassChangeRun("This run is a lottery run, not a class-change run.", run_id=str(run_id))
-    return run
+    message = "This run is a lottery run, not a class-change run."
+    return load_of_kind(app, run_id, KIND, lambda: NotAClassChangeRun(message, run_id=str(run_id)))
 
 
 def class_change_input(app: Registration, program_id: ProgramId, position: int) -> ClassChangeSnapshot:
@@ -144,7 +127,7 @@ def start_class_change(
     stats = {**result.stats, "ignored_requests": snapshot.ignored_requests}
     run.record_computed(result.digest(), stats, len(result.moves), ctx.audit())
     outcome = app.commit(ctx, run, ids={**run_ids(run), "kind": KIND})
-    _remember(app, run.id, (result, snapshot.input))
+    remember(app, KIND, run.id, (result, snapshot.input))
     return outcome
 
 
@@ -154,7 +137,7 @@ def class_change_assignment(app: Registration, run_id: UUID) -> ClassChangeResul
 
 
 def _checked(app: Registration, run: LotteryRun) -> Checked:
-    cached = _cache(app).get(run.id)
+    cached: Checked | None = checked_results(app, KIND).get(run.id)
     if cached is not None:
         return cached
     snapshot, result = _recompute(app, run)
@@ -168,7 +151,7 @@ def _checked(app: Registration, run: LotteryRun) -> Checked:
             recorded_digest=run.assignment_digest,
             replayed_digest=result.digest(),
         )
-    _remember(app, run.id, (result, snapshot.input))
+    remember(app, KIND, run.id, (result, snapshot.input))
     return result, snapshot.input
 
 
