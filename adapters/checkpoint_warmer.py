@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from regledger.adapters.postgres.wakeup import one_line
+from regledger.adapters.projector import TRANSIENT
 from regledger.domain.application import Registration
 from regledger.domain.ids import ProgramId
 from regledger.projections.catalogue import CatalogueViews
@@ -51,6 +53,8 @@ class CheckpointWarmer:
         while not self._stop.is_set():
             try:
                 warm_checkpoints(self.app, self.views)
+            except TRANSIENT as exc:  # an outage: the projector reports it; try again later
+                logger.info("lottery checkpoints not refreshed (database unavailable): %s", one_line(exc))
             except Exception:  # a cache: log, and try again at the next interval
                 logger.warning("lottery checkpoints not refreshed", exc_info=True)
             self._stop.wait(self.interval)

@@ -123,8 +123,8 @@ class LotteryInputFold:
         try:
             plain = self.checkpoints.latest(program_id, position, fold_signature())
             return None if plain is None else load_fold(plain)
-        except Exception:
-            logger.warning("lottery fold checkpoint unreadable; folding from zero", exc_info=True)
+        except Exception as exc:  # a cache: one line (a database outage is no program error)
+            logger.warning("lottery fold checkpoint unreadable; folding from zero: %s", _one_line(exc))
             return None
 
     def _checkpoint(self, fold: Fold) -> None:
@@ -134,8 +134,8 @@ class LotteryInputFold:
             return
         try:
             self.checkpoints.save(fold.program_id, fold.position, fold_signature(), dump_fold(fold))
-        except Exception:
-            logger.warning("lottery fold checkpoint not saved", exc_info=True)
+        except Exception as exc:
+            logger.warning("lottery fold checkpoint not saved: %s", _one_line(exc))
             return
         fold.applied = 0
 
@@ -169,3 +169,7 @@ class LotteryInputFold:
 
 
 __all__ = ["CHECKPOINT_EVENTS", "FoldCheckpoints", "LotteryInputFold"]
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
