@@ -170,6 +170,9 @@ def commit_admission(app: Registration, run_id: UUID, ctx: CommandContext) -> Co
                 admissions_changed=admissions,
             )
         admitted = program.admit_all(student_ids(run.program_id, result.admitted), run.id, ctx.audit())
+        entrants = {key for ticket in _snapshot.input.tickets for key, _ in ticket.members}
+        left_out = sorted(entrants - set(result.admitted) - set(_snapshot.input.admitted))
+        program.decline_all(student_ids(run.program_id, left_out), run.id, ctx.audit())
         run.commit(len(admitted), None, ctx.audit())
         return app.commit(ctx, run, program, ids={**_ids(run), "admitted": str(len(admitted))})
 

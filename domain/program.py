@@ -174,6 +174,12 @@ class Program(AuditedAggregate):
     class AdmissionsUndone(AuditedAggregate.Event):
         student_ids: tuple[StudentId, ...]
 
+    class AdmissionsDeclined(AuditedAggregate.Event):
+        """Phase Zero: the entrants an admission run's commit did not admit (so they can be told)."""
+
+        student_ids: tuple[StudentId, ...]
+        run_id: UUID
+
     # A class default, so snapshots taken before lottery commits existed still load.
     committed_lottery_run_id: UUID | None = None
 
@@ -268,6 +274,13 @@ class Program(AuditedAggregate):
         if undone:
             self._admissions_undone(student_ids=tuple(undone), **audit)
         return undone
+
+    def decline_all(self, student_ids: list[StudentId], run_id: UUID, audit: dict[str, str]) -> None:
+        """Record the entrants a committed admission run left out (no state changes)."""
+        if student_ids:
+            self._admissions_declined(
+                student_ids=tuple(sorted(student_ids, key=lambda s: s.int)), run_id=run_id, **audit
+            )
 
     def record_lottery_commit(self, run_id: UUID, audit: dict[str, str]) -> None:
         """Record the run whose enrolments now hold the seats; the caller checked `replace`."""
@@ -371,3 +384,14 @@ class Program(AuditedAggregate):
     @event(AdmissionsUndone)
     def _admissions_undone(self, student_ids: tuple[StudentId, ...], actor: str, command_id: str, reason: str) -> None:
         self.admitted = self.admitted - {StudentId(s) for s in student_ids}
+
+    @event(AdmissionsDeclined)
+    def _admissions_declined(
+        self,
+        student_ids: tuple[StudentId, ...],
+        run_id: UUID,
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        pass

@@ -41,6 +41,11 @@ ENDED_NOTICES = {
     "class_change": "class_change_left",
 }
 DROP_CAUSES = ("drop", "unenroll_all", "no_show")
+ADMISSION_NOTICES: dict[type, str] = {
+    Program.StudentsAdmitted: "admission_admitted",
+    Program.AdmissionsUndone: "admission_undone",
+    Program.AdmissionsDeclined: "admission_declined",
+}
 STUDENT_ACTOR = "student:"  # a student's own token acts as "student:<slug>/<key>"
 
 # The kind of a message: the group of its notices ("waitlist,lottery" when a commit did both).
@@ -54,6 +59,7 @@ GROUPS = {
     "admin_dropped": "admin_drop",
     "admission_admitted": "admission",
     "admission_undone": "admission",
+    "admission_declined": "admission",
 }
 
 TOPICS = tuple(
@@ -66,6 +72,7 @@ TOPICS = tuple(
         Program.Created,
         Program.StudentsAdmitted,
         Program.AdmissionsUndone,
+        Program.AdmissionsDeclined,
         Subject.Created,
         Subject.DetailsChanged,
         Section.Scheduled,
@@ -163,8 +170,8 @@ def fold(
 def _notices(event: Any) -> list[tuple[UUID, Notice]]:
     """(student, notice) pairs of one event: a student's own event, or Phase Zero's admissions
     (a Program event naming many students; its `section_id` is the program's)."""
-    if isinstance(event, Program.StudentsAdmitted | Program.AdmissionsUndone):
-        kind = "admission_admitted" if isinstance(event, Program.StudentsAdmitted) else "admission_undone"
+    kind = ADMISSION_NOTICES.get(type(event))
+    if kind is not None:
         return [(s, Notice(kind, event.originator_id, "", event.actor, event.reason)) for s in event.student_ids]
     notice = notice_of(event)
     return [] if notice is None else [(event.originator_id, notice)]

@@ -65,6 +65,8 @@ TEMPLATES: dict[str, str] = {
     "admission_undone.html": (
         "Your admission to <b>{{ program }}</b> was withdrawn.{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
     ),
+    "admission_declined.txt": "- The admission lottery for {{ program }} did not give you a place this time.",
+    "admission_declined.html": "The admission lottery for <b>{{ program }}</b> did not give you a place this time.",
     "admin_dropped.html": (
         "An administrator ended your {{ item.verb }} registration in <b>{{ item.section }}</b> ({{ item.title }})."
         "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"

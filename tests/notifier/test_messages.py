@@ -119,6 +119,27 @@ def test_phase_zero_admissions_and_their_undo_are_mailed(app, notify_settings, o
     assert first["Subject"] == second["Subject"]
 
 
+def test_an_admission_run_tells_winners_and_the_entrants_it_left_out(app, notify_settings, outbox, smtp_server):
+    p = Program(app)
+    app.change_settings(p.pid, {"phase_zero": True}, admin())
+    for key in ("ada", "bo", "cy"):
+        p.profile(key)
+        app.enter_admission(p.pid, key, student(key))
+    app.admit_students(p.pid, ["cy"], admin("staff child"))  # admitted before the run: not told twice
+    run = app.start_admission(p.pid, {"7-12": 2}, admin(), seed=5)  # one place left for ada and bo
+    app.commit_admission(UUID(run.ids["run_id"]), admin())
+
+    notify(app, notify_settings, outbox)
+
+    texts = {
+        key: [m.get_body(("plain",)).get_content() for m in smtp_server.received.of(email_of(key))]
+        for key in ("ada", "bo", "cy")
+    }
+    assert len(texts["cy"]) == 1  # the manual admission only
+    told = sorted((len(texts[k]), "did not give you a place" in texts[k][0]) for k in ("ada", "bo"))
+    assert told == [(1, False), (1, True)]
+
+
 def test_students_without_an_address_are_counted_not_failed(app, notify_settings, outbox, smtp_server):
     p = Program(app)
     p.profile("ada", email=False)
