@@ -131,6 +131,7 @@ def inprocess_enroll_rate(settings: Settings, world: World, threads: int, second
     cold = world.sections[len(world.sections) // 2 :]
     keys = sorted(world.tokens)
     deadline = time.perf_counter() + seconds
+    outcomes: dict[str, int] = {}  # counts only: a lost increment between threads does not matter
 
     def work(i: int) -> int:
         rng = random.Random(1000 + i)
@@ -141,13 +142,16 @@ def inprocess_enroll_rate(settings: Settings, world: World, threads: int, second
             try:
                 app.add_section(world.program_id, key, section, CommandContext(actor=f"student:{key}"))
                 world.held.setdefault(key, set()).add(section)
-            except RegistrationError:
-                pass
+                outcomes["accepted"] = outcomes.get("accepted", 0) + 1
+            except RegistrationError as refusal:
+                outcomes[refusal.code] = outcomes.get(refusal.code, 0) + 1
             done += 1
         return done
 
     try:
-        return run_threads(threads, work)
+        rate = run_threads(threads, work)
+        log(f"  enroll in-process, {threads} threads: {dict(sorted(outcomes.items()))}")
+        return rate
     finally:
         app.close()
 
@@ -244,7 +248,10 @@ async def rush_step(bases: list[str], world: World, concurrency: int, seconds: f
             step.latencies.append((time.perf_counter() - started) * 1000)
             if response.status_code >= 500:
                 step.errors += 1
-            step.count(f"{op} {response.status_code}")
+            code = ""
+            if 400 <= response.status_code < 500:
+                code = " " + str(response.json().get("code", ""))
+            step.count(f"{op} {response.status_code}{code}")
             position = max(position, track(world, key, op, response))
 
     try:
@@ -298,6 +305,7 @@ def run(services: Services, settings: Settings, args: argparse.Namespace) -> Non
                 if count == 1:
                     enroll = asyncio.run(rush_step(bases, world, 16, args.seconds, only_add=True))
                     http_enroll = len(enroll.latencies) / enroll.elapsed
+                    log(f"  enroll over HTTP, 16 clients: {dict(sorted(enroll.outcomes.items()))}")
                 for concurrency in steps:
                     step = asyncio.run(rush_step(bases, world, concurrency, args.seconds))
                     rate = len(step.latencies) / step.elapsed
