@@ -4,14 +4,13 @@ certificate made for the test (`REGLEDGER_SMTP_CA_FILE` trusts it)."""
 from __future__ import annotations
 
 import logging
-import shutil
 import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -29,34 +28,18 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(server certificate chain, its key, the CA that signed it), made in process by trustme."""
     folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    chain, key, authority = folder / "chain.pem", folder / "key.pem", folder / "ca.pem"
+    issued.private_key_pem.write_to_path(str(key))
+    issued.cert_chain_pems[0].write_to_path(str(chain))
+    for more in issued.cert_chain_pems[1:]:
+        more.write_to_path(str(chain), append=True)
+    ca.cert_pem.write_to_path(str(authority))
+    return chain, key, authority
 
 
 def authenticator(_server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any) -> AuthResult:
@@ -65,9 +48,11 @@ def authenticator(_server: Any, _session: Any, _envelope: Any, _mechanism: str, 
 
 
 @pytest.fixture(params=["starttls", "ssl"])
-def tls_server(request: pytest.FixtureRequest, certificate: tuple[Path, Path]) -> Iterator[tuple[str, int, Received]]:
+def tls_server(
+    request: pytest.FixtureRequest, certificate: tuple[Path, Path, Path]
+) -> Iterator[tuple[str, int, Received]]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
+    context.load_cert_chain(certificate[0], certificate[1])
     received, port = Received(), free_port()
     tls: dict[str, Any] = (
         {"tls_context": context, "require_starttls": True}
@@ -119,7 +104,7 @@ def test_tls_and_login_deliver_and_a_wrong_password_is_retried(app, outbox, noti
     app.drop_section(p.pid, "ada", p.section, admin())
     Notifier(app, outbox, from_start=True).catch_up()
 
-    wrong = Sender.for_settings(tls_settings(notify_settings, security, port, certificate[0], "guess"), outbox)
+    wrong = Sender.for_settings(tls_settings(notify_settings, security, port, certificate[2], "guess"), outbox)
     report = wrong.send_due()
     wrong.close()
     assert report.unreachable
@@ -127,7 +112,7 @@ def test_tls_and_login_deliver_and_a_wrong_password_is_retried(app, outbox, noti
     assert (row.status, row.attempts) == ("pending", 1)
     assert "login refused" in (row.last_error or "")
 
-    right = Sender.for_settings(tls_settings(notify_settings, security, port, certificate[0], "s3cret"), outbox)
+    right = Sender.for_settings(tls_settings(notify_settings, security, port, certificate[2], "s3cret"), outbox)
     right.clock = lambda: row.next_attempt_at  # the retry has come due
     report = right.send_due()
     right.close()
