@@ -128,17 +128,7 @@ def replay_admission(app: Registration, run_id: UUID) -> ReplayReport:
     """Recompute a run from its recorded position, seed and caps; reports a difference."""
     run = load_admission_run(app, run_id)
     result, snapshot = _recompute(app, run)
-    assert run.assignment_digest is not None
-    return ReplayReport(
-        run_id=run.id,
-        position=run.input_position,
-        seed=run.seed,
-        recorded_input_digest=run.input_digest,
-        replayed_input_digest=snapshot.input.digest(),
-        recorded_digest=run.assignment_digest,
-        replayed_digest=result.digest(),
-        algorithm=ALGORITHM,
-    )
+    return ReplayReport.of(run, snapshot.input.digest(), result.digest(), algorithm=ALGORITHM)
 
 
 def admission_stats(app: Registration, run_id: UUID) -> dict[str, Any]:

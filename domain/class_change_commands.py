@@ -165,16 +165,8 @@ def replay_class_change(app: Registration, run_id: UUID) -> ReplayReport:
     """Recompute a run from its recorded position and seed; reports a difference, never raises on one."""
     run = load_class_change_run(app, run_id)
     snapshot, result = _recompute(app, run)
-    assert run.assignment_digest is not None
-    return ReplayReport(
-        run_id=run.id,
-        position=run.input_position,
-        seed=run.seed,
-        recorded_input_digest=run.input_digest,
-        replayed_input_digest=snapshot.input.digest(),
-        recorded_digest=run.assignment_digest,
-        replayed_digest=result.digest(),
-    )
+    algorithm = str(run.parameters.get("algorithm", ""))
+    return ReplayReport.of(run, snapshot.input.digest(), result.digest(), algorithm=algorithm)
 
 
 def class_change_stats(app: Registration, run_id: UUID) -> dict[str, Any]:

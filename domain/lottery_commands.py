@@ -75,6 +75,21 @@ class ReplayReport:
     recorded_numpy: str = ""
     replayed_numpy: str = ""
 
+    @classmethod
+    def of(cls, run: LotteryRun, replayed_input_digest: str, replayed_digest: str, **more: str) -> ReplayReport:
+        """A run of any kind recomputed: its recorded figures beside the replayed digests."""
+        assert run.assignment_digest is not None
+        return cls(
+            run_id=run.id,
+            position=run.input_position,
+            seed=run.seed,
+            recorded_input_digest=run.input_digest,
+            replayed_input_digest=replayed_input_digest,
+            recorded_digest=run.assignment_digest,
+            replayed_digest=replayed_digest,
+            **more,
+        )
+
     @property
     def identical(self) -> bool:
         return self.recorded_input_digest == self.replayed_input_digest and self.recorded_digest == self.replayed_digest
@@ -263,15 +278,10 @@ def replay_lottery(app: Registration, run_id: UUID) -> ReplayReport:
     difference, it reports it."""
     run = load_run(app, run_id)
     preview = _recompute(app, run)
-    assert run.assignment_digest is not None
-    return ReplayReport(
-        run_id=run.id,
-        position=run.input_position,
-        seed=run.seed,
-        recorded_input_digest=run.input_digest,
-        replayed_input_digest=preview.input_digest,
-        recorded_digest=run.assignment_digest,
-        replayed_digest=preview.assignment_digest,
+    return ReplayReport.of(
+        run,
+        preview.input_digest,
+        preview.assignment_digest,
         algorithm=recorded_algorithm(run.parameters),
         recorded_numpy=str(run.parameters.get(NUMPY_KEY, "")),
         replayed_numpy=numpy_version(),
