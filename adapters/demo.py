@@ -106,7 +106,7 @@ def _season(services: Services, options: DemoOptions, console: Console, started:
     )
     slug = f"synthetic-{program.seed}"
     with console.status("importing the catalogue and the students, then their stars and priorities..."):
-        pid = _load_program(app, program, slug)
+        pid = load_program(app, program, slug)
     labels = {
         section_id(subject_id(pid, s.class_code), s.index + 1): f"{s.class_code}/{s.index + 1}"
         for s in program.sections
@@ -176,7 +176,7 @@ def catalogue_of(program: SyntheticProgram) -> Catalogue:
     )
 
 
-def _load_program(app: Registration, program: SyntheticProgram, slug: str) -> ProgramId:
+def load_program(app: Registration, program: SyntheticProgram, slug: str) -> ProgramId:
     """The program, its catalogue and students through the importer, then everyone's stars and
     rankings (recorded by the Student's own methods, as the commands would)."""
     settings = {"priority_limit": program.priority_limit, "waitlist_enabled": True}

@@ -38,6 +38,7 @@ from regledger.adapters.http.limits import PayloadTooLarge, RequestGuard, on_pay
 from regledger.adapters.http.responses import ErrorPublic
 from regledger.adapters.notifier import routes as routes_outbox
 from regledger.adapters.postgres.db_faults import TRANSIENT
+from regledger.adapters.web import install as web
 from regledger.domain.errors import ConflictError, InvalidInputError, NotFoundError, RegistrationError
 
 logger = logging.getLogger("regledger.http")
@@ -235,7 +236,9 @@ def create_app(
     for fault in TRANSIENT:
         app.add_exception_handler(fault, on_database_fault)
     app.add_exception_handler(PayloadTooLarge, on_payload_too_large)
-    app.add_middleware(RequestGuard, api=api, max_body_bytes=services.settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuard, api=api, max_body_bytes=services.settings.max_body_bytes, public_paths=web.PUBLIC_PATHS
+    )
     app.include_router(routes_admin.router)
     app.include_router(routes_onsite.router)
     app.include_router(routes_tokens.router)
@@ -249,4 +252,5 @@ def create_app(
     app.include_router(routes_catalogue.router, responses=QUERY_RESPONSES)
     routes_ops.install(app, services, api.views, api.owned)
     _offline_docs(app)
+    web.install(app)
     return app

@@ -19,7 +19,7 @@ from __future__ import annotations
 import anyio.to_thread
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from regledger.adapters.http.deps import (
@@ -33,6 +33,7 @@ from regledger.adapters.http.deps import (
 from regledger.adapters.http.faults import database_unavailable, error_response
 from regledger.adapters.http.routes_ops import count_token_failure
 from regledger.adapters.postgres.db_faults import TRANSIENT, tracking_request
+from regledger.adapters.web.session import SESSION_COOKIE, cookie_auth_path, sign_in_page
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_MAX_BODY_BYTES = 1_000_000
@@ -63,6 +64,14 @@ def _bearer_token(scope: Scope) -> str | None:
             scheme, _, token = value.decode("latin-1").partition(" ")
             return (token.strip() or None) if scheme.lower() == "bearer" else None
     return None
+
+
+def _token(scope: Scope) -> str | None:
+    """The bearer token; on the web console's paths, else the session cookie (those forms carry CSRF)."""
+    token = _bearer_token(scope)
+    if token is None and cookie_auth_path(scope["path"]):
+        token = Request(scope).cookies.get(SESSION_COOKIE) or None
+    return token
 
 
 class RequestGuard:
@@ -124,12 +133,14 @@ class RequestGuard:
 
     async def _authenticate(self, scope: Scope) -> Response | None:
         """None to go on (the principal, if any, stored for the dependency); else the refusal."""
-        token = _bearer_token(scope)
+        token = _token(scope)
         try:
             if token is None:
                 raise Unauthenticated("A bearer token is required")
             principal = await anyio.to_thread.run_sync(authenticate, self.api, token, client_address(scope))
         except ApiError as refusal:
+            if cookie_auth_path(scope["path"]):  # a browser's form: back to its sign-in page
+                return RedirectResponse(sign_in_page(scope["path"]), status_code=303)
             if "app" in scope:  # counted like the dependency's refusals (regledger_token_failures_total)
                 count_token_failure(Request(scope), refusal)
             headers = dict(refusal.headers or {})
