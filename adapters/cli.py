@@ -10,7 +10,6 @@ drop, switch, waitlist), `cli_token`, `cli_import`, `cli_lottery` and `cli_class
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import signal
@@ -122,30 +121,53 @@ def serve(
         help="Project the views in this process (default: on for SQLite/memory, off for PostgreSQL, "
         "where `regledger project` runs beside it).",
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Worker processes (default: the core count on PostgreSQL, 1 on SQLite/memory).",
+    ),
     log_level: str = typer.Option("info", "--log-level"),
     log_format: LogFormatOption = None,
     wait_for_database: float = _wait_option(60.0, "60"),
 ) -> None:
-    """Serve the HTTP API (uvicorn); OpenAPI at /docs."""
+    """Serve the HTTP API and the web console (uvicorn); OpenAPI at /docs, console at /admin."""
     configure_logging(log_format, level=log_level)  # uvicorn's own lines included (log_config=None)
     import uvicorn
 
+    from regledger.adapters.http import serving
     from regledger.adapters.http.app import create_app
 
     services = _services(wait_for_database, follow=follow)
     settings = services.settings
+    count = workers or serving.default_workers(settings, follow)
+    refused = serving.refusal(settings, follow, count)
+    if refused:
+        services.close()
+        err_console.print(f"[red]error:[/red] {refused}", highlight=False)
+        raise typer.Exit(2)
     err_console.print(
         f"store {settings.store}, projecting {'in-process' if services.following else 'elsewhere'}; "
-        f"serving on http://{host}:{port} (docs at /docs)",
+        f"serving on http://{host}:{port} with {count} process{'es' if count > 1 else ''} "
+        "(console at /admin, docs at /docs)",
         highlight=False,
     )
+    if count > 1:
+        services.close()  # each worker builds its own; this one only proved the database is there
+        fmt = log_format.value if log_format is not None else None
+        serving.prepare_workers(serving.WorkerOptions(follow, wait_for_database, log_level, fmt))
+        uvicorn.run(
+            "regledger.adapters.http.serving:worker_app",
+            factory=True,
+            workers=count,
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=None,
+        )
+        return
     app = create_app(services)
-    # Start-up objects (modules, the app, cached aggregates) are never garbage: keep the
-    # collector off them, and collect young objects less often. A Splash program's whole
-    # section list had a p99 of ~145 ms from full collections, ~55 ms with this
-    # (docs/benchmarks.md, catalogue reads).
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    serving.tune_collector()
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None)
     finally:

@@ -1,15 +1,17 @@
 """Prometheus metrics of one HTTP app: commands, projector lag, token failures, HTTP requests.
 
 Every app owns its own `CollectorRegistry` (never the process-global one), so several apps in
-one process (the tests) count apart. Commands are counted by an observer on the domain's
-`CommandRunner.run`; the projector's lag is measured at scrape time; HTTP requests by a
-small ASGI middleware that labels them by route template (never the raw path, whose ids would
-make one series per request).
+one process (the tests) count apart. Under `serve --workers N` each worker counts in files of a
+shared directory (`PROMETHEUS_MULTIPROC_DIR`, set by serve) and a scrape sums them. Commands
+are counted by an observer on the domain's `CommandRunner.run`; the projector's lag is measured
+at scrape time; HTTP requests by a small ASGI middleware that labels them by route template
+(never the raw path, whose ids would make one series per request).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from eventsourcing.application import Application
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -135,8 +138,10 @@ class Metrics:
             buckets=HTTP_BUCKETS,
             registry=r,
         )
+        self.live: list[Collector] = []  # measured at scrape time, not counted per process
         if measure_lag is not None:
-            r.register(ProjectionCollector(measure_lag))
+            self.live.append(ProjectionCollector(measure_lag))
+            r.register(self.live[-1])
 
     def observe(self, seen: CommandObservation) -> None:
         self.commands.labels(seen.command, seen.outcome, seen.code).inc()
@@ -150,7 +155,17 @@ class Metrics:
     def exposition(self, accept: str = "") -> tuple[bytes, str]:
         """The registry's text and its content type, in the format the scraper's Accept asks for."""
         encode, content_type = choose_encoder(accept)
-        return encode(self.registry), content_type
+        return encode(self._scraped()), content_type
+
+    def _scraped(self) -> CollectorRegistry:
+        """This process's registry; under `serve --workers N`, every worker's counts summed."""
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return self.registry
+        summed = CollectorRegistry()
+        MultiProcessCollector(summed)  # type: ignore[no-untyped-call]
+        for collector in self.live:
+            summed.register(collector)
+        return summed
 
 
 def route_template(scope: Scope) -> str:

@@ -8,6 +8,7 @@ labels name the commands and routes in use and its counts show activity.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -113,6 +114,7 @@ def count_token_failure(request: Request, error: ApiError) -> None:
 
 class HealthPublic(BaseModel):
     status: Literal["ok"] = "ok"
+    process: int = Field(default_factory=os.getpid, description="The answering process (one of `serve --workers N`)")
 
 
 class ReadyPublic(BaseModel):
