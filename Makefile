@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PIP = $(BIN)/python -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := test
-.PHONY: install demo lint typecheck imports pytest test bench clean distclean check-python
+.PHONY: install demo lint typecheck imports pytest test bench screenshots clean distclean check-python
 
 define require_py311
 	@command -v $(1) >/dev/null 2>&1 || { echo "error: '$(1)' not found; regledger needs Python >= 3.11 (make PY=python3.11 ...)" >&2; exit 1; }
@@ -48,6 +48,10 @@ pytest: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck imports pytest
+
+# The web console's screenshots in docs/screenshots/, taken by its browser tests (Debian's chromium).
+screenshots: $(VENV)/.installed
+	REGLEDGER_SCREENSHOTS=docs $(BIN)/pytest tests/web -q
 
 bench: $(VENV)/.installed
 	@set -e; for script in bench/*.py; do \

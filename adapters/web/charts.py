@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -64,14 +65,19 @@ def bars(
 
 
 def lines(
-    title: str, xs: Sequence[object], series: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str
+    title: str,
+    xs: Sequence[float] | Sequence[datetime],
+    series: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str,
+    ylabel: str,
 ) -> Figure:
     """Lines over a shared x axis (times or numbers), each with its own dash and marker."""
     figure = _figure()
     axes = figure.add_subplot()
     for n, (name, values) in enumerate(series.items()):
         axes.plot(
-            list(xs),
+            list(xs),  # type: ignore[arg-type]  # matplotlib plots datetimes on a date axis
             list(values),
             label=name,
             color=PALETTE[n % len(PALETTE)],
