@@ -16,6 +16,7 @@ from datetime import datetime
 from uuid import UUID
 
 from regledger.domain.values import APPLIED, ENROLLED, PRIORITY_PREFIX, registration_priority
+from regledger.projections.board import BoardViews
 from regledger.projections.catalogue import CatalogueViews
 from regledger.projections.changes import Batch
 
@@ -126,9 +127,9 @@ def is_applied_verb(verb: str) -> bool:
     return verb in APPLIED_VERBS or verb.startswith(PRIORITY_PREFIX)
 
 
-class RegistrationViews(CatalogueViews):
+class RegistrationViews(BoardViews, CatalogueViews):
     """Queries and the exactly-once write side of the registration views (the catalogue's queries
-    are `CatalogueViews`)."""
+    are `CatalogueViews`, the big board's `BoardViews`)."""
 
     # -- lifecycle and writes ------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from regledger.adapters.views.board_queries import SqlBoardQueries
 from regledger.adapters.views.catalogue_queries import SqlCatalogueQueries
 from regledger.adapters.views.schema import split_ids, to_dt, to_uuid
 from regledger.domain.values import ENROLLED, PRIORITY_PREFIX
@@ -31,7 +32,7 @@ INTERVAL_COLUMNS = (
 )
 
 
-class SqlQueries(SqlCatalogueQueries, RegistrationViews):
+class SqlQueries(SqlBoardQueries, SqlCatalogueQueries, RegistrationViews):
     @abstractmethod
     def read(self, statement: str, *params: Any) -> list[Any]:
         """Run a query and fetch all its rows."""

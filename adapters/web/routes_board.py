@@ -1,0 +1,58 @@
+"""The registrar's big board (`/admin/p/{slug}`): live counts, popular classes, the season's series.
+
+The cards are a fragment (`board/live`) the page polls every 5 seconds (`data-poll`, app.js),
+so they move during a rush without a reload; the series is drawn by the server as SVG.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from regledger.adapters.http import routes_catalogue
+from regledger.adapters.web import charts
+from regledger.adapters.web.board_data import SERIES, board
+from regledger.adapters.web.deps import AdminSession
+from regledger.adapters.web.pages import WebRoute, api_of, render
+
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
+
+POLL_SECONDS = 5
+
+
+@router.get("/admin/p/{slug}")
+def board_page(request: Request, slug: str, session: AdminSession) -> Response:
+    views = api_of(request).views
+    program = routes_catalogue.program_view(views, slug)
+    context = {
+        "session": session,
+        "program": program,
+        "tab": "board",
+        "board": board(views, program.program_id),
+        "series": SERIES.series(views, program.program_id),
+        "every": POLL_SECONDS,
+    }
+    return render(request, "admin/board.html", context)
+
+
+@router.get("/admin/p/{slug}/board/live")
+def board_live(request: Request, slug: str, session: AdminSession) -> Response:
+    views = api_of(request).views
+    program = routes_catalogue.program_view(views, slug)
+    context = {"session": session, "program": program, "board": board(views, program.program_id)}
+    return render(request, "admin/board_live.html", context, wait=False)
+
+
+@router.get("/admin/p/{slug}/board/series.svg")
+def board_series(request: Request, slug: str, _session: AdminSession) -> Response:
+    views = api_of(request).views
+    program = routes_catalogue.program_view(views, slug)
+    series = SERIES.series(views, program.program_id)
+    figure = charts.lines(
+        f"Enrolments and drops per {series.unit}",
+        [p.hour for p in series.points],
+        {"Enrolments": [p.enrolments for p in series.points], "Drops": [p.drops for p in series.points]},
+        xlabel=f"{series.unit.capitalize()} (UTC)",
+        ylabel="Registrations",
+    )
+    return charts.svg(figure)
