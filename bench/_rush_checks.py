@@ -99,28 +99,24 @@ def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Pope
 
 
 @contextmanager
-def servers(settings: Settings, count: int) -> Iterator[list[str]]:
-    """`count` `regledger serve` processes, each on its own port; yields their base URLs."""
+def servers(settings: Settings, workers: int) -> Iterator[list[str]]:
+    """`regledger serve --workers N` on a free port; yields its base URL (a list of one)."""
     env = env_for(settings)
     with ExitStack() as stack:
-        bases = []
-        procs = []
-        for _ in range(count):
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                port = sock.getsockname()[1]
-            command = [sys.executable, "-m", "regledger", "serve", "--port", str(port), "--log-level", "warning"]
-            procs.append(stack.enter_context(process(command, env)))
-            bases.append(f"http://127.0.0.1:{port}")
-        for proc, base in zip(procs, bases, strict=True):
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("regledger serve did not start")
-                time.sleep(0.2)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        command = [sys.executable, "-m", "regledger", "serve", "--port", str(port), "--log-level", "warning"]
+        proc = stack.enter_context(process([*command, "--workers", str(workers)], env))
+        bases = [f"http://127.0.0.1:{port}"]
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{bases[0]}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("regledger serve did not start")
+            time.sleep(0.2)
         yield bases
