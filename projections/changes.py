@@ -27,6 +27,7 @@ from eventsourcing.domain import DomainEventProtocol
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.values import ENROLLED, SectionRef, priority_verb
+from regledger.projections.audit import AggregateOwned, AuditRecorded, audit_changes
 from regledger.projections.catalogue_changes import (
     ProgramCreated,
     ProgramSettingSet,
@@ -83,6 +84,8 @@ ViewChange = (
     | WaitlistLeft
     | PassedOver
     | TimeslotAdded
+    | AggregateOwned
+    | AuditRecorded
 )
 
 
@@ -210,10 +213,11 @@ def fold_batch(events: Iterable[tuple[int, DomainEventProtocol[UUID]]], after: i
 
 
 def changes_of(event: DomainEventProtocol[UUID]) -> list[ViewChange]:
-    """`fold(event)`, with the handler looked up once per class."""
+    """`fold(event)`, with the handler looked up once per class, then the event's audit row
+    (`projections.audit`)."""
     cls = event.__class__
     handler = _handlers.get(cls) or _handlers.setdefault(cls, fold.dispatch(cls))
-    return handler(event)
+    return [*handler(event), *audit_changes(event)]
 
 
 # `fold`'s handler per event class, looked up once: singledispatch's own lookup (a weak-keyed
@@ -224,6 +228,8 @@ _handlers: dict[type[object], Callable[[DomainEventProtocol[UUID]], list[ViewCha
 # The change types are defined beside (`catalogue_changes`, `registration_changes`); readers of
 # the fold use them through this module.
 __all__ = [
+    "AggregateOwned",
+    "AuditRecorded",
     "Batch",
     "IntervalClosed",
     "IntervalOpened",

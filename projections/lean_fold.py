@@ -25,6 +25,7 @@ from eventsourcing.utils import get_topic
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.projections import changes as c
+from regledger.projections.audit import of_state
 from regledger.projections.changes import Batch, ViewChange, changes_of
 from regledger.projections.log_pages import LogEntry, to_domain_event
 from regledger.projections.stored_state import (
@@ -68,9 +69,10 @@ def _waitlisted(section_id: UUID, s: dict[str, Any]) -> list[ViewChange]:
     return [c.WaitlistJoined(section_id, uuid_of(s["student_id"]), datetime_of(s["timestamp"]))]
 
 
-# topic -> the fold of its guarded state (`stored_state.FAST_PATH` holds the keys).
-LEAN: dict[str, LeanFold] = {
-    get_topic(cls): fold
+# topic -> the fold of its guarded state (`stored_state.FAST_PATH` holds the keys), and the
+# event's kind in the audit.
+LEAN: dict[str, tuple[LeanFold, str]] = {
+    get_topic(cls): (fold, cls.__qualname__)
     for cls, fold in (
         (Student.SectionRegistered, _registered),
         (Student.SubjectStarred, _starred),
@@ -83,14 +85,17 @@ LEAN: dict[str, LeanFold] = {
 
 def lean_changes(topic: str, originator_id: UUID | str, state: bytes) -> list[ViewChange] | None:
     """The changes of one stored event read from its state, or None: decode it as usual."""
-    fold = LEAN.get(topic)
-    if fold is None or type(originator_id) is not UUID:
+    lean = LEAN.get(topic)
+    if lean is None or type(originator_id) is not UUID:
         return None
     parsed = guarded_state(topic, state)
     if parsed is None:
         return None
+    fold, kind = lean
     try:
-        return fold(originator_id, parsed)
+        made = fold(originator_id, parsed)
+        made.append(of_state(kind, originator_id, parsed))
+        return made
     except UnexpectedState:
         return None
 

@@ -182,6 +182,8 @@ class NetBatch:
     stars: list[StarRow] = field(default_factory=list)
     interval_closes: dict[IntervalKey, IntervalClose] = field(default_factory=dict)
     intervals: list[IntervalRow] = field(default_factory=list)
+    owners: dict[UUID, c.AggregateOwned] = field(default_factory=dict)
+    audit: list[tuple[Any, ...]] = field(default_factory=list)  # `audit_schema.AUDIT_ROW` order
 
 
 class _Pairs:
@@ -215,6 +217,10 @@ def net(batch: Batch) -> NetBatch:
     waitlist = _Pairs(out.waitlist_deletes, out.waitlist)
     for position, seq, ch in batch.changes:
         match ch:
+            case c.AuditRecorded():  # one per event: first
+                out.audit.append(ch.row(position))
+            case c.AggregateOwned():
+                _create(out.owners, ch.aggregate_id, ch)
             case c.IntervalOpened():
                 key = (ch.student_id, ch.section_id, ch.verb)
                 if key in open_intervals:

@@ -16,6 +16,7 @@ from datetime import datetime
 from uuid import UUID
 
 from regledger.domain.values import APPLIED, ENROLLED, PRIORITY_PREFIX, registration_priority
+from regledger.projections.audit_views import AuditViews
 from regledger.projections.board import BoardViews
 from regledger.projections.catalogue import CatalogueViews
 from regledger.projections.changes import Batch
@@ -127,9 +128,9 @@ def is_applied_verb(verb: str) -> bool:
     return verb in APPLIED_VERBS or verb.startswith(PRIORITY_PREFIX)
 
 
-class RegistrationViews(BoardViews, CatalogueViews):
+class RegistrationViews(AuditViews, BoardViews, CatalogueViews):
     """Queries and the exactly-once write side of the registration views (the catalogue's queries
-    are `CatalogueViews`, the big board's `BoardViews`)."""
+    are `CatalogueViews`, the big board's `BoardViews`, the audit log's `AuditViews`)."""
 
     # -- lifecycle and writes ------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from regledger.adapters.bootstrap import Services
 from regledger.adapters.http import (
     routes_admin,
     routes_admission,
+    routes_audit,
     routes_catalogue,
     routes_class_change,
     routes_import,
@@ -250,6 +251,7 @@ def create_app(
     app.include_router(routes_outbox.router)
     app.include_router(routes_queries.router, responses=QUERY_RESPONSES)
     app.include_router(routes_catalogue.router, responses=QUERY_RESPONSES)
+    app.include_router(routes_audit.router, responses=QUERY_RESPONSES)
     routes_ops.install(app, services, api.views, api.owned)
     _offline_docs(app)
     web.install(app)

@@ -15,8 +15,9 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from regledger.adapters.postgres.wakeup import dropped
-from regledger.adapters.views.schema import DEFERRED_INDEXES, INTERVALS, TABLES, Table
+from regledger.adapters.views.schema import DEFERRED_INDEXES, INTERVALS, TABLES
 from regledger.adapters.views.sql import Cursor, Dialect, SqlViews
+from regledger.adapters.views.tables import Table
 from regledger.adapters.views.writes import ADVANCE, Write, advance_params
 from regledger.projections.changes import Batch, ViewChange
 from regledger.projections.netting import net

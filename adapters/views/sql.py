@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from regledger.adapters.views.audit_queries import SqlAuditQueries
 from regledger.adapters.views.queries import SqlQueries
 from regledger.adapters.views.schema import DDL, DEFERRED_INDEXES, SCHEMA_VERSION, TABLES, TRACKING, canonical
 from regledger.adapters.views.writes import (
@@ -58,7 +59,7 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-class SqlViews(SqlQueries):
+class SqlViews(SqlAuditQueries, SqlQueries):
     """Everything but connections: the dialect-specific subclasses open and lend cursors."""
 
     def __init__(self, dialect: Dialect, *, qualified_prefix: str, prefix: str) -> None:

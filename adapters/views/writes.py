@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from regledger.adapters.views.audit_schema import AUDIT_EVENTS, AUDIT_OWNERS
 from regledger.adapters.views.schema import (
     INTERVALS,
     LOTTERY_RUNS,
@@ -28,11 +29,9 @@ from regledger.adapters.views.schema import (
     TIMESLOTS,
     WAITLIST,
     WINDOWS,
-    Column,
-    Index,
-    Table,
     join_ids,
 )
+from regledger.adapters.views.tables import Column, Index, Table
 from regledger.projections import changes as c
 from regledger.projections.changes import Batch
 from regledger.projections.netting import IntervalClose, NetBatch, SectionPatch, StarClose
@@ -89,6 +88,23 @@ def insert(field: str, table: Table, *, tuples: bool = False) -> Write:
         f"FROM unnest({_arrays(columns)}) AS v({names})",
         params,
         repeat=[col.name for col in columns].index("student_id"),
+    )
+
+
+def insert_owned(field: str, table: Table) -> Write:
+    """INSERT of rows (tuples of every column but `program_id`) whose program is their
+    aggregate's, looked up in `audit_owners`: a row whose aggregate has no owner is not inserted."""
+    columns = [col for col in table.columns if col.name != "program_id"]
+    names = ", ".join(col.name for col in columns)
+    owner = "{p}audit_owners o"
+    return Write(
+        field,
+        f"INSERT INTO {{p}}{table.name} ({names}, program_id) "  # noqa: S608 - fixed fragments
+        f"SELECT {', '.join('?' for _ in columns)}, o.program_id FROM {owner} WHERE o.aggregate_id = ?",
+        f"INSERT INTO {{p}}{table.name} ({names}, program_id) SELECT v.*, o.program_id "  # noqa: S608 - fixed fragments
+        f"FROM unnest({_arrays(columns)}) AS v({names}) JOIN {owner} ON o.aggregate_id = v.aggregate_id",
+        tuple,
+        repeat=[col.name for col in columns].index("aggregate_id"),
     )
 
 
@@ -189,6 +205,8 @@ WRITES = (
     insert("stars", STARS),
     update("interval_closes", INTERVALS, IntervalClose, by=INTERVALS.index("intervals_open")),
     insert("intervals", INTERVALS),
+    insert("owners", AUDIT_OWNERS),
+    insert_owned("audit", AUDIT_EVENTS),
 )
 
 

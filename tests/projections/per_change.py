@@ -167,6 +167,12 @@ class PerChangeViews:
                     starts=ch.start,
                     ends=ch.end,
                 )
+            case c.AggregateOwned():
+                self.insert("audit_owners", **_values(ch))
+            case c.AuditRecorded():
+                owner = self.rows["audit_owners"].get((ch.aggregate_id,))
+                if owner is not None:  # an aggregate of no program: no row
+                    self.insert("audit_events", position=position, program_id=owner["program_id"], **_values(ch))
 
     def insert(self, table: str, **row: Any) -> None:
         key = tuple(row[name] for name in _TABLES[table].key)
