@@ -21,14 +21,32 @@ class Activity:
     drops: int
 
 
+@dataclass(frozen=True)
+class ClassLoad:
+    """A class's sections that are not cancelled, summed: seats, seats taken, full ones; and
+    its current stars."""
+
+    code: str
+    title: str
+    sections: int
+    capacity: int
+    enrolled: int
+    full_sections: int
+    stars: int
+
+    @property
+    def fill(self) -> float:
+        return self.enrolled / self.capacity if self.capacity else 0.0
+
+
 class BoardViews(ABC):
     @abstractmethod
     def waitlisted_students(self, program_id: UUID) -> int:
         """Distinct students holding a place on one of the program's waitlists."""
 
     @abstractmethod
-    def class_stars(self, program_id: UUID) -> dict[UUID, int]:
-        """Current stars per class (subject id) of the program; classes without stars left out."""
+    def class_loads(self, program_id: UUID) -> list[ClassLoad]:
+        """Every class of the program with a section that is not cancelled, by code."""
 
     @abstractmethod
     def enrolment_activity(self, program_id: UUID) -> list[Activity]:
@@ -36,4 +54,5 @@ class BoardViews(ABC):
 
     @abstractmethod
     def commands_since(self, program_id: UUID, since: datetime) -> int:
-        """Distinct commands that opened or closed a registration of the program at or after `since`."""
+        """Distinct commands recorded in the program's audit log at or after `since` (every kind:
+        registrations, stars, priorities, a registrar's changes; a lottery commit is one)."""

@@ -1,8 +1,8 @@
 """The big board's aggregates (`projections.board`) in SQL for both stores.
 
-The program's sections are named once (`IN (SELECT ... sections ...)`), so the registration
-queries seek `intervals_section_verb` (section, verb, valid_from, valid_to, ...) per section
-for the verbs they count rather than reading every interval of the program. Hours are keyed
+The program's sections are named once (`IN (SELECT ... sections ...)`), so the series seeks
+`intervals_section_verb` (section, verb, valid_from, valid_to, ...) per section for Enrolled
+rather than reading every interval of the program; commands are counted in the audit log. Hours are keyed
 as 'YYYY-MM-DDTHH' (UTC) text in both dialects and grouped by the database.
 """
 
@@ -13,16 +13,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from regledger.adapters.views.schema import to_uuid
-from regledger.domain.values import ENROLLED, WAITLISTED
-from regledger.projections.board import Activity, BoardViews
+from regledger.domain.values import ENROLLED
+from regledger.projections.board import Activity, BoardViews, ClassLoad
 
 if TYPE_CHECKING:
     from regledger.adapters.views.sql import Dialect
 
 PROGRAM_SECTIONS = "SELECT section_id FROM {p}sections WHERE program_id = ?"
-# What a registration command changes during the rush: seats and waitlist places.
-CHANGED_VERBS = (ENROLLED, WAITLISTED)
 
 
 def _hour(column: str, dialect: str) -> str:
@@ -46,14 +43,20 @@ class SqlBoardQueries(BoardViews):
         )
         return int(rows[0][0])
 
-    def class_stars(self, program_id: UUID) -> dict[UUID, int]:
-        # Through the classes: the partial index of current stars by class (stars_subject).
+    def class_loads(self, program_id: UUID) -> list[ClassLoad]:
+        # One row per class, summed by the database (no row per section reaches Python); seats
+        # counted per section on the seats key, stars per class on the current-stars index.
         rows = self.read(
-            "SELECT subject_id, COUNT(*) FROM {p}stars WHERE subject_id IN "
-            "(SELECT subject_id FROM {p}subjects WHERE program_id = ?) AND valid_to IS NULL GROUP BY subject_id",
+            "SELECT j.code, j.title, c.sections, c.capacity, c.taken, c.full_sections, "
+            "(SELECT COUNT(*) FROM {p}stars st WHERE st.subject_id = c.subject_id AND st.valid_to IS NULL) "
+            "FROM (SELECT t.subject_id, COUNT(*) AS sections, SUM(t.capacity) AS capacity, SUM(t.taken) AS taken, "
+            "SUM(CASE WHEN t.capacity > 0 AND t.taken >= t.capacity THEN 1 ELSE 0 END) AS full_sections FROM "
+            "(SELECT s.subject_id, s.capacity, (SELECT COUNT(*) FROM {p}seats x WHERE x.section_id = s.section_id) "
+            "AS taken FROM {p}sections s WHERE s.program_id = ? AND NOT s.is_cancelled) t GROUP BY t.subject_id) c "
+            "JOIN {p}subjects j ON j.subject_id = c.subject_id ORDER BY j.code{binary}",
             program_id,
         )
-        return {to_uuid(r[0]): int(r[1]) for r in rows}
+        return [ClassLoad(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]), int(r[6])) for r in rows]
 
     def enrolment_activity(self, program_id: UUID) -> list[Activity]:
         dialect = self.dialect.name
@@ -80,18 +83,12 @@ class SqlBoardQueries(BoardViews):
         ]
 
     def commands_since(self, program_id: UUID, since: datetime) -> int:
-        marks = ", ".join("?" for _ in CHANGED_VERBS)
+        # The audit log (audit_schema.py) has a row per event, with its command: a range of
+        # the (program_id, recorded_at) index, then the few rows of the last minutes.
         rows = self.read(
-            "SELECT COUNT(DISTINCT c) FROM ("  # noqa: S608 - fixed fragments, values are parameters
-            f"SELECT command_id AS c FROM {{p}}intervals WHERE section_id IN ({PROGRAM_SECTIONS}) "
-            f"AND verb IN ({marks}) AND valid_from >= ? UNION ALL "
-            f"SELECT end_command_id FROM {{p}}intervals WHERE section_id IN ({PROGRAM_SECTIONS}) "
-            f"AND verb IN ({marks}) AND valid_to >= ?) changed",
+            "SELECT COUNT(DISTINCT command_id) FROM {p}audit_events "
+            "WHERE program_id = ? AND recorded_at >= ? AND command_id <> ''",
             program_id,
-            *CHANGED_VERBS,
-            since,
-            program_id,
-            *CHANGED_VERBS,
             since,
         )
         return int(rows[0][0])

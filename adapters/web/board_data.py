@@ -1,41 +1,30 @@
 """The big board's numbers for a program, read from the same views the API reads.
 
 The cards (`Board`) are read on every poll: a handful of grouped queries, none per section.
-The season's enrolment series reads every Enrolled interval of the program, so it is kept for
-`SERIES_TTL` seconds per program (a chart of the season need not be fresher than that).
+The season's enrolment series reads every Enrolled interval of the program, so it is kept per
+program and read again in the background once `SERIES_TTL` seconds old (a chart of the season
+need not be fresher than that, and no page waits for it but the first).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from regledger.projections.board import Activity
-from regledger.projections.catalogue import SectionView
+from regledger.projections.board import Activity, ClassLoad
 from regledger.projections.views import RegistrationViews
 
+logger = logging.getLogger("regledger.web")
+
 RECENT = timedelta(minutes=10)  # commands per minute: over the last 10 minutes
-TOP = 10  # most popular classes shown
+TOP = 10  # most popular classes shown: by share of seats taken, then stars
 SERIES_TTL = 30.0
 DAILY_AFTER = timedelta(days=3)  # a season longer than this is drawn per day, else per hour
-
-
-@dataclass(frozen=True)
-class Popular:
-    code: str
-    title: str
-    sections: int
-    enrolled: int
-    capacity: int
-    stars: int
-
-    @property
-    def fill(self) -> int:
-        """Percent of the class's seats taken."""
-        return round(100 * self.enrolled / self.capacity) if self.capacity else 0
 
 
 @dataclass(frozen=True)
@@ -48,7 +37,7 @@ class Board:
     full_sections: int
     waitlisted: int
     commands_per_minute: float
-    popular: list[Popular]
+    popular: list[ClassLoad]
 
     @property
     def fill(self) -> int:
@@ -69,74 +58,89 @@ class Series:
 
 def board(views: RegistrationViews, program: UUID, now: datetime | None = None) -> Board:
     position = views.position()
-    live = [s for s in views.section_views(program) if not s.is_cancelled]
+    classes = views.class_loads(program)
     since = (now or datetime.now(UTC)) - RECENT
     commands = views.commands_since(program, since)
     return Board(
         position=position,
         students=views.students_in_program(program),
-        enrolled=sum(s.enrolled for s in live),
-        capacity=sum(s.capacity for s in live),
-        sections=len(live),
-        full_sections=sum(1 for s in live if s.capacity and s.enrolled >= s.capacity),
+        enrolled=sum(c.enrolled for c in classes),
+        capacity=sum(c.capacity for c in classes),
+        sections=sum(c.sections for c in classes),
+        full_sections=sum(c.full_sections for c in classes),
         waitlisted=views.waitlisted_students(program),
         commands_per_minute=round(commands / (RECENT.total_seconds() / 60), 1),
-        popular=popular(live, views.class_stars(program)),
+        popular=sorted(classes, key=lambda c: (-c.fill, -c.stars, c.code))[:TOP],
     )
 
 
-def popular(sections: list[SectionView], stars: dict[UUID, int]) -> list[Popular]:
-    """Classes by share of seats taken, then stars: what fills first is what is wanted."""
-    classes: dict[UUID, list[SectionView]] = {}
-    for section in sections:
-        classes.setdefault(section.subject_id, []).append(section)
-    ranked = [
-        Popular(
-            code=group[0].class_code,
-            title=group[0].class_title,
-            sections=len(group),
-            enrolled=sum(s.enrolled for s in group),
-            capacity=sum(s.capacity for s in group),
-            stars=stars.get(subject, 0),
-        )
-        for subject, group in classes.items()
-    ]
-    ranked.sort(key=lambda c: (-(c.enrolled / c.capacity if c.capacity else 0), -c.stars, c.code))
-    return ranked[:TOP]
-
-
 def bucketed(points: list[Activity]) -> Series:
-    """Hours as they are for a short season; summed per day (UTC) for a longer one."""
-    if not points or points[-1].hour - points[0].hour <= DAILY_AFTER:
-        return Series("hour", points)
-    days: dict[datetime, list[int]] = {}
+    """Hours for a short season, days (UTC) for a longer one; quiet buckets between the first
+    and the last are zeros, and a lone bucket gets a quiet one either side, so lines read."""
+    if not points:
+        return Series("hour", [])
+    unit, step = ("hour", timedelta(hours=1))
+    if points[-1].hour - points[0].hour > DAILY_AFTER:
+        unit, step = ("day", timedelta(days=1))
+    totals: dict[datetime, list[int]] = {}
     for p in points:
-        day = p.hour.replace(hour=0)
-        totals = days.setdefault(day, [0, 0])
-        totals[0] += p.enrolments
-        totals[1] += p.drops
-    return Series("day", [Activity(day, e, d) for day, (e, d) in sorted(days.items())])
+        at = p.hour if unit == "hour" else p.hour.replace(hour=0)
+        kept = totals.setdefault(at, [0, 0])
+        kept[0] += p.enrolments
+        kept[1] += p.drops
+    first, last = min(totals), max(totals)
+    if first == last:
+        first, last = first - step, last + step
+    filled = []
+    at = first
+    while at <= last:
+        enrolments, drops = totals.get(at, (0, 0))
+        filled.append(Activity(at, enrolments, drops))
+        at += step
+    return Series(unit, filled)
 
 
 class SeriesCache:
-    """The season's series per program, read again once it is `SERIES_TTL` seconds old."""
+    """The season's series per program. A page reads it from here; once it is `ttl` seconds old
+    one worker thread reads it again while pages still show the kept one (only the first page
+    of a program waits for the read)."""
 
     def __init__(self, ttl: float = SERIES_TTL) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
         self._kept: dict[tuple[int, UUID], tuple[float, Series]] = {}
+        self._refreshing: set[tuple[int, UUID]] = set()
+        # One thread, reused: a SQLite store opens a reader connection per thread.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="board-series")
 
     def series(self, views: RegistrationViews, program: UUID) -> Series:
-        now = time.monotonic()
         key = (id(views), program)  # per store: two apps in one process keep apart
         with self._lock:
             kept = self._kept.get(key)
-        if kept is not None and now - kept[0] < self.ttl:
-            return kept[1]
+            stale = kept is not None and time.monotonic() - kept[0] >= self.ttl and key not in self._refreshing
+            if stale:
+                self._refreshing.add(key)
+        if kept is None:
+            return self._read(views, program, key)
+        if stale:
+            self._worker.submit(self._refresh, views, program, key)
+        return kept[1]
+
+    def _read(self, views: RegistrationViews, program: UUID, key: tuple[int, UUID]) -> Series:
+        started = time.monotonic()
         fresh = bucketed(views.enrolment_activity(program))
         with self._lock:
-            self._kept[key] = (now, fresh)
+            self._kept[key] = (started, fresh)
         return fresh
+
+    def _refresh(self, views: RegistrationViews, program: UUID, key: tuple[int, UUID]) -> None:
+        try:
+            self._read(views, program, key)
+        except Exception:  # the kept series stays; the next page asks again
+            logger.exception("reading the board's series of %s failed", program)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
 
     def forget(self) -> None:
         with self._lock:

@@ -7,7 +7,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from regledger.adapters.web import routes_admin_home, routes_sign_in, routes_student_page
+from regledger.adapters.web import (
+    routes_admin_home,
+    routes_board,
+    routes_catalogue_pages,
+    routes_sign_in,
+    routes_student_page,
+)
 
 STATIC = Path(__file__).parent / "static"
 PUBLIC_PATHS = routes_sign_in.PUBLIC_PATHS  # forms that carry no session (the guard lets them through)
@@ -16,5 +22,5 @@ PUBLIC_PATHS = routes_sign_in.PUBLIC_PATHS  # forms that carry no session (the g
 def install(app: FastAPI) -> None:
     # follow_symlink: an editable install links the files from the source tree.
     app.mount("/static", StaticFiles(directory=STATIC, follow_symlink=True), name="static")
-    for module in (routes_sign_in, routes_admin_home, routes_student_page):
+    for module in (routes_sign_in, routes_admin_home, routes_student_page, routes_board, routes_catalogue_pages):
         app.include_router(module.router)

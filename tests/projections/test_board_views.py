@@ -17,20 +17,31 @@ def test_board_counts_waitlists_stars_activity_and_commands(
     app, views = projected(store_settings, make_app, make_views)
     started = datetime.now(UTC) - timedelta(minutes=10)
     assert views.waitlisted_students(PROGRAM) == 1  # cy, on Origami's waitlist
-    assert views.class_stars(PROGRAM) == {}
+    loads = {c.code: c for c in views.class_loads(PROGRAM)}
+    assert list(loads) == ["A7", "L1", "M101"]  # Z9 has no section
+    assert (loads["A7"].title, loads["A7"].capacity, loads["A7"].enrolled, loads["A7"].full_sections) == (
+        "Origami",
+        1,
+        1,
+        1,
+    )
+    assert (loads["M101"].sections, loads["M101"].capacity, loads["M101"].enrolled, loads["M101"].stars) == (2, 4, 1, 0)
     activity = views.enrolment_activity(PROGRAM)
     assert (sum(a.enrolments for a in activity), sum(a.drops for a in activity)) == (2, 0)  # ada and bob
     assert all(a.hour.minute == 0 and a.hour.tzinfo is not None for a in activity)
-    assert views.commands_since(PROGRAM, started) == 3  # two adds and a waitlist place
+    # The season's commands: the program, 3 timeslots, a window, 4 classes, 4 sections, 3
+    # profiles, 2 adds and a waitlist place.
+    assert views.commands_since(PROGRAM, started) == 19
 
     math = subject_id(PROGRAM, "M101")
     app.star(PROGRAM, "bob", math, ctx())
     app.star(PROGRAM, "cy", math, ctx())
     app.drop_section(PROGRAM, "ada", section_id(math, 1), ctx())
     Projector(app, views).catch_up()
-    assert views.class_stars(PROGRAM) == {math: 2}
+    loads = {c.code: c for c in views.class_loads(PROGRAM)}
+    assert (loads["M101"].enrolled, loads["M101"].stars, loads["M101"].full_sections) == (0, 2, 0)
     activity = views.enrolment_activity(PROGRAM)
     assert (sum(a.enrolments for a in activity), sum(a.drops for a in activity)) == (2, 1)
     assert [a.hour for a in activity] == sorted(a.hour for a in activity)
-    assert views.commands_since(PROGRAM, started) == 4  # the drop too; stars are not registrations
+    assert views.commands_since(PROGRAM, started) == 22  # two stars and the drop
     assert views.commands_since(PROGRAM, datetime.now(UTC) + timedelta(minutes=1)) == 0
