@@ -99,8 +99,8 @@ def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Pope
 
 
 @contextmanager
-def servers(settings: Settings, workers: int) -> Iterator[list[str]]:
-    """`regledger serve --workers N` on a free port; yields its base URL (a list of one)."""
+def servers(settings: Settings, workers: int) -> Iterator[tuple[list[str], int]]:
+    """`regledger serve --workers N` on a free port; yields its base URL (a list of one) and pid."""
     env = env_for(settings)
     with ExitStack() as stack:
         with socket.socket() as sock:
@@ -119,4 +119,4 @@ def servers(settings: Settings, workers: int) -> Iterator[list[str]]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("regledger serve did not start")
             time.sleep(0.2)
-        yield bases
+        yield bases, proc.pid

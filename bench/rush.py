@@ -26,15 +26,18 @@ import asyncio
 import json
 import os
 import random
+import re
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 from _baseline import add_postgres_arguments, run_threads, scratch_database
+from _profile import record, shares
 from _rush_checks import check_aggregates, check_views, env_for, process, rebuild_identical, servers
 
 from regledger.adapters.bootstrap import Services, build, build_application
@@ -45,6 +48,7 @@ from regledger.domain.errors import RegistrationError
 from regledger.domain.ids import ProgramId, SectionId
 from regledger.domain.values import ENROLLED, CommandContext
 
+PROFILED_CLIENTS = 16
 MIX = (("add", 0.70), ("drop", 0.15), ("switch", 0.10), ("query", 0.05))
 
 
@@ -274,6 +278,7 @@ def main() -> None:
     parser.add_argument("--steps", default="4,16,64", help="client concurrencies, comma-separated")
     parser.add_argument("--seconds", type=float, default=10.0, help="per step")
     parser.add_argument("--servers", default="1,2", help="`serve --workers` counts to measure, comma-separated")
+    parser.add_argument("--profile", metavar="PATH", help=f"py-spy samples of 1 worker at {PROFILED_CLIENTS} clients")
     parser.add_argument("--quick", action="store_true", help="300 students, 70 sections, steps 4,16, 3 s")
     add_postgres_arguments(parser)
     args = parser.parse_args()
@@ -301,13 +306,24 @@ def run(services: Services, settings: Settings, args: argparse.Namespace) -> Non
     default_workers = os.cpu_count() or 1  # what `serve` runs on PostgreSQL when not told
     with process([sys.executable, "-m", "regledger", "project"], env_for(settings)):
         for count in server_counts:
-            with servers(settings, count) as bases:
+            with servers(settings, count) as (bases, pid):
                 asyncio.run(rush_step(bases, world, 4, 1.0))  # warm: connections, caches
                 enroll = asyncio.run(rush_step(bases, world, 16, args.seconds, only_add=True))
                 http_enroll[count] = len(enroll.latencies) / enroll.elapsed
                 log(f"  enroll over HTTP, {count} workers, 16 clients: {dict(sorted(enroll.outcomes.items()))}")
                 for concurrency in steps:
+                    sampler = None
+                    if args.profile and count == 1 and concurrency == PROFILED_CLIENTS:
+                        sampler = record(pid, args.seconds, Path(args.profile))
                     step = asyncio.run(rush_step(bases, world, concurrency, args.seconds))
+                    if sampler is not None:
+                        sampler.wait(timeout=60)
+                        for layer, share in shares(Path(args.profile)).items():
+                            line(
+                                f"rush.profile.1.{concurrency}.{re.sub(r'[^a-z]+', '_', layer).strip('_')}",
+                                100 * share,
+                                "% GIL samples",
+                            )
                     rate = len(step.latencies) / step.elapsed
                     p50, p99 = pct(step.latencies, 0.5), pct(step.latencies, 0.99)
                     name = f"rush.{count}.{concurrency}"
