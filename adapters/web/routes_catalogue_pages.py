@@ -29,7 +29,7 @@ from regledger.projections.catalogue import CatalogueFilter, SectionView, sectio
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
 PAGE = 100
-FREE_CHOICES = {"": None, "free": True, "full": False}
+FREE_CHOICES = {"": None, "free": True, "full": False, "true": True, "false": False}  # and the API's has_free
 Text = Annotated[str, Query(max_length=200)]
 _instant: TypeAdapter[datetime] = TypeAdapter(LocalInstant)
 
@@ -45,7 +45,7 @@ async def page_filter(
 ) -> CatalogueFilter:
     """The API's filter (`routes_catalogue.catalogue_filter`) from a GET form, where "" means any."""
     if free not in FREE_CHOICES:
-        raise InvalidInputError("free must be free, full or empty", free=free)
+        raise InvalidInputError("Seats: free, full or any", free=free)
     return await routes_catalogue.catalogue_filter(
         session.principal,
         slug,
@@ -130,8 +130,9 @@ def section_page(
     listed = sorted({ENROLLED, *views.verb_counts(section.section_id)}) if every else [ENROLLED]
     roster = routes_queries.roster(request, section.section_id, session.principal, views, listed, when, None)
     waitlist = routes_queries.waitlist(section.section_id, session.principal, views)
-    history = routes_queries.section_history(request, section.section_id, session.principal, views, None)
-    names = Names(views).load(students={i.student_id for i in history.intervals})
+    # The view method `routes_queries.section_history` calls, with keys AND names read at once.
+    history = views.history(section_id=section.section_id)
+    names = Names(views).load(students={i.student_id for i in history})
     context = {
         "session": session,
         "program": program,
@@ -140,8 +141,7 @@ def section_page(
         "roster": roster,
         "enrolled": sum(1 for e in roster.entries if e.verb == ENROLLED),
         "waitlist": waitlist,
-        "history": history.intervals,
-        "names": {s: names.student(s).name for s in names.students},
+        "history": [(i, names.student(i.student_id)) for i in history],
         "as_of": as_of.strip(),
         "every_verb": every,
     }
