@@ -76,6 +76,8 @@ def test_the_board_shows_the_views_counts_and_updates_them_live(site: Site, page
 
 
 def test_the_board_reads_on_a_phone(site: Site, phone, shoot) -> None:
+    first = site.program.sections[0]
+    enrol(site, site.program.students[0].key, first.class_code, first.index + 1)
     sign_in(phone, site, site.admin_token)
     phone.goto(site.url(f"/admin/p/{site.slug}"))
     expect(card(phone, "seats")).to_be_visible()
