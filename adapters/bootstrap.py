@@ -19,6 +19,7 @@ from regledger.adapters.postgres.event_reader import PostgresEventReader
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages
 from regledger.adapters.postgres.wakeup import await_database
 from regledger.adapters.projector import Projector, build_views
+from regledger.adapters.replica_reads import ReadReplicas, build_read_replicas
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.runner import utc_now
@@ -35,6 +36,8 @@ class Services:
     projector: Projector
     following: bool
     tokens: TokenStore
+    # The HTTP queries' read replicas (REGLEDGER_READ_DATABASE_URL), None without.
+    replicas: ReadReplicas | None = None
 
     def wait_for(self, position: int, timeout: float = 5.0) -> None:
         """Read-your-writes: block until the views include `position`."""
@@ -45,6 +48,8 @@ class Services:
 
     def close(self) -> None:
         self.projector.stop()
+        if self.replicas is not None:
+            self.replicas.close()
         self.tokens.close()
         self.views.close()
         self.app.close()
@@ -113,6 +118,15 @@ def build(
     projector = Projector.for_settings(settings, app, views=views)
     tokens = build_token_store(settings)
     following = follow if follow is not None else settings.store != "postgres"
+    replicas = build_read_replicas(settings, views, lambda: app.recorder.max_notification_id() or 0)
     if following:
         projector.start()
-    return Services(settings=settings, app=app, views=views, projector=projector, following=following, tokens=tokens)
+    return Services(
+        settings=settings,
+        app=app,
+        views=views,
+        projector=projector,
+        following=following,
+        tokens=tokens,
+        replicas=replicas,
+    )

@@ -75,9 +75,8 @@ def _reading(environ: Mapping[str, str]) -> Iterator[None]:
         _explicit_environ.reset(token)
 
 
-def _parse_database_url(url: str) -> dict[str, Any]:
+def _parse_database_url(url: str, where: str = _var("database_url")) -> dict[str, Any]:
     """Split postgresql://user:pass@host:port/db into field values (only the parts present)."""
-    where = _var("database_url")
     try:
         parts: SplitResult = urlsplit(url.strip())
         port = parts.port
@@ -175,6 +174,13 @@ class Settings(BaseSettings):
     # apart; after notify_max_attempts it is `failed`.
     notify_backoff_seconds: float = Field(default=30.0, gt=0)
     notify_max_attempts: int = Field(default=8, ge=1)
+    # Read replicas (docs/read-replicas.md): streaming standbys, postgresql://... URLs separated
+    # by commas, whose views the HTTP queries read; a `min_position` query waits at most
+    # read_replica_wait s for one, then reads the primary; a failed one is left out for
+    # read_replica_retry s.
+    read_database_url: str | None = Field(default=None, repr=False)
+    read_replica_wait: float = Field(default=1.0, ge=0)
+    read_replica_retry: float = Field(default=5.0, gt=0)
 
     @classmethod
     def settings_customise_sources(
@@ -202,6 +208,14 @@ class Settings(BaseSettings):
         if isinstance(data, dict) and data.get("database_url"):
             return {**data, **_parse_database_url(str(data["database_url"]))}
         return data
+
+    @model_validator(mode="after")
+    def _replicas_need_postgres(self) -> Self:
+        if self.read_database_url:  # an empty variable is unset
+            if self.store != "postgres":
+                raise ValueError(f"{_var('read_database_url')} needs {_var('store')}=postgres")
+            self.read_replica_conninfos()  # every URL parses
+        return self
 
     @field_validator("sqlite_path")
     @classmethod
@@ -353,6 +367,22 @@ class Settings(BaseSettings):
             params["password"] = password
         return make_conninfo("", **params)
 
+    def read_replica_conninfos(self) -> list[tuple[str, str]]:
+        """(host:port/db, libpq conninfo) of each read replica, in the primary's schema."""
+        where = _var("read_database_url")
+        urls = [url.strip() for url in (self.read_database_url or "").split(",") if url.strip()]
+        if self.read_database_url and not urls:
+            raise ValueError(f"{where} is set but names no URL")
+        replicas = []
+        for url in urls:
+            parts = _parse_database_url(url, where)
+            if "postgres_password" in parts:
+                parts["postgres_password"] = SecretStr(parts["postgres_password"])
+            merged = self.model_copy(update=parts | {"read_database_url": None, "database_url": None})
+            name = f"{merged.postgres_host}:{merged.postgres_port}/{merged.postgres_db}"
+            replicas.append((name, merged.postgres_conninfo()))
+        return replicas
+
     def redacted(self) -> dict[str, Any]:
         """The settings as plain values for logs, with every password masked."""
         data = self.model_dump(mode="json")
@@ -362,4 +392,7 @@ class Settings(BaseSettings):
         data["webhook_url"] = REDACTED if self.webhook_url else None
         if self.database_url:
             data["database_url"] = _mask_url_password(self.database_url)
+        if self.read_database_url:
+            urls = self.read_database_url.split(",")
+            data["read_database_url"] = ",".join(_mask_url_password(url.strip()) for url in urls)
         return data

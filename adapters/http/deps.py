@@ -325,6 +325,12 @@ async def fresh_views(
                 head=head,
                 min_position=min_position,
             )
+    replicas = api.services.replicas
+    if replicas is not None:  # a replica's views, or None: the primary's (`replica_reads.py`)
+        replica = await replicas.views_for(min_position)
+        if replica is not None:
+            return replica
+    if min_position:
         try:
             await api.positions.wait_for(min_position, api.projection_wait)
         except TimeoutError:

@@ -21,9 +21,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from regledger.adapters.bootstrap import Services
+from regledger.adapters.http import replica_ops
 from regledger.adapters.http.deps import ApiDep, ApiError, Forbidden, Unauthenticated
 from regledger.adapters.http.responses import ErrorPublic
 from regledger.adapters.metrics import HttpMetricsMiddleware, Lag, Metrics, measure_lag
+from regledger.adapters.replica_reads import ReadReplicas
 from regledger.projections.views import RegistrationViews
 
 logger = logging.getLogger("regledger.http.ops")
@@ -45,6 +47,7 @@ class Ops:
     max_lag_seconds: float
     timeout: float
     metrics_token: str | None
+    replicas: ReadReplicas | None = None
     _limiter: anyio.CapacityLimiter | None = field(default=None, repr=False)
 
     def limiter(self) -> anyio.CapacityLimiter:
@@ -88,10 +91,13 @@ def install(app: FastAPI, services: Services, views: RegistrationViews, owned: l
         max_lag_seconds=settings.ready_max_lag_seconds,
         timeout=settings.ready_timeout,
         metrics_token=token or None,
+        replicas=services.replicas,
     )
     app.state.ops = ops
     services.app.runner.observers.append(metrics.observe)
     owned.append(_Unregister(services, metrics))
+    if services.replicas is not None:
+        owned.append(replica_ops.instrument(metrics, services.replicas))
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.include_router(router)
     return ops
@@ -129,6 +135,9 @@ class ReadyPublic(BaseModel):
     max_lag_events: int
     max_lag_seconds: float
     problems: list[str] = Field(default_factory=list)
+    replicas: list[replica_ops.ReplicaPublic] | None = Field(
+        None, description="The read replicas (REGLEDGER_READ_DATABASE_URL); never a cause of not_ready"
+    )
 
 
 @router.get("/health", summary="The process is alive (no database access)")
@@ -167,6 +176,9 @@ async def ready(ops: OpsDep, response: Response) -> ReadyPublic:
             problems.append(f"the views are {lag.events} events behind (max {ops.max_lag_events})")
         if lag.seconds > ops.max_lag_seconds:
             problems.append(f"the views are {lag.seconds:.1f} s behind (max {ops.max_lag_seconds:g})")
+    if ops.replicas is not None:
+        position = lag.position if lag is not None else None
+        body["replicas"] = await replica_ops.replicas_ready(ops.replicas, position, ops.timeout, ops.limiter())
     if problems:
         response.status_code = 503
     return ReadyPublic(status="not_ready" if problems else "ready", problems=problems, **body)
