@@ -18,7 +18,7 @@ from starlette.responses import Response
 from regledger.adapters.http import routes_catalogue, routes_queries
 from regledger.adapters.http.catalogue_models import SectionPublic
 from regledger.adapters.http.naming import Names
-from regledger.adapters.http.schemas import LocalInstant
+from regledger.adapters.http.schemas import Line, LocalInstant
 from regledger.adapters.web.deps import AdminSession
 from regledger.adapters.web.pages import WebRoute, api_of, render
 from regledger.domain.errors import InvalidInputError
@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
 PAGE = 100
 FREE_CHOICES = {"": None, "free": True, "full": False, "true": True, "false": False}  # and the API's has_free
-Text = Annotated[str, Query(max_length=200)]
+Text = Annotated[Line, Query()]  # the API's: one line, no control characters, <= 200 characters
 _instant: TypeAdapter[datetime] = TypeAdapter(LocalInstant)
 
 
@@ -118,7 +118,7 @@ def section_page(
     slug: str,
     code: Annotated[str, Path(max_length=80)],
     session: AdminSession,
-    as_of: Annotated[str, Query(max_length=40)] = "",
+    as_of: Annotated[Line, Query(max_length=40)] = "",
     verbs: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
     """The roster lists Enrolled students; `verbs=all` adds every other verb (priorities...)."""

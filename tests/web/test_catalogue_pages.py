@@ -143,3 +143,11 @@ def test_the_catalogue_pages_by_code(site: Site, page, monkeypatch) -> None:
     page.get_by_role("link", name="Next page").click()
     assert "search=s" in page.url
     assert page.locator("table.catalogue tbody tr td:first-child").all_inner_texts()[0] > seen[4]
+
+
+def test_a_control_character_in_a_filter_is_refused_as_the_api_refuses_it(site: Site, page) -> None:
+    sign_in(page, site, site.admin_token)
+    answer = page.goto(site.url(f"/admin/p/{site.slug}/sections?category=Math%00&search=a%0Ab"))
+    assert answer is not None
+    assert answer.status == 422
+    expect(page.get_by_role("main")).to_contain_text("invalid_input")
