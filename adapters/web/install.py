@@ -14,6 +14,7 @@ from regledger.adapters.web import (
     routes_sign_in,
     routes_student_page,
 )
+from regledger.adapters.web.routes_lottery_pages import ROUTERS as STUDENT_AND_LOTTERY_ROUTERS
 
 STATIC = Path(__file__).parent / "static"
 PUBLIC_PATHS = routes_sign_in.PUBLIC_PATHS  # forms that carry no session (the guard lets them through)
@@ -24,3 +25,5 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC, follow_symlink=True), name="static")
     for module in (routes_sign_in, routes_admin_home, routes_student_page, routes_board, routes_catalogue_pages):
         app.include_router(module.router)
+    for router in STUDENT_AND_LOTTERY_ROUTERS:
+        app.include_router(router)
