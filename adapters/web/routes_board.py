@@ -6,14 +6,18 @@ so they move during a rush without a reload; the series is drawn by the server a
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from regledger.adapters.http import routes_catalogue
+from regledger.adapters.http.deps import ApiDep
 from regledger.adapters.web import charts
 from regledger.adapters.web.board_data import SERIES, board
-from regledger.adapters.web.deps import AdminSession
+from regledger.adapters.web.deps import AdminSession, session_of
 from regledger.adapters.web.pages import WebRoute, api_of, render
+from regledger.adapters.web.session import WebSession
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
@@ -35,8 +39,17 @@ def board_page(request: Request, slug: str, session: AdminSession) -> Response:
     return render(request, "admin/board.html", context)
 
 
+async def polling_admin(request: Request, api: ApiDep) -> WebSession | None:
+    """The registrar's session, or None: a poll after the session ended gets a bare 401, not
+    the sign-in page (which app.js would put in place of the cards)."""
+    session = await session_of(request, api)
+    return session if session is not None and session.principal.is_admin else None
+
+
 @router.get("/admin/p/{slug}/board/live")
-def board_live(request: Request, slug: str, session: AdminSession) -> Response:
+def board_live(request: Request, slug: str, session: Annotated[WebSession | None, Depends(polling_admin)]) -> Response:
+    if session is None:
+        return Response(status_code=401, headers={"Cache-Control": "no-store"})
     views = api_of(request).views
     program = routes_catalogue.program_view(views, slug)
     context = {"session": session, "program": program, "board": board(views, program.program_id)}

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import httpx
 from playwright.sync_api import expect
 
 from regledger.adapters.web.board_data import SERIES, SeriesCache, bucketed
@@ -83,6 +84,18 @@ def test_the_board_reads_on_a_phone(site: Site, phone, shoot) -> None:
     expect(card(phone, "seats")).to_be_visible()
     check_accessibility(phone)
     shoot(phone, "admin-board-phone")
+
+
+def test_a_poll_without_a_session_answers_401_not_the_sign_in_page(site: Site) -> None:
+    answer = httpx.get(site.url(f"/admin/p/{site.slug}/board/live"), follow_redirects=False)
+    assert answer.status_code == 401
+    assert answer.text == ""
+    student = httpx.get(
+        site.url(f"/admin/p/{site.slug}/board/live"),
+        cookies={"rl_session": site.student_token(site.program.students[0].key)},
+        follow_redirects=False,
+    )
+    assert student.status_code == 401
 
 
 def test_an_unknown_program_is_a_404_page(site: Site, page) -> None:
