@@ -9,6 +9,7 @@ instead of acting twice, and a refusal shows the API's own message and code.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
@@ -20,7 +21,16 @@ from starlette.responses import Response
 from regledger.adapters.http.deps import Acting, ApiError, context
 from regledger.adapters.http.schemas import Verb
 from regledger.adapters.web.deps import StudentForm, StudentSession
-from regledger.adapters.web.pages import Flash, WebRoute, api_of, redirect, refusal_flash, render
+from regledger.adapters.web.pages import (
+    FLASH_COOKIE,
+    FLASH_WAIT,
+    Flash,
+    WebRoute,
+    api_of,
+    redirect,
+    refusal_flash,
+    render,
+)
 from regledger.adapters.web.session import WebSession
 from regledger.adapters.web.student_page_data import gather
 from regledger.domain.application import Registration
@@ -30,6 +40,7 @@ from regledger.domain.runner import CommandResult
 from regledger.domain.values import ENROLLED, WAITLISTED, CommandContext
 from regledger.projections.catalogue import CatalogueFilter
 
+logger = logging.getLogger("regledger.web")
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
 HOME = "/"
@@ -58,9 +69,21 @@ def student_page(
     timeslot: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     api = api_of(request)
+    _read_your_write(request)
     data = gather(request, api, acting_of(session), timeslot)
     context_ = {"session": session, "page": data, "new_id": _new_id, "here": _page_url(timeslot)}
     return render(request, "student/page.html", context_)
+
+
+def _read_your_write(request: Request) -> None:
+    """Wait for the views to include the write the flash reports before reading them (as
+    `render` does, but the page's data is gathered before it renders)."""
+    flash = Flash.decode(request.cookies.get(FLASH_COOKIE))
+    if flash is not None and flash.position:
+        try:
+            api_of(request).positions.wait(flash.position, FLASH_WAIT)
+        except TimeoutError:
+            logger.warning("student page read before the views reached position %d", flash.position)
 
 
 def _page_url(timeslot: str | None) -> str:

@@ -28,7 +28,7 @@ from regledger.adapters.http.responses import ScheduleEntryPublic, StarsPublic
 from regledger.adapters.http.routes_catalogue import STUDENT_STATUSES
 from regledger.domain.ids import ProgramId, program_id, student_id
 from regledger.domain.values import ENROLLED, WAITLISTED, priority_level_of
-from regledger.projections.catalogue import CatalogueFilter
+from regledger.projections.catalogue import CatalogueFilter, SectionView
 
 # Above this many catalogue sections the page shows one timeslot at a time (Splash: ~700).
 ALL_AT_ONCE = 150
@@ -105,11 +105,11 @@ class StudentPage:
     slots: list[Slot]
     schedule: list[ScheduleEntryPublic]
     places: dict[UUID, int]
-    stars: StarsPublic
+    stars: StarsPublic | None  # read in the lottery phase only
     waitlist_enabled: bool
     priority_limit: int
     shown: TimeslotPublic | None  # the one timeslot shown, or None for all of them
-    paged: bool  # too many sections to show at once: one timeslot at a time
+    paged: bool  # one timeslot at a time (asked for, or too many sections to show at once)
 
 
 def gather(request: Request, api: Api, acting: Acting, wanted: str | None) -> StudentPage:
@@ -118,23 +118,18 @@ def gather(request: Request, api: Api, acting: Acting, wanted: str | None) -> St
     program = routes_catalogue.program(acting.principal, acting.slug, views)
     student = routes_catalogue.student(acting, views)
     schedule = routes_queries.schedule(request, acting, views, fmt="json").entries
-    stars = routes_queries.stars(acting, views)
+    phase = phase_of(program, api.services.app.clock())
+    stars = routes_queries.stars(acting, views) if phase.lottery_open else None  # shown in that phase only
     pid = program_id(acting.slug)
     settings = program.settings
-    total = views.section_views(pid, CatalogueFilter(statuses=STUDENT_STATUSES, limit=ALL_AT_ONCE + 1))
-    paged = len(total) > ALL_AT_ONCE
-    shown = _shown(program.timeslots, wanted, paged)
-    if shown is None:
-        found = total
-    else:
-        found = views.section_views(pid, CatalogueFilter(timeslot_id=shown.timeslot_id, statuses=STUDENT_STATUSES))
+    shown, found = _catalogue(api, pid, program.timeslots, _wanted(program.timeslots, wanted))
     sections = [SectionPublic.of(s) for s in found]
     held: dict[UUID, list[str]] = {}
     for entry in schedule:
         held.setdefault(entry.section_id, []).append(entry.verb)
     places = _places(api, pid, acting.student_key, [e for e in schedule if e.verb == WAITLISTED])
     siblings = _siblings(api, pid, {e.subject_id for e in schedule if e.verb == ENROLLED})
-    starred = set(stars.subject_ids)
+    starred = set() if stars is None else set(stars.subject_ids)
     rows = {
         s.section_id: Row(
             s,
@@ -156,7 +151,7 @@ def gather(request: Request, api: Api, acting: Acting, wanted: str | None) -> St
     return StudentPage(
         program=program,
         student=student,
-        phase=phase_of(program, api.services.app.clock()),
+        phase=phase,
         slots=slots,
         schedule=[e for e in schedule if priority_level_of(e.verb) is None],
         places=places,
@@ -164,15 +159,31 @@ def gather(request: Request, api: Api, acting: Acting, wanted: str | None) -> St
         waitlist_enabled=bool(settings.get("waitlist_enabled")),
         priority_limit=limit,
         shown=shown,
-        paged=paged,
+        paged=shown is not None,
     )
 
 
-def _shown(timeslots: list[TimeslotPublic], wanted: str | None, paged: bool) -> TimeslotPublic | None:
-    for t in timeslots:
-        if wanted in (t.label, str(t.timeslot_id)):
-            return t
-    return timeslots[0] if paged and timeslots else None
+def _catalogue(
+    api: Api, pid: ProgramId, timeslots: list[TimeslotPublic], wanted: TimeslotPublic | None
+) -> tuple[TimeslotPublic | None, list[SectionView]]:
+    """The timeslot shown (None: all of them) and its sections. Without one asked for, the first
+    timeslot's sections tell the catalogue's size (one cheap query instead of a count): a large
+    catalogue shows that first timeslot, a small one every timeslot."""
+
+    def meeting(t: TimeslotPublic) -> list[SectionView]:
+        return api.views.section_views(pid, CatalogueFilter(timeslot_id=t.timeslot_id, statuses=STUDENT_STATUSES))
+
+    if wanted is not None:
+        return wanted, meeting(wanted)
+    if timeslots:
+        first = meeting(timeslots[0])
+        if len(first) * len(timeslots) > ALL_AT_ONCE:
+            return timeslots[0], first
+    return None, api.views.section_views(pid, CatalogueFilter(statuses=STUDENT_STATUSES))
+
+
+def _wanted(timeslots: list[TimeslotPublic], wanted: str | None) -> TimeslotPublic | None:
+    return next((t for t in timeslots if wanted in (t.label, str(t.timeslot_id))), None) if wanted else None
 
 
 def _places(api: Api, pid: ProgramId, key: str, waiting: list[ScheduleEntryPublic]) -> dict[UUID, int]:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 
 from regledger.adapters.demo import admin
+from regledger.adapters.web import student_page_data
 from regledger.domain.ids import SectionId, TimeslotId, section_id, subject_id
 from regledger.domain.program import grade_in
 from regledger.domain.runner import utc_now
@@ -242,3 +243,19 @@ def test_a_class_title_is_shown_as_text_never_run(site: Site, page) -> None:
     assert title in flash(page)
     assert title in schedule_text(page)
     assert not dialogs
+
+
+def test_a_large_catalogue_shows_one_timeslot_at_a_time(site: Site, page, monkeypatch) -> None:
+    monkeypatch.setattr(student_page_data, "ALL_AT_ONCE", 5)  # as if the program had Splash's 700 sections
+    open_page(page, site, students_in_grades(site)[0])
+    nav = page.get_by_role("navigation", name="Timeslots")
+    assert nav.get_by_role("link").count() == len(site.program.timeslots)
+    assert page.get_by_role("heading", level=3).all_inner_texts()[0].startswith("D1 09:00")
+    assert page.get_by_role("heading", level=3).count() == 1
+    nav.get_by_role("link", name="D2 10:00").click()
+    assert nav.get_by_role("link", name="D2 10:00").get_attribute("aria-current") == "page"
+    assert page.get_by_role("heading", level=3).inner_text().startswith("D2 10:00")
+    button(page, "Add M0004s2").click()
+    assert flash(page).startswith("Enrolled in M0004s2")
+    assert page.get_by_role("heading", level=3).inner_text().startswith("D2 10:00")  # back where the form was
+    assert "M0004s2" in schedule_text(page)
