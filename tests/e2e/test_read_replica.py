@@ -40,6 +40,7 @@ pytestmark = pytest.mark.postgres
 
 PG_BIN = Path(os.environ.get("REGLEDGER_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 RETRY = 0.5  # REGLEDGER_READ_REPLICA_RETRY: a failed replica is tried again this soon
+DEAD_PORT = free_port()  # nothing listens there: a replica that is down from the start
 
 
 def _unavailable(reason: str) -> None:
@@ -160,7 +161,15 @@ class Api:
 
 
 @pytest.fixture
-def api(pair: Pair) -> Iterator[Api]:
+def replica_urls(request: pytest.FixtureRequest, pair: Pair) -> str:
+    """REGLEDGER_READ_DATABASE_URL: the standby; with param "dead", then a port nobody listens on."""
+    if getattr(request, "param", None) == "dead":
+        return f"{pair.standby.url()},postgresql://postgres@127.0.0.1:{DEAD_PORT}/postgres"
+    return pair.standby.url()
+
+
+@pytest.fixture
+def api(pair: Pair, replica_urls: str) -> Iterator[Api]:
     schema = f"t_{secrets.token_hex(6)}"
     with pair.primary.connect() as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
@@ -168,7 +177,7 @@ def api(pair: Pair) -> Iterator[Api]:
         {
             "REGLEDGER_STORE": "postgres",
             "REGLEDGER_DATABASE_URL": pair.primary.url(),
-            "REGLEDGER_READ_DATABASE_URL": pair.standby.url(),
+            "REGLEDGER_READ_DATABASE_URL": replica_urls,
             "REGLEDGER_READ_REPLICA_RETRY": str(RETRY),
             "REGLEDGER_POSTGRES_SCHEMA": schema,
             "REGLEDGER_POSTGRES_POOL_SIZE": "2",
@@ -289,3 +298,19 @@ def test_a_stopped_replica_sends_queries_to_the_primary_and_commands_go_on(
     position = api.program("down3")
     assert "down3" in api.slugs(min_position=position)
     assert api.metric("regledger_query_views_total", source="replica") == served + 1
+
+
+@pytest.mark.parametrize("replica_urls", ["dead"], indirect=True)
+def test_of_several_replicas_a_dead_one_is_left_out(api: Api, pair: Pair) -> None:
+    for step in range(6):
+        position = api.program(f"several{step}")
+        assert f"several{step}" in api.slugs(min_position=position)
+    # In turn: the first query reads the standby, the second tries the dead one (and reads the
+    # primary); then the dead one is left out, but for a retry every RETRY seconds.
+    assert api.metric("regledger_query_views_total", source="replica") >= 1
+    assert api.metric("regledger_replica_fallbacks_total") >= 1
+    status, ready = api.ready()
+    assert status == 200, ready
+    by_port = {r["name"].split("/")[0].rsplit(":", 1)[1]: r for r in ready["replicas"]}
+    assert by_port[str(pair.standby.port)]["status"] == "ok"
+    assert by_port[str(DEAD_PORT)]["status"] == "unreachable"
