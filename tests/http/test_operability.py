@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import time
@@ -71,7 +72,7 @@ def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str
 def test_health_answers_ok_without_a_token(api):
     response = api.client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "process": os.getpid()}
 
 
 def test_ready_reports_the_views_caught_up_with_the_log(api, world):
@@ -144,7 +145,7 @@ def test_ready_is_503_and_health_still_200_when_the_event_store_is_gone(api_sett
         assert body["database"] == "unreachable"
         assert body["log_head"] is None
         assert body["problems"]
-        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/health").json() == {"status": "ok", "process": os.getpid()}
 
 
 @pytest.mark.postgres
