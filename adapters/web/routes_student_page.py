@@ -71,8 +71,7 @@ def student_page(
     api = api_of(request)
     _read_your_write(request)
     data = gather(request, api, acting_of(session), timeslot)
-    context_ = {"session": session, "page": data, "new_id": _new_id, "here": _page_url(timeslot)}
-    return render(request, "student/page.html", context_)
+    return render(request, "student/page.html", {"session": session, "page": data, "new_id": _new_id})
 
 
 def _read_your_write(request: Request) -> None:
@@ -219,6 +218,18 @@ def unstar(
         return f"Unstarred {_class_name(request, session, subject_id)}."
 
     return _act(request, session, command_id, timeslot, action, done)
+
+
+@router.post("/me/confirm")
+def confirm(
+    request: Request, session: StudentForm, command_id: CommandIdField, timeslot: TimeslotReturn = ""
+) -> Response:
+    """Confirm the lottery preferences (the program may ask for a number of stars first)."""
+
+    def action(app: Registration, pid: ProgramId, key: str, ctx: CommandContext) -> CommandResult:
+        return app.confirm_preferences(pid, key, ctx)
+
+    return _act(request, session, command_id, timeslot, action, lambda: "Your lottery preferences are confirmed.")
 
 
 @router.post("/me/priorities")

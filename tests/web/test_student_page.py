@@ -75,6 +75,8 @@ def test_a_student_sees_the_catalogue_by_timeslot_and_adds_a_section(site: Site,
     assert "Robots Engineering 5" in robots.inner_text()
     assert "26 / 26" in robots.inner_text()
     assert "You have no classes yet." in schedule_text(page)
+    assert "(not your grade)" in page.locator("table.catalogue tr", has_text="X0002s1").inner_text()  # grade 7 only
+    assert "(not your grade)" not in robots.inner_text()
     check_accessibility(page)
 
     button(page, "Add E0005s1").click()
@@ -201,6 +203,9 @@ def test_stars_and_priorities_in_the_lottery_phase(site: Site, page) -> None:
     form.get_by_label("Priority 2").select_option(label="E0005 Robots Engineering 5")
     button(form, "Save priorities").click()
     assert "A class can be ranked only once per timeslot." in page.get_by_role("alert").inner_text()
+
+    button(page, "Confirm my preferences").click()
+    assert flash(page).startswith("Your lottery preferences are confirmed.")
     check_accessibility(page)
 
 
