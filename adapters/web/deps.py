@@ -17,6 +17,7 @@ from regledger.adapters.http.deps import (
     authenticate,
     client_address,
 )
+from regledger.adapters.web.flash import read_your_write
 from regledger.adapters.web.session import CSRF_FIELD, SESSION_COOKIE, WebSession, csrf_valid, sign_in_url
 
 ADMIN_SIGN_IN = "/admin/sign-in"
@@ -57,11 +58,13 @@ def _here(request: Request) -> str:
 
 
 async def admin_session(request: Request, api: ApiDep) -> WebSession:
+    """The registrar's session; the page reads after the views include its last form's write."""
     session = await session_of(request, api)
     if session is None:
         raise SignInRequired(sign_in_url(ADMIN_SIGN_IN, _here(request)))
     if not session.principal.is_admin:
         raise Forbidden("These pages need an admin token; sign in as a registrar.", role=session.principal.role)
+    await read_your_write(request, api.positions)
     return session
 
 
@@ -71,6 +74,7 @@ async def student_session(request: Request, api: ApiDep) -> WebSession:
         raise SignInRequired(sign_in_url(STUDENT_SIGN_IN, _here(request)))
     if session.principal.is_admin:
         raise Forbidden("This page is for students; registrars use /admin.", role="admin")
+    await read_your_write(request, api.positions)
     return session
 
 

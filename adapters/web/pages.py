@@ -9,10 +9,8 @@ include it (read-your-writes), as `min_position` does for the API.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -25,12 +23,11 @@ from starlette.templating import Jinja2Templates
 from regledger.adapters.http.deps import Api, ApiError
 from regledger.adapters.postgres.db_faults import TRANSIENT
 from regledger.adapters.web.deps import SignInRequired
+from regledger.adapters.web.flash import FLASH_COOKIE, FLASH_WAIT, Flash
 from regledger.domain.errors import NotFoundError, RegistrationError
 
 logger = logging.getLogger("regledger.web")
 
-FLASH_COOKIE = "rl_flash"
-FLASH_WAIT = 2.0  # seconds a page waits for the views to include the write it reports
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -51,27 +48,6 @@ _environment = Environment(
     lstrip_blocks=True,
 )
 templates = Jinja2Templates(env=_environment)
-
-
-@dataclass(frozen=True)
-class Flash:
-    """A form's outcome, shown once on the next page."""
-
-    kind: str  # "ok" or "error"
-    message: str
-    code: str = ""
-    position: int = 0
-
-    def encode(self) -> str:
-        return json.dumps([self.kind, self.message, self.code, self.position], separators=(",", ":"))
-
-    @classmethod
-    def decode(cls, text: str | None) -> Flash | None:
-        try:
-            kind, message, code, position = json.loads(text or "")
-            return cls(str(kind)[:10], str(message)[:500], str(code)[:60], int(position))
-        except (ValueError, TypeError):
-            return None
 
 
 def api_of(request: Request) -> Api:
@@ -140,3 +116,17 @@ class WebRoute(APIRoute):
                 )
 
         return html_errors
+
+
+__all__ = [
+    "FLASH_COOKIE",
+    "FLASH_WAIT",
+    "Flash",
+    "WebRoute",
+    "api_of",
+    "error_page",
+    "redirect",
+    "refusal_flash",
+    "render",
+    "templates",
+]

@@ -22,8 +22,6 @@ from regledger.adapters.http.deps import Acting, ApiError, context
 from regledger.adapters.http.schemas import Verb
 from regledger.adapters.web.deps import StudentForm, StudentSession
 from regledger.adapters.web.pages import (
-    FLASH_COOKIE,
-    FLASH_WAIT,
     Flash,
     WebRoute,
     api_of,
@@ -69,20 +67,8 @@ def student_page(
     timeslot: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     api = api_of(request)
-    _read_your_write(request)
     data = gather(request, api, acting_of(session), timeslot)
     return render(request, "student/page.html", {"session": session, "page": data, "new_id": _new_id})
-
-
-def _read_your_write(request: Request) -> None:
-    """Wait for the views to include the write the flash reports before reading them (as
-    `render` does, but the page's data is gathered before it renders)."""
-    flash = Flash.decode(request.cookies.get(FLASH_COOKIE))
-    if flash is not None and flash.position:
-        try:
-            api_of(request).positions.wait(flash.position, FLASH_WAIT)
-        except TimeoutError:
-            logger.warning("student page read before the views reached position %d", flash.position)
 
 
 def _page_url(timeslot: str | None) -> str:
