@@ -10,11 +10,14 @@ the flash of the run's page.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Form, Query, Request
+from matplotlib.figure import Figure
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -23,7 +26,7 @@ from regledger.adapters.http.deps import ApiError, SlugPath, check_program, cont
 from regledger.adapters.http.lottery_requests import SEED_MAX, LotteryParametersRequest
 from regledger.adapters.http.routes_catalogue import program_view
 from regledger.adapters.web import lottery_charts, routes_student_pages, student_actions
-from regledger.adapters.web.charts import svg
+from regledger.adapters.web.charts import SVG_HEADERS, svg
 from regledger.adapters.web.deps import AdminForm, AdminSession
 from regledger.adapters.web.pages import Flash, WebRoute, api_of, redirect, refusal_flash, render
 from regledger.adapters.web.routes_student_pages import ReadYourWrites, clock
@@ -41,6 +44,26 @@ RunsQuery = Annotated[list[UUID], Query(alias="run", min_length=1, max_length=6)
 Text = Annotated[str, Form(max_length=64)]
 ReasonField = Annotated[str, Form(max_length=2000)]
 Checkbox = Annotated[str, Form(max_length=8)]
+
+
+CHART_CACHE = 64  # rendered charts kept: a run's recorded stats never change, so neither do its charts
+_charts: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+_charts_lock = threading.Lock()
+
+
+def cached_svg(key: tuple[object, ...], draw: Callable[[], Figure]) -> Response:
+    """The chart `draw` makes, drawn once per key (matplotlib takes ~100 ms a chart)."""
+    with _charts_lock:
+        body = _charts.get(key)
+        if body is not None:
+            _charts.move_to_end(key)
+    if body is None:
+        body = bytes(svg(draw()).body)
+        with _charts_lock:
+            _charts[key] = body
+            while len(_charts) > CHART_CACHE:
+                _charts.popitem(last=False)
+    return Response(body, media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
 def lottery_url(slug: str, run_id: UUID | str | None = None) -> str:
@@ -114,7 +137,7 @@ def compare_page(request: Request, session: AdminSession, slug: SlugPath, runs: 
 def compare_chart(request: Request, session: AdminSession, slug: SlugPath, runs: RunsQuery) -> Response:
     del session
     stats = _runs_stats(api_of(request).services.app, slug, runs)
-    return svg(lottery_charts.classes_chart(stats))
+    return cached_svg(("compare", *runs), lambda: lottery_charts.classes_chart(stats))
 
 
 @router.get("/admin/p/{slug}/lottery/{run_id}")
@@ -127,7 +150,8 @@ def run_page(request: Request, session: AdminSession, slug: SlugPath, run_id: UU
     stats = LotteryStats.from_dict(found.stats)
     summary = next((r for r in api.views.lottery_runs(program_id(slug)) if r.run_id == run_id), None)
     program = program_view(api.views, slug)
-    held = sum(s.taken for s in api.views.seat_counts(program.program_id))
+    committable = found.status in ("started", "computed")
+    held = sum(s.taken for s in api.views.seat_counts(program.program_id)) if committable else 0
     context = {
         "session": session,
         "program": program,
@@ -158,7 +182,8 @@ def _chart(name: str) -> Callable[[Request, AdminSession, str, UUID], Response]:
         del session
         app = api_of(request).services.app
         _own_run(app, slug, run_id)
-        return svg(figures[name](app.lottery_stats(run_id)))
+        stats = app.lottery_stats(run_id)
+        return cached_svg((name, run_id), lambda: figures[name](stats))
 
     chart.__name__ = f"lottery_{name}_chart"
     return chart

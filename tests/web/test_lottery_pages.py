@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
+from regledger.adapters.web.session import csrf_token
 from tests.web.conftest import Site, check_accessibility, sign_in
 
 
@@ -142,3 +145,26 @@ def test_bad_parameters_and_foreign_runs_are_refused(site: Site, page) -> None:
     answer = page.goto(site.url(f"/admin/p/{site.slug}/lottery/00000000-0000-0000-0000-000000000000"))
     assert answer is not None
     assert answer.status == 404
+
+
+def test_charts_are_svg_images_and_forms_need_the_csrf_field(site: Site) -> None:
+    with httpx.Client(base_url=site.base, cookies={"rl_session": site.admin_token}) as client:
+        started = client.post(
+            f"/admin/p/{site.slug}/lottery/start", data={"seed": "5", "csrf": csrf_token(site.admin_token)}
+        )
+        assert started.status_code == 303
+        run = started.headers["location"]
+        for name in ("classes", "priorities", "levels"):
+            chart = client.get(f"{run}/{name}.svg")
+            assert chart.status_code == 200
+            assert chart.headers["content-type"].startswith("image/svg+xml")
+            assert "script-src" not in chart.headers["content-security-policy"]
+            assert chart.text.lstrip().startswith("<?xml")
+            assert client.get(f"{run}/{name}.svg").content == chart.content  # drawn once, kept
+        position = site.services.app.position()
+        forged = client.post(f"{run}/commit", data={"command_id": "forged"})
+        assert forged.status_code == 403
+        assert "csrf_failed" in forged.text
+        assert site.services.app.position() == position
+        other_program = client.get(f"/admin/p/no-such-program/lottery/{run.rsplit('/', 1)[1]}")
+        assert other_program.status_code == 404

@@ -152,3 +152,20 @@ def test_a_refusal_shows_the_apis_message_and_unenroll_all_asks_first(site: Site
     schedule = page.locator("#schedule + .table-wrap tbody tr").all_inner_texts()
     assert not any("Enrolled" in row for row in schedule)
     assert any("unenroll_all" in h and "left the program" in h for h in _history(page))
+
+
+def test_names_and_reasons_are_shown_as_text_never_run(site: Site, page) -> None:
+    script = "<script>alert(1)</script>"
+    ctx = CommandContext(actor="admin:test", reason="profile for the test")
+    site.services.app.submit_profile(site.program_id, KEY, script, 2027, {}, ctx)
+    site.settle()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(page, site, site.admin_token)
+    page.goto(_students(site) + "?q=%3Cscript")
+    assert script in _rows(page)[0]
+    page.goto(site.url(f"/admin/p/{site.slug}/students/{KEY}"))
+    assert script in page.get_by_role("heading", level=1).inner_text()
+    _act(page, "add", f"because {script}", section="E0007s1")
+    assert any(f"because {script}" in h for h in _history(page))
+    assert not dialogs
