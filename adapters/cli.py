@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from regledger.adapters import cli_catalogue, cli_onsite, cli_queries, cli_registrar, cli_students
+from regledger.adapters import cli_audit, cli_catalogue, cli_onsite, cli_queries, cli_registrar, cli_students
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.checkpoint_warmer import CheckpointWarmer
 from regledger.adapters.cli_admission import admission_cli
@@ -50,6 +50,7 @@ cli.command("queue")(cli_queries.queue)
 cli.command("schedule")(cli_queries.schedule)
 cli.command("history")(cli_queries.history)
 cli.command("types")(cli_queries.types)
+cli.command("audit")(cli_audit.audit)
 cli.add_typer(program_cli, name="program")
 cli.add_typer(timeslot_cli, name="timeslot")
 cli.add_typer(class_cli, name="class")

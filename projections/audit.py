@@ -29,13 +29,7 @@ from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
-from regledger.projections.stored_state import (
-    UnexpectedState,
-    datetime_of,
-    optional_uuid_of,
-    section_ids_of,
-    uuid_of,
-)
+from regledger.projections.stored_state import UnexpectedState, optional_uuid_of
 
 
 @dataclass(slots=True)
@@ -83,6 +77,21 @@ class AuditRecorded:
             self.related_id,
             self.detail,
         )
+
+
+# Positions a block of the audit's time bounds: each block's first and last recorded time is
+# kept (`widen_block`), so a time range is narrowed to the positions of the blocks it meets.
+BLOCK = 1024
+
+
+def widen_block(blocks: dict[int, list[Any]], position: int, at: datetime) -> None:
+    """Take an audit row recorded `at` into its block's [block, first, last] in `blocks`."""
+    block = position // BLOCK
+    found = blocks.get(block)
+    if found is None:
+        blocks[block] = [block, at, at]
+    else:
+        found[1], found[2] = min(found[1], at), max(found[2], at)
 
 
 # The aggregates of a program, whose events the audit shows.
@@ -274,55 +283,90 @@ def audit_changes(event: DomainEventProtocol[UUID]) -> list[Any]:
 
 
 # -- the same rows from stored states (the lean fold's classes) -----------------------------
+#
+# Each takes the view change the lean fold made of the state (its values already read and
+# checked) and reads from the state only what that change lacks.
 
 
-def _texts(s: dict[str, Any], *names: str) -> list[str]:
-    values = [s[name] for name in names]
-    if any(type(v) is not str for v in values):
+def _audit_texts(s: dict[str, Any]) -> tuple[str, str, str]:
+    actor, reason, command_id = s["actor"], s["reason"], s["command_id"]
+    if not (type(actor) is type(reason) is type(command_id) is str):
         raise UnexpectedState("a text field is not a string")
-    return values
+    return actor, reason, command_id
 
 
-def _registered_state(owner: UUID, s: dict[str, Any]) -> Facts:
-    section_id, subject_id = section_ids_of(s["section"])
-    cause, verb = _texts(s, "cause", "verb")
-    return (owner, section_id, subject_id, optional_uuid_of(s["lottery_run_id"]), cause, verb)
+def _registered_state(ch: Any, _s: dict[str, Any]) -> AuditRecorded:
+    """From its `IntervalOpened`, which holds everything."""
+    return AuditRecorded(
+        ch.at,
+        ch.student_id,
+        "Student.SectionRegistered",
+        ch.actor,
+        ch.reason,
+        ch.cause,
+        ch.command_id,
+        ch.student_id,
+        ch.section_id,
+        ch.subject_id,
+        ch.lottery_run_id,
+        ch.verb,
+    )
 
 
-def _enrolled_state(owner: UUID, s: dict[str, Any]) -> Facts:
-    (cause,) = _texts(s, "cause")
+def _starred_state(ch: Any, s: dict[str, Any]) -> AuditRecorded:
+    reason = s["reason"]
+    if type(reason) is not str:
+        raise UnexpectedState("a text field is not a string")
+    kind = "Student.SubjectStarred"
+    return AuditRecorded(
+        ch.at, ch.student_id, kind, ch.actor, reason, "", ch.command_id, ch.student_id, None, ch.subject_id, None, ""
+    )
+
+
+def _enrolled_state(ch: Any, s: dict[str, Any]) -> AuditRecorded:
+    actor, reason, command_id = _audit_texts(s)
     override = s["override"]
     if type(override) is not bool:
         raise UnexpectedState("override is not a boolean")
-    student = uuid_of(s["student_id"])
-    return (student, owner, None, optional_uuid_of(s["lottery_run_id"]), cause, "override" if override else "")
+    run = optional_uuid_of(s["lottery_run_id"])
+    detail = "override" if override else ""
+    kind = "Section.StudentEnrolled"
+    return AuditRecorded(
+        ch.at, ch.section_id, kind, actor, reason, ch.cause, command_id, ch.student_id, ch.section_id, None, run, detail
+    )
 
 
-_STATE_FACTS: dict[str, Callable[[UUID, dict[str, Any]], Facts]] = {
+def _waitlisted_state(ch: Any, s: dict[str, Any]) -> AuditRecorded:
+    actor, reason, command_id = _audit_texts(s)
+    kind = "Section.StudentWaitlisted"
+    return AuditRecorded(
+        ch.at, ch.section_id, kind, actor, reason, "", command_id, ch.student_id, ch.section_id, None, None, ""
+    )
+
+
+STATE_ROWS: dict[str, Callable[[Any, dict[str, Any]], AuditRecorded]] = {
     "Student.SectionRegistered": _registered_state,
-    "Student.SubjectStarred": lambda owner, s: (owner, None, uuid_of(s["subject_id"]), None, "", ""),
+    "Student.SubjectStarred": _starred_state,
     "Section.StudentEnrolled": _enrolled_state,
-    "Section.StudentWaitlisted": lambda owner, s: (uuid_of(s["student_id"]), owner, None, None, "", ""),
+    "Section.StudentWaitlisted": _waitlisted_state,
 }
 
 
-def of_state(kind: str, originator_id: UUID, s: dict[str, Any]) -> AuditRecorded:
-    """`audit_changes` of a lean-folded event, read from its guarded stored state `s`
-    (raises `UnexpectedState` where a value is not what the class stores)."""
-    student, section, subject, related, cause, detail = _STATE_FACTS[kind](originator_id, s)
-    actor, reason, command_id = _texts(s, "actor", "reason", "command_id")
-    at = datetime_of(s["timestamp"])
-    return AuditRecorded(
-        at, originator_id, kind, actor, reason, cause, command_id, student, section, subject, related, detail
-    )
+def of_state(kind: str, change: Any, s: dict[str, Any]) -> AuditRecorded:
+    """`audit_changes` of a lean-folded event: from the one change the lean fold made of it and
+    its guarded stored state `s` (raises `UnexpectedState` where a value is not what the class
+    stores)."""
+    return STATE_ROWS[kind](change, s)
 
 
 __all__ = [
     "AGGREGATES",
+    "BLOCK",
     "EVENT_KINDS",
     "AggregateOwned",
     "AuditRecorded",
     "audit_changes",
     "kinds_named",
     "of_state",
+    "widen_block",
 ]

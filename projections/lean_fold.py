@@ -94,7 +94,7 @@ def lean_changes(topic: str, originator_id: UUID | str, state: bytes) -> list[Vi
     fold, kind = lean
     try:
         made = fold(originator_id, parsed)
-        made.append(of_state(kind, originator_id, parsed))
+        made.append(of_state(kind, made[0], parsed))
         return made
     except UnexpectedState:
         return None

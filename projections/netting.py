@@ -32,6 +32,7 @@ from typing import Any
 from uuid import UUID
 
 from regledger.projections import changes as c
+from regledger.projections.audit import widen_block
 from regledger.projections.changes import Batch
 
 IntervalKey = tuple[UUID, UUID, str]  # student, section, verb
@@ -184,6 +185,7 @@ class NetBatch:
     intervals: list[IntervalRow] = field(default_factory=list)
     owners: dict[UUID, c.AggregateOwned] = field(default_factory=dict)
     audit: list[tuple[Any, ...]] = field(default_factory=list)  # `audit_schema.AUDIT_ROW` order
+    audit_blocks: dict[int, list[Any]] = field(default_factory=dict)  # block: [block, first, last]
 
 
 class _Pairs:
@@ -219,6 +221,7 @@ def net(batch: Batch) -> NetBatch:
         match ch:
             case c.AuditRecorded():  # one per event: first
                 out.audit.append(ch.row(position))
+                widen_block(out.audit_blocks, position, ch.recorded_at)
             case c.AggregateOwned():
                 _create(out.owners, ch.aggregate_id, ch)
             case c.IntervalOpened():

@@ -184,14 +184,14 @@ def export_rows(views: RegistrationViews, slug: str, query: AuditQuery) -> tuple
     """Every row the query's filters pass from `query.after` on, in pages of MAX_LIMIT, up to
     EXPORT_MAX; and the `after` to go on from if there are more."""
     out: list[dict[str, Any]] = []
-    for entry in _all(views, program_id(slug), query):
+    for entry in all_entries(views, program_id(slug), query):
         if len(out) == EXPORT_MAX:
             return out, out[-1]["position"]
         out.append(_fields(entry))
     return out, None
 
 
-def _all(views: RegistrationViews, pid: UUID, query: AuditQuery) -> Iterator[AuditEntry]:
+def all_entries(views: RegistrationViews, pid: UUID, query: AuditQuery) -> Iterator[AuditEntry]:
     after = query.after
     while True:
         rows = views.audit(pid, replace(query, after=after, limit=MAX_LIMIT))

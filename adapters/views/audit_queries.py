@@ -3,9 +3,9 @@
 One page is one statement: the page's rows are chosen first (a subquery: the filters, the
 keyset bound on position, ORDER BY position and LIMIT, served by one of `audit_events`'
 (program, column, position) indexes), then named by joins on the students, sections and
-subjects. A time range is first turned into the positions it spans (read from `audit_time`
-alone), which bounds the page's scan as much as a position range would: without it, the last
-page of a narrow range would read on to the start of the log to fill up.
+subjects. A time range is first turned into the positions that can hold it (`audit_blocks`:
+each block of positions with its first and last recorded time), which bounds the page's scan:
+without it, the last page of a narrow range would read on to the start of the log to fill up.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from regledger.adapters.views.schema import to_dt, to_uuid
+from regledger.projections.audit import BLOCK
 from regledger.projections.audit_views import MAX_LIMIT, AuditEntry, AuditQuery, AuditViews
 from regledger.projections.catalogue import section_code
 
@@ -41,7 +42,7 @@ class SqlAuditQueries(AuditViews):
     def audit(self, program_id: UUID, query: AuditQuery) -> list[AuditEntry]:
         where, params = _filters(program_id, query)
         if query.since is not None or query.until is not None:
-            span = self._span(program_id, query)
+            span = self._span(query)
             if span is None:
                 return []
             where += " AND a.position >= ? AND a.position <= ?"
@@ -59,17 +60,18 @@ class SqlAuditQueries(AuditViews):
         )
         return [_entry(row) for row in rows]
 
-    def _span(self, program_id: UUID, query: AuditQuery) -> tuple[int, int] | None:
-        """The first and last positions of the program's events in the time range (None: none)."""
-        where, params = "program_id = ?", list[Any]([program_id])
+    def _span(self, query: AuditQuery) -> tuple[int, int] | None:
+        """Positions that hold every event recorded in the time range (None: none can): from
+        the first to the last block whose recorded times meet the range."""
+        where, params = "1 = 1", list[Any]()
         if query.since is not None:
-            where, params = where + " AND recorded_at >= ?", [*params, query.since]
+            where, params = where + " AND last_recorded >= ?", [*params, query.since]
         if query.until is not None:
-            where, params = where + " AND recorded_at < ?", [*params, query.until]
-        found = self.read(f"SELECT MIN(position), MAX(position) FROM {{p}}audit_events WHERE {where}", *params)  # noqa: S608 - fixed fragments, values are parameters
+            where, params = where + " AND first_recorded < ?", [*params, query.until]
+        found = self.read(f"SELECT MIN(block), MAX(block) FROM {{p}}audit_blocks WHERE {where}", *params)  # noqa: S608 - fixed fragments, values are parameters
         if not found or found[0][0] is None:
             return None
-        return int(found[0][0]), int(found[0][1])
+        return int(found[0][0]) * BLOCK, (int(found[0][1]) + 1) * BLOCK - 1
 
 
 def _filters(program_id: UUID, query: AuditQuery) -> tuple[str, list[Any]]:

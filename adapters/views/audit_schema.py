@@ -5,8 +5,8 @@ aggregate belongs to.
 `program_id` is looked up in `audit_owners` as the row is inserted (`writes.py`), so an event
 whose aggregate belongs to no program is not inserted. The indexes serve the filters the audit
 offers, each paged by position (keyset: newest first, `position < after`): the program alone,
-or with a student, a section, an actor or an event kind; and time bounds
-(`audit_queries.py`).
+or with a student, a section, an actor or an event kind; a time range is narrowed to
+positions by `audit_blocks` (`audit_queries.py`).
 """
 
 from __future__ import annotations
@@ -40,10 +40,18 @@ AUDIT_EVENTS = Table(
         Index("audit_section", ("program_id", "section_id", "position")),
         Index("audit_actor", ("program_id", "actor", "position")),
         Index("audit_kind", ("program_id", "event_kind", "position")),
-        # Time bounds: the positions of a time range, read from the index alone.
-        Index("audit_time", ("program_id", "recorded_at", "position")),
     ),
-    statistics=("program_id", "student_id", "section_id", "actor", "event_kind", "recorded_at"),
+    statistics=("program_id", "student_id", "section_id", "actor", "event_kind"),
+)
+
+# The first and last time recorded among the audit rows of each block of `audit.BLOCK` positions (of
+# every program): a time range's events lie in the blocks whose times meet it, so its page
+# scans those positions only. Commit order is not time order (a transaction commits after
+# later-stamped ones), so the bounds come from the recorded times, not from positions.
+AUDIT_BLOCKS = Table(
+    "audit_blocks",
+    (bigint("block"), ts("first_recorded"), ts("last_recorded")),
+    key=("block",),
 )
 
 # Audit rows in `NetBatch.audit` are tuples of these columns, in this order (the table's but

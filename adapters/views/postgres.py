@@ -102,9 +102,10 @@ class PostgresViews(SqlViews):
     borrow from a small shared pool.
     """
 
-    # Above this, a batch's statements are not pipelined: ~250 B a change, so at most ~1 MB, the
-    # bound recorders.py keeps for saves too (psycopg 3.3.9's pipeline hangs from ~8 MB).
-    pipeline_max_changes = 4000
+    # Above this, a batch's statements are not pipelined: ~250 B a change, so at most ~2 MB
+    # (psycopg 3.3.9's pipeline hangs from ~8 MB; recorders.py keeps saves under ~1 MB). 8,000
+    # since every event also makes an audit row: a rebuild's batch of 2,000 ids has ~4,500.
+    pipeline_max_changes = 8000
 
     def __init__(self, conninfo: str, schema: str, *, prefix: str = "rv_", pool_size: int = 4) -> None:
         super().__init__(POSTGRES, qualified_prefix=f'"{schema}".{prefix}', prefix=prefix)

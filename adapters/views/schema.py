@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from regledger.adapters.views.audit_schema import AUDIT_EVENTS, AUDIT_OWNERS
+from regledger.adapters.views.audit_schema import AUDIT_BLOCKS, AUDIT_EVENTS, AUDIT_OWNERS
 from regledger.adapters.views.tables import TEXT, Column, Index, Table, bigint, boolean, integer, text, ts, uuid
 from regledger.domain.ids import uuid_from_hex
 
@@ -236,12 +236,13 @@ TABLES = (
     LOTTERY_RUNS,
     AUDIT_OWNERS,
     AUDIT_EVENTS,
+    AUDIT_BLOCKS,
     TRACKING,
 )
 
 # Raised whenever a table's columns change: tables of another version are dropped and rebuilt
 # from the log (`SqlViews.create_tables`), since CREATE TABLE IF NOT EXISTS keeps old columns.
-SCHEMA_VERSION = 6  # 6: the audit log's tables
+SCHEMA_VERSION = 7  # 6, 7: the audit log's tables
 
 DDL = tuple(statement for table in TABLES for statement in table.ddl())
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from regledger.adapters.views.audit_schema import AUDIT_EVENTS, AUDIT_OWNERS
+from regledger.adapters.views.audit_schema import AUDIT_BLOCKS, AUDIT_EVENTS, AUDIT_OWNERS
 from regledger.adapters.views.schema import (
     INTERVALS,
     LOTTERY_RUNS,
@@ -105,6 +105,26 @@ def insert_owned(field: str, table: Table) -> Write:
         f"FROM unnest({_arrays(columns)}) AS v({names}) JOIN {owner} ON o.aggregate_id = v.aggregate_id",
         tuple,
         repeat=[col.name for col in columns].index("aggregate_id"),
+    )
+
+
+def widen(field: str, table: Table) -> Write:
+    """INSERT of (key, first, last) rows, or where the key is present, widening its
+    [first, last] to include theirs."""
+    key, first, last = (col.name for col in table.columns)
+    names = f"{key}, {first}, {last}"
+    merge = (
+        f" ON CONFLICT ({key}) DO UPDATE SET "
+        f"{first} = CASE WHEN excluded.{first} < {{p}}{table.name}.{first} THEN excluded.{first} "
+        f"ELSE {{p}}{table.name}.{first} END, "
+        f"{last} = CASE WHEN excluded.{last} > {{p}}{table.name}.{last} THEN excluded.{last} "
+        f"ELSE {{p}}{table.name}.{last} END"
+    )
+    return Write(
+        field,
+        f"INSERT INTO {{p}}{table.name} ({names}) VALUES (?, ?, ?){merge}",  # noqa: S608 - fixed fragments
+        f"INSERT INTO {{p}}{table.name} ({names}) SELECT * FROM unnest({_arrays(list(table.columns))}){merge}",  # noqa: S608 - fixed fragments
+        tuple,
     )
 
 
@@ -207,6 +227,7 @@ WRITES = (
     insert("intervals", INTERVALS),
     insert("owners", AUDIT_OWNERS),
     insert_owned("audit", AUDIT_EVENTS),
+    widen("audit_blocks", AUDIT_BLOCKS),
 )
 
 

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from regledger.adapters.web import (
     routes_admin_home,
+    routes_audit_page,
     routes_board,
     routes_catalogue_pages,
     routes_sign_in,
@@ -23,7 +24,14 @@ PUBLIC_PATHS = routes_sign_in.PUBLIC_PATHS  # forms that carry no session (the g
 def install(app: FastAPI) -> None:
     # follow_symlink: an editable install links the files from the source tree.
     app.mount("/static", StaticFiles(directory=STATIC, follow_symlink=True), name="static")
-    for module in (routes_sign_in, routes_admin_home, routes_student_page, routes_board, routes_catalogue_pages):
+    for module in (
+        routes_sign_in,
+        routes_admin_home,
+        routes_audit_page,
+        routes_student_page,
+        routes_board,
+        routes_catalogue_pages,
+    ):
         app.include_router(module.router)
     for router in STUDENT_AND_LOTTERY_ROUTERS:
         app.include_router(router)

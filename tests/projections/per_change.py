@@ -15,6 +15,7 @@ from typing import Any
 from regledger.adapters.views.schema import SCHEMA_VERSION, TABLES, canonical, join_ids
 from regledger.adapters.views.writes import SCHEMA_ROW, TRACKING_NAME
 from regledger.projections import changes as c
+from regledger.projections.audit import BLOCK
 from regledger.projections.changes import Batch
 
 Row = dict[str, Any]
@@ -170,6 +171,12 @@ class PerChangeViews:
             case c.AggregateOwned():
                 self.insert("audit_owners", **_values(ch))
             case c.AuditRecorded():
+                block = self.rows["audit_blocks"].setdefault(
+                    (position // BLOCK,),
+                    {"block": position // BLOCK, "first_recorded": ch.recorded_at, "last_recorded": ch.recorded_at},
+                )
+                block["first_recorded"] = min(block["first_recorded"], ch.recorded_at)
+                block["last_recorded"] = max(block["last_recorded"], ch.recorded_at)
                 owner = self.rows["audit_owners"].get((ch.aggregate_id,))
                 if owner is not None:  # an aggregate of no program: no row
                     self.insert("audit_events", position=position, program_id=owner["program_id"], **_values(ch))
