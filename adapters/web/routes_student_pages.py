@@ -7,14 +7,13 @@ answers. The admin action forms on a student's page post to `student_actions.py`
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from regledger.adapters.http import routes_catalogue, routes_queries
@@ -23,7 +22,7 @@ from regledger.adapters.http.existence import STUDENT
 from regledger.adapters.http.responses import HistoryPublic, ScheduleEntryPublic, SchedulePublic
 from regledger.adapters.http.schemas import KEY_PATTERN, Line
 from regledger.adapters.web.deps import AdminSession
-from regledger.adapters.web.pages import FLASH_COOKIE, FLASH_WAIT, Flash, WebRoute, api_of, render
+from regledger.adapters.web.pages import WebRoute, api_of, render
 from regledger.adapters.web.session import WebSession
 from regledger.domain.errors import NotFoundError
 from regledger.domain.ids import program_id, student_id
@@ -40,22 +39,7 @@ from regledger.domain.values import (
 from regledger.projections.catalogue import CatalogueFilter, ProgramView
 from regledger.projections.views import RegistrationViews
 
-logger = logging.getLogger("regledger.web")
-
-
-async def read_your_writes(request: Request) -> None:
-    """Wait (without a thread) for the views to include the write the flash reports, BEFORE the
-    page reads them: `render` waits too, but only after a handler has already queried."""
-    flash = Flash.decode(request.cookies.get(FLASH_COOKIE))
-    if flash is not None and flash.position:
-        try:
-            await api_of(request).positions.wait_for(flash.position, FLASH_WAIT)
-        except TimeoutError:
-            logger.warning("page read before the views reached position %d", flash.position)
-
-
-ReadYourWrites = Depends(read_your_writes)
-router = APIRouter(include_in_schema=False, route_class=WebRoute, dependencies=[ReadYourWrites])
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
 PAGE = 50  # rows per list page: each row also counts the student's seats (one indexed read)
 SearchQuery = Annotated[Line | None, Query(description="A key or name prefix")]
