@@ -88,10 +88,9 @@ def test_a_students_page_shows_schedule_stars_priorities_and_history(site: Site,
     assert sum("starred" in h for h in history) == len(student.stars)
     assert sum("registered" in h and "ranking" in h for h in history) == ranked
     check_accessibility(page)
-    shoot(page, "admin-student")
 
 
-def test_a_registrar_adds_switches_and_drops_with_reasons_shown_in_the_history(site: Site, page) -> None:
+def test_a_registrar_adds_switches_and_drops_with_reasons_shown_in_the_history(site: Site, page, shoot) -> None:
     sign_in(page, site, site.admin_token)
     page.goto(site.url(f"/admin/p/{site.slug}/students/{KEY}"))
 
@@ -118,6 +117,11 @@ def test_a_registrar_adds_switches_and_drops_with_reasons_shown_in_the_history(s
         "registered" in h and "E0007s1" in h and "seat by phone" in h and "admin:registrar" in h for h in history
     )
     assert any("E0007s2" in h and "switch" in h and "clashes with a bus" in h for h in history)
+
+    _act(page, "add", "back from the trip", section="E0007s1")
+    assert page.get_by_role("status").inner_text().startswith(f"Added {KEY} to E0007s1")
+    check_accessibility(page)
+    shoot(page, "admin-student")
 
 
 def test_an_action_without_a_reason_is_refused_and_changes_nothing(site: Site, page) -> None:
