@@ -4,6 +4,7 @@ actions (each needs a reason, and every change shows in the student's history)."
 from __future__ import annotations
 
 from regledger.domain.values import CommandContext
+from regledger.projections.catalogue import section_id_of_code
 from tests.web.conftest import Site, check_accessibility, sign_in
 
 KEY = "s00001"
@@ -173,3 +174,21 @@ def test_names_and_reasons_are_shown_as_text_never_run(site: Site, page) -> None
     _act(page, "add", f"because {script}", section="E0007s1")
     assert any(f"because {script}" in h for h in _history(page))
     assert not dialogs
+
+
+def test_a_students_page_shows_where_they_stand_in_each_waitlist(site: Site, page) -> None:
+    app = site.services.app
+    ctx = CommandContext(actor="admin:test", reason="a full section for the test")
+    section = section_id_of_code(site.program_id, "E0007s1")
+    assert section is not None
+    app.change_capacity(section, ctx, room_capacity=1)
+    app.add_section(site.program_id, "s00002", section, ctx)
+    app.join_waitlist(site.program_id, "s00003", section, ctx)
+    site.settle()
+    sign_in(page, site, site.admin_token)
+    page.goto(site.url(f"/admin/p/{site.slug}/students/{KEY}"))
+    assert "On no waitlist." in page.locator("main").inner_text()
+    _act(page, "add", "wants in if a seat frees", section="E0007s1", verb="Waitlisted")
+    place = page.locator("#waitlists + table tbody tr").all_inner_texts()
+    assert len(place) == 1
+    assert place[0].split("\t")[:4] == ["E0007s1", "Chess Engineering 7", "2", "2"]
