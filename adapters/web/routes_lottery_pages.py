@@ -41,6 +41,7 @@ from regledger.domain.values import CommandContext
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
 
 RunsQuery = Annotated[list[UUID], Query(alias="run", min_length=1, max_length=6)]
+PickedRuns = Annotated[list[UUID] | None, Query(alias="run", max_length=6)]
 Text = Annotated[str, Form(max_length=64)]
 ReasonField = Annotated[str, Form(max_length=2000)]
 Checkbox = Annotated[str, Form(max_length=8)]
@@ -110,9 +111,12 @@ def _runs_stats(app: Registration, slug: str, run_ids: list[UUID]) -> dict[str, 
 
 
 @router.get("/admin/p/{slug}/lottery/compare")
-def compare_page(request: Request, session: AdminSession, slug: SlugPath, runs: RunsQuery) -> Response:
+def compare_page(request: Request, session: AdminSession, slug: SlugPath, runs: PickedRuns = None) -> Response:
     api = api_of(request)
     check_program(api, slug)
+    runs = list(dict.fromkeys(runs or ()))
+    if len(runs) < 2:
+        return redirect(lottery_url(slug), Flash("error", "Tick two or more runs to compare them.", "invalid_input"))
     app = api.services.app
     for run_id in runs:
         _own_run(app, slug, run_id)

@@ -74,6 +74,10 @@ def test_a_registrar_runs_compares_commits_replays_and_discards_lotteries(site: 
     shoot(page, "admin-lottery")
 
     page.locator("table.runs input[name='run']").nth(0).check()
+    page.get_by_role("button", name="Compare the ticked runs").click()
+    page.wait_for_load_state()
+    assert "Tick two or more runs" in page.get_by_role("alert").inner_text()
+    page.locator("table.runs input[name='run']").nth(0).check()
     page.locator("table.runs input[name='run']").nth(1).check()
     page.get_by_role("button", name="Compare the ticked runs").click()
     page.wait_for_load_state()
