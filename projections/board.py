@@ -39,6 +39,16 @@ class ClassLoad:
         return self.enrolled / self.capacity if self.capacity else 0.0
 
 
+@dataclass(frozen=True)
+class RecentCommands:
+    """The program's latest events since a time, at most a limit of them: the distinct commands
+    among them, how many events were read, and the oldest one's time (None if none)."""
+
+    commands: int
+    events: int
+    oldest: datetime | None
+
+
 class BoardViews(ABC):
     @abstractmethod
     def waitlisted_students(self, program_id: UUID) -> int:
@@ -53,6 +63,7 @@ class BoardViews(ABC):
         """Per hour with any, in time order: Enrolled intervals opened and closed."""
 
     @abstractmethod
-    def commands_since(self, program_id: UUID, since: datetime) -> int:
-        """Distinct commands recorded in the program's audit log at or after `since` (every kind:
-        registrations, stars, priorities, a registrar's changes; a lottery commit is one)."""
+    def recent_commands(self, program_id: UUID, since: datetime, limit: int) -> RecentCommands:
+        """The newest `limit` events of the program's audit log at or after `since`, and the
+        distinct commands among them (every kind: registrations, stars, priorities, a
+        registrar's changes; a lottery commit is one however many events it makes)."""

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from regledger.adapters.views.schema import to_dt
 from regledger.domain.values import ENROLLED
-from regledger.projections.board import Activity, BoardViews, ClassLoad
+from regledger.projections.board import Activity, BoardViews, ClassLoad, RecentCommands
 
 if TYPE_CHECKING:
     from regledger.adapters.views.sql import Dialect
@@ -82,13 +83,17 @@ class SqlBoardQueries(BoardViews):
             for hour, (begun_, ended_) in sorted(hours.items())
         ]
 
-    def commands_since(self, program_id: UUID, since: datetime) -> int:
-        # The audit log (audit_schema.py) has a row per event, with its command: a range of
-        # the (program_id, recorded_at) index, then the few rows of the last minutes.
+    def recent_commands(self, program_id: UUID, since: datetime, limit: int) -> RecentCommands:
+        # The audit log (audit_schema.py) has a row per event, with its command: the newest
+        # rows of the (program_id, recorded_at) index, so a burst (an import, a lottery commit)
+        # costs at most `limit` rows.
         rows = self.read(
-            "SELECT COUNT(DISTINCT command_id) FROM {p}audit_events "
-            "WHERE program_id = ? AND recorded_at >= ? AND command_id <> ''",
+            "SELECT COUNT(DISTINCT NULLIF(command_id, '')), COUNT(*), MIN(recorded_at) FROM (SELECT command_id, "
+            "recorded_at FROM {p}audit_events WHERE program_id = ? AND recorded_at >= ? ORDER BY recorded_at DESC "
+            "LIMIT ?) recent",
             program_id,
             since,
+            limit,
         )
-        return int(rows[0][0])
+        commands, events, oldest = rows[0]
+        return RecentCommands(int(commands), int(events), None if oldest is None else to_dt(oldest))

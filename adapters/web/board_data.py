@@ -21,7 +21,8 @@ from regledger.projections.views import RegistrationViews
 
 logger = logging.getLogger("regledger.web")
 
-RECENT = timedelta(minutes=10)  # commands per minute: over the last 10 minutes
+RECENT = timedelta(minutes=10)  # commands per minute: over the last 10 minutes...
+RECENT_EVENTS = 5000  # ...or the newest this many events (a bound on the rows read)
 TOP = 10  # most popular classes shown: by share of seats taken, then stars
 SERIES_TTL = 30.0
 DAILY_AFTER = timedelta(days=3)  # a season longer than this is drawn per day, else per hour
@@ -59,8 +60,7 @@ class Series:
 def board(views: RegistrationViews, program: UUID, now: datetime | None = None) -> Board:
     position = views.position()
     classes = views.class_loads(program)
-    since = (now or datetime.now(UTC)) - RECENT
-    commands = views.commands_since(program, since)
+    now = now or datetime.now(UTC)
     return Board(
         position=position,
         students=views.students_in_program(program),
@@ -69,9 +69,20 @@ def board(views: RegistrationViews, program: UUID, now: datetime | None = None) 
         sections=sum(c.sections for c in classes),
         full_sections=sum(c.full_sections for c in classes),
         waitlisted=views.waitlisted_students(program),
-        commands_per_minute=round(commands / (RECENT.total_seconds() / 60), 1),
+        commands_per_minute=commands_per_minute(views, program, now),
         popular=sorted(classes, key=lambda c: (-c.fill, -c.stars, c.code))[:TOP],
     )
+
+
+def commands_per_minute(views: RegistrationViews, program: UUID, now: datetime) -> float:
+    """Over the last 10 minutes; or, if the program had more than `RECENT_EVENTS` events in
+    them, over the time its newest `RECENT_EVENTS` took (at least a minute: a lottery commit's
+    thousands of events in a second are one command, not sixty a minute)."""
+    recent = views.recent_commands(program, now - RECENT, RECENT_EVENTS)
+    minutes = RECENT.total_seconds() / 60
+    if recent.events >= RECENT_EVENTS and recent.oldest is not None:
+        minutes = max((now - recent.oldest).total_seconds() / 60, 1.0)
+    return round(recent.commands / minutes, 1)
 
 
 def bucketed(points: list[Activity]) -> Series:

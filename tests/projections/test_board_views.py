@@ -8,6 +8,7 @@ from typing import Any
 from regledger.adapters.projector import Projector
 from regledger.adapters.settings import Settings
 from regledger.domain.ids import section_id, subject_id
+from regledger.projections.board import RecentCommands
 from tests.projections.test_catalogue_views import PROGRAM, ctx, projected
 
 
@@ -31,7 +32,11 @@ def test_board_counts_waitlists_stars_activity_and_commands(
     assert all(a.hour.minute == 0 and a.hour.tzinfo is not None for a in activity)
     # The season's commands: the program, 3 timeslots, a window, 4 classes, 4 sections, 3
     # profiles, 2 adds and a waitlist place.
-    assert views.commands_since(PROGRAM, started) == 19
+    recent = views.recent_commands(PROGRAM, started, 1000)
+    assert (recent.commands, recent.oldest is not None) == (19, True)
+    assert recent.events >= 19
+    newest = views.recent_commands(PROGRAM, started, 3)  # the join_waitlist's events, then add_section's
+    assert (newest.events, newest.commands) == (3, 2)
 
     math = subject_id(PROGRAM, "M101")
     app.star(PROGRAM, "bob", math, ctx())
@@ -43,5 +48,5 @@ def test_board_counts_waitlists_stars_activity_and_commands(
     activity = views.enrolment_activity(PROGRAM)
     assert (sum(a.enrolments for a in activity), sum(a.drops for a in activity)) == (2, 1)
     assert [a.hour for a in activity] == sorted(a.hour for a in activity)
-    assert views.commands_since(PROGRAM, started) == 22  # two stars and the drop
-    assert views.commands_since(PROGRAM, datetime.now(UTC) + timedelta(minutes=1)) == 0
+    assert views.recent_commands(PROGRAM, started, 1000).commands == 22  # two stars and the drop
+    assert views.recent_commands(PROGRAM, datetime.now(UTC) + timedelta(minutes=1), 1000) == RecentCommands(0, 0, None)

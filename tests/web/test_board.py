@@ -10,10 +10,10 @@ from uuid import uuid4
 import httpx
 from playwright.sync_api import expect
 
-from regledger.adapters.web.board_data import SERIES, SeriesCache, bucketed
+from regledger.adapters.web.board_data import RECENT_EVENTS, SERIES, SeriesCache, bucketed, commands_per_minute
 from regledger.domain.ids import SectionId, section_id, subject_id
 from regledger.domain.values import CommandContext
-from regledger.projections.board import Activity
+from regledger.projections.board import Activity, RecentCommands
 from tests.web.conftest import Site, check_accessibility, sign_in
 
 
@@ -49,7 +49,7 @@ def test_the_board_shows_the_views_counts_and_updates_them_live(site: Site, page
     assert enrolled == 1
     expect(card(page, "seats")).to_have_text(f"{enrolled} / {capacity}")
     expect(card(page, "waitlisted")).to_have_text("0")
-    recent = views.commands_since(site.program_id, datetime.now(UTC) - timedelta(minutes=10))
+    recent = views.recent_commands(site.program_id, datetime.now(UTC) - timedelta(minutes=10), 5000).commands
     assert recent > 1  # the season loaded minutes ago, and the enrolment
     expect(card(page, "commands")).to_have_text(f"{recent / 10:.1f}")
     popular = page.locator("table.popular tbody tr").first
@@ -155,3 +155,24 @@ def test_the_series_is_kept_then_read_again_in_the_background() -> None:
         time.sleep(0.01)
     assert cache.series(views, program).totals == (2, 0)  # type: ignore[arg-type]
     assert views.reads == 2
+
+
+class RecentViews:
+    def __init__(self, recent: RecentCommands) -> None:
+        self.recent = recent
+
+    def recent_commands(self, _program: object, _since: datetime, _limit: int) -> RecentCommands:
+        return self.recent
+
+
+def test_commands_per_minute_over_ten_minutes_or_the_newest_events() -> None:
+    now = datetime(2026, 11, 21, 9, tzinfo=UTC)
+
+    def rate(commands: int, events: int, oldest: datetime | None) -> float:
+        views = RecentViews(RecentCommands(commands, events, oldest))
+        return commands_per_minute(views, uuid4(), now)  # type: ignore[arg-type]
+
+    assert rate(0, 0, None) == 0.0
+    assert rate(25, 40, now - timedelta(minutes=9)) == 2.5  # every event of the 10 minutes read
+    assert rate(600, RECENT_EVENTS, now - timedelta(minutes=2)) == 300.0  # a rush: over the newest events' span
+    assert rate(1, RECENT_EVENTS, now - timedelta(seconds=1)) == 1.0  # a lottery commit: one command
