@@ -40,6 +40,9 @@ AUDIT_EVENTS = Table(
         Index("audit_section", ("program_id", "section_id", "position")),
         Index("audit_actor", ("program_id", "actor", "position")),
         Index("audit_kind", ("program_id", "event_kind", "position")),
+        # The big board's recent commands (`board_queries.recent_commands`): the newest rows
+        # by time, with their command ids, from the index alone.
+        Index("audit_time", ("program_id", "recorded_at", "command_id")),
     ),
     statistics=("program_id", "student_id", "section_id", "actor", "event_kind"),
 )
