@@ -23,16 +23,15 @@ class Activity:
 
 @dataclass(frozen=True)
 class ClassLoad:
-    """A class's sections that are not cancelled, summed: seats, seats taken, full ones; and
-    its current stars."""
+    """A class's sections that are not cancelled, summed: seats, seats taken, full ones."""
 
+    subject_id: UUID
     code: str
     title: str
     sections: int
     capacity: int
     enrolled: int
     full_sections: int
-    stars: int
 
     @property
     def fill(self) -> float:
@@ -57,6 +56,10 @@ class BoardViews(ABC):
     @abstractmethod
     def class_loads(self, program_id: UUID) -> list[ClassLoad]:
         """Every class of the program with a section that is not cancelled, by code."""
+
+    @abstractmethod
+    def class_stars(self, program_id: UUID) -> dict[UUID, int]:
+        """Current stars per class (subject id) of the program; classes without stars left out."""
 
     @abstractmethod
     def enrolment_activity(self, program_id: UUID) -> list[Activity]:

@@ -1,9 +1,10 @@
 """The big board's numbers for a program, read from the same views the API reads.
 
 The cards (`Board`) are read on every poll: a handful of grouped queries, none per section.
-The season's enrolment series reads every Enrolled interval of the program, so it is kept per
-program and read again in the background once `SERIES_TTL` seconds old (a chart of the season
-need not be fresher than that, and no page waits for it but the first).
+The slow part (`Season`: the enrolment series, which reads every Enrolled interval of the
+program, and the stars per class, every current star) is kept per program and read again in
+the background once `SEASON_TTL` seconds old: a chart of the season and the stars that rank
+classes need not be fresher than that, and no page waits for them but the first.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ logger = logging.getLogger("regledger.web")
 RECENT = timedelta(minutes=10)  # commands per minute: over the last 10 minutes...
 RECENT_EVENTS = 5000  # ...or the newest this many events (a bound on the rows read)
 TOP = 10  # most popular classes shown: by share of seats taken, then stars
-SERIES_TTL = 30.0
+SEASON_TTL = 30.0
 DAILY_AFTER = timedelta(days=3)  # a season longer than this is drawn per day, else per hour
 
 
@@ -38,7 +39,7 @@ class Board:
     full_sections: int
     waitlisted: int
     commands_per_minute: float
-    popular: list[ClassLoad]
+    popular: list[tuple[ClassLoad, int]]  # with its stars
 
     @property
     def fill(self) -> int:
@@ -57,7 +58,18 @@ class Series:
         return sum(p.enrolments for p in self.points), sum(p.drops for p in self.points)
 
 
-def board(views: RegistrationViews, program: UUID, now: datetime | None = None) -> Board:
+@dataclass(frozen=True)
+class Season:
+    series: Series
+    stars: dict[UUID, int]  # current stars per class
+
+
+def season(views: RegistrationViews, program: UUID) -> Season:
+    return Season(bucketed(views.enrolment_activity(program)), views.class_stars(program))
+
+
+def board(views: RegistrationViews, program: UUID, stars: dict[UUID, int], now: datetime | None = None) -> Board:
+    """The cards; `stars` per class (from the kept `Season`) rank the classes that fill alike."""
     position = views.position()
     classes = views.class_loads(program)
     now = now or datetime.now(UTC)
@@ -70,7 +82,10 @@ def board(views: RegistrationViews, program: UUID, now: datetime | None = None) 
         full_sections=sum(c.full_sections for c in classes),
         waitlisted=views.waitlisted_students(program),
         commands_per_minute=commands_per_minute(views, program, now),
-        popular=sorted(classes, key=lambda c: (-c.fill, -c.stars, c.code))[:TOP],
+        popular=[
+            (c, stars.get(c.subject_id, 0))
+            for c in sorted(classes, key=lambda c: (-c.fill, -stars.get(c.subject_id, 0), c.code))[:TOP]
+        ],
     )
 
 
@@ -111,20 +126,20 @@ def bucketed(points: list[Activity]) -> Series:
     return Series(unit, filled)
 
 
-class SeriesCache:
-    """The season's series per program. A page reads it from here; once it is `ttl` seconds old
-    one worker thread reads it again while pages still show the kept one (only the first page
-    of a program waits for the read)."""
+class SeasonCache:
+    """The `Season` per program. A page reads it from here; once it is `ttl` seconds old one
+    worker thread reads it again while pages still show the kept one (only the first page of a
+    program waits for the read)."""
 
-    def __init__(self, ttl: float = SERIES_TTL) -> None:
+    def __init__(self, ttl: float = SEASON_TTL) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._kept: dict[tuple[int, UUID], tuple[float, Series]] = {}
+        self._kept: dict[tuple[int, UUID], tuple[float, Season]] = {}
         self._refreshing: set[tuple[int, UUID]] = set()
         # One thread, reused: a SQLite store opens a reader connection per thread.
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="board-series")
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="board-season")
 
-    def series(self, views: RegistrationViews, program: UUID) -> Series:
+    def season(self, views: RegistrationViews, program: UUID) -> Season:
         key = (id(views), program)  # per store: two apps in one process keep apart
         with self._lock:
             kept = self._kept.get(key)
@@ -137,9 +152,9 @@ class SeriesCache:
             self._worker.submit(self._refresh, views, program, key)
         return kept[1]
 
-    def _read(self, views: RegistrationViews, program: UUID, key: tuple[int, UUID]) -> Series:
+    def _read(self, views: RegistrationViews, program: UUID, key: tuple[int, UUID]) -> Season:
         started = time.monotonic()
-        fresh = bucketed(views.enrolment_activity(program))
+        fresh = season(views, program)
         with self._lock:
             self._kept[key] = (started, fresh)
         return fresh
@@ -148,7 +163,7 @@ class SeriesCache:
         try:
             self._read(views, program, key)
         except Exception:  # the kept series stays; the next page asks again
-            logger.exception("reading the board's series of %s failed", program)
+            logger.exception("reading the board's season of %s failed", program)
         finally:
             with self._lock:
                 self._refreshing.discard(key)
@@ -158,4 +173,4 @@ class SeriesCache:
             self._kept.clear()
 
 
-SERIES = SeriesCache()
+SEASONS = SeasonCache()

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from regledger.adapters.http import routes_catalogue
 from regledger.adapters.http.deps import ApiDep
 from regledger.adapters.web import charts
-from regledger.adapters.web.board_data import SERIES, board
+from regledger.adapters.web.board_data import SEASONS, board
 from regledger.adapters.web.deps import AdminSession, session_of
 from regledger.adapters.web.pages import WebRoute, api_of, render
 from regledger.adapters.web.session import WebSession
@@ -28,12 +28,13 @@ POLL_SECONDS = 5
 def board_page(request: Request, slug: str, session: AdminSession) -> Response:
     views = api_of(request).views
     program = routes_catalogue.program_view(views, slug)
+    kept = SEASONS.season(views, program.program_id)
     context = {
         "session": session,
         "program": program,
         "tab": "board",
-        "board": board(views, program.program_id),
-        "series": SERIES.series(views, program.program_id),
+        "board": board(views, program.program_id, kept.stars),
+        "series": kept.series,
         "every": POLL_SECONDS,
     }
     return render(request, "admin/board.html", context)
@@ -52,7 +53,8 @@ def board_live(request: Request, slug: str, session: Annotated[WebSession | None
         return Response(status_code=401, headers={"Cache-Control": "no-store"})
     views = api_of(request).views
     program = routes_catalogue.program_view(views, slug)
-    context = {"session": session, "program": program, "board": board(views, program.program_id)}
+    stars = SEASONS.season(views, program.program_id).stars
+    context = {"session": session, "program": program, "board": board(views, program.program_id, stars)}
     return render(request, "admin/board_live.html", context, wait=False)
 
 
@@ -60,7 +62,7 @@ def board_live(request: Request, slug: str, session: Annotated[WebSession | None
 def board_series(request: Request, slug: str, _session: AdminSession) -> Response:
     views = api_of(request).views
     program = routes_catalogue.program_view(views, slug)
-    series = SERIES.series(views, program.program_id)
+    series = SEASONS.season(views, program.program_id).series
     figure = charts.lines(
         f"Enrolments and drops per {series.unit}",
         [p.hour for p in series.points],

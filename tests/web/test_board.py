@@ -10,7 +10,7 @@ from uuid import uuid4
 import httpx
 from playwright.sync_api import expect
 
-from regledger.adapters.web.board_data import RECENT_EVENTS, SERIES, SeriesCache, bucketed, commands_per_minute
+from regledger.adapters.web.board_data import RECENT_EVENTS, SEASONS, SeasonCache, bucketed, commands_per_minute
 from regledger.domain.ids import SectionId, section_id, subject_id
 from regledger.domain.values import CommandContext
 from regledger.projections.board import Activity, RecentCommands
@@ -37,7 +37,7 @@ def card(page: object, name: str) -> object:
 
 
 def test_the_board_shows_the_views_counts_and_updates_them_live(site: Site, page, shoot) -> None:
-    SERIES.forget()
+    SEASONS.forget()
     first = site.program.sections[0]
     enrol(site, site.program.students[0].key, first.class_code, first.index + 1)
     sign_in(page, site, site.admin_token)
@@ -139,21 +139,24 @@ class CountingViews:
         self.read.set()
         return [Activity(datetime(2026, 11, 21, 9, tzinfo=UTC), self.reads, 0)]
 
+    def class_stars(self, _program: object) -> dict[object, int]:
+        return {}
 
-def test_the_series_is_kept_then_read_again_in_the_background() -> None:
+
+def test_the_season_is_kept_then_read_again_in_the_background() -> None:
     views, program = CountingViews(), uuid4()
-    cache = SeriesCache(ttl=0.2)
-    first = cache.series(views, program)  # type: ignore[arg-type]
+    cache = SeasonCache(ttl=0.2)
+    first = cache.season(views, program)  # type: ignore[arg-type]
     assert views.reads == 1
-    assert cache.series(views, program) is first  # type: ignore[arg-type]
+    assert cache.season(views, program) is first  # type: ignore[arg-type]
     time.sleep(0.25)
     views.read.clear()
-    assert cache.series(views, program) is first  # type: ignore[arg-type]  # stale, while a worker reads
+    assert cache.season(views, program) is first  # type: ignore[arg-type]  # stale, while a worker reads
     assert views.read.wait(5)
     deadline = time.monotonic() + 5
-    while cache.series(views, program) is first and time.monotonic() < deadline:  # type: ignore[arg-type]
+    while cache.season(views, program) is first and time.monotonic() < deadline:  # type: ignore[arg-type]
         time.sleep(0.01)
-    assert cache.series(views, program).totals == (2, 0)  # type: ignore[arg-type]
+    assert cache.season(views, program).series.totals == (2, 0)  # type: ignore[arg-type]
     assert views.reads == 2
 
 
