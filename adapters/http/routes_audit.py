@@ -27,6 +27,7 @@ from regledger.adapters.http.schemas import KEY_PATTERN, LocalInstant
 from regledger.adapters.http.tabular import CSV_RESPONSES, FormatQuery, csv_response, wants_csv
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.ids import program_id, student_id
+from regledger.domain.values import unsafe_character
 from regledger.projections.audit import kinds_named
 from regledger.projections.audit_views import MAX_LIMIT, AuditEntry, AuditQuery
 from regledger.projections.catalogue import section_id_of_code
@@ -139,6 +140,8 @@ def audit_query(
 ) -> AuditQuery:
     """The views' query for the route's parameters (422 for an unknown kind or a malformed code)."""
     pid = program_id(slug)
+    if actor and unsafe_character(actor):  # PostgreSQL cannot compare text with NUL
+        raise InvalidInputError("An actor has no control characters", actor=actor.encode("unicode_escape").decode())
     kinds: list[str] = []
     for name in kind or ():
         named = kinds_named(name.strip())

@@ -110,4 +110,6 @@ def test_only_admins_read_the_audit_and_bad_filters_are_refused(api, world, prof
     _refused(api, "GET", f"{AUDIT}?kind=NoSuchEvent", 422, "invalid_input")
     _refused(api, "GET", f"{AUDIT}?section=nocode", 422, "invalid_input")
     _refused(api, "GET", f"{AUDIT}?limit=1001", 422, "invalid_input")
+    _refused(api, "GET", f"{AUDIT}?actor=a%00b", 422, "invalid_input")
+    _refused(api, "GET", f"{AUDIT}?since=2026-13-01T00:00", 422, "invalid_input")
     _refused(api, "GET", "/programs/nowhere/audit", 404, "not_found")
