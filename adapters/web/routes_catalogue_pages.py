@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import TypeAdapter, ValidationError
@@ -144,5 +145,6 @@ def section_page(
         "history": [(i, names.student(i.student_id)) for i in history],
         "as_of": as_of.strip(),
         "every_verb": every,
+        "zone": ZoneInfo(program.timezone),  # times shown as the "as of" input reads them
     }
     return render(request, "admin/section.html", context)

@@ -86,7 +86,7 @@ def test_the_catalogue_filters_and_a_section_shows_roster_waitlist_history_and_a
     shoot(page, "admin-section")
 
     # As of before the enrolment (the program's timezone is UTC): nobody was on the roster.
-    page.get_by_label("As of").fill(before.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.get_by_label("As of (UTC)").fill(before.strftime("%Y-%m-%dT%H:%M:%S"))
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", name="Roster as of")).to_be_visible()
     expect(page.locator("table.roster")).to_have_count(0)
