@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -151,3 +152,25 @@ def test_a_control_character_in_a_filter_is_refused_as_the_api_refuses_it(site: 
     assert answer is not None
     assert answer.status == 422
     expect(page.get_by_role("main")).to_contain_text("invalid_input")
+
+
+def test_as_of_and_the_history_read_the_programs_timezone(site: Site, page) -> None:
+    app, pid = site.services.app, site.program_id
+    app.change_settings(pid, {"timezone": "America/New_York"}, registrar())
+    target = site.program.sections[0]
+    code = f"{target.class_code}s{target.index + 1}"
+    section = SectionId(section_id(subject_id(pid, target.class_code), target.index + 1))
+    before = datetime.now(UTC)
+    time.sleep(1.1)
+    app.add_section(pid, site.program.students[0].key, section, registrar("Time zones"))
+    site.settle()
+    enrolled_at = next(i.valid_from for i in site.services.views.history(section_id=section) if i.verb == "Enrolled")
+    local = ZoneInfo("America/New_York")
+    sign_in(page, site, site.admin_token)
+    page.goto(site.url(f"/admin/p/{site.slug}/sections/{code}"))
+    row = page.locator("table.history tbody tr", has_text="Time zones")
+    expect(row.locator("td").first).to_have_text(enrolled_at.astimezone(local).strftime("%Y-%m-%d %H:%M:%S"))
+    expect(page.locator("table.roster tbody tr")).to_have_count(1)
+    page.get_by_label("As of (America/New_York)").fill(before.astimezone(local).strftime("%Y-%m-%dT%H:%M:%S"))
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".roster-count")).to_contain_text("0 enrolled")
