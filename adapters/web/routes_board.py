@@ -16,7 +16,7 @@ from regledger.adapters.http.deps import ApiDep
 from regledger.adapters.web import charts
 from regledger.adapters.web.board_data import SEASONS, board
 from regledger.adapters.web.deps import AdminSession, session_of
-from regledger.adapters.web.pages import WebRoute, api_of, render
+from regledger.adapters.web.pages import SECURITY_HEADERS, WebRoute, api_of, render, templates
 from regledger.adapters.web.session import WebSession
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
@@ -55,7 +55,10 @@ def board_live(request: Request, slug: str, session: Annotated[WebSession | None
     program = routes_catalogue.program_view(views, slug)
     stars = SEASONS.season(views, program.program_id).stars
     context = {"session": session, "program": program, "board": board(views, program.program_id, stars)}
-    return render(request, "admin/board_live.html", context, wait=False)
+    # Not `render`: a poll must leave the flash cookie a form just set to the page it reports on.
+    response = templates.TemplateResponse(request, "admin/board_live.html", context)
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 @router.get("/admin/p/{slug}/board/series.svg")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from uuid import uuid4
 
 import httpx
 from playwright.sync_api import expect
 
 from regledger.adapters.web.board_data import RECENT_EVENTS, SEASONS, SeasonCache, bucketed, commands_per_minute
+from regledger.adapters.web.pages import Flash
 from regledger.domain.ids import SectionId, section_id, subject_id
 from regledger.domain.values import CommandContext
 from regledger.projections.board import Activity, RecentCommands
@@ -84,6 +86,19 @@ def test_the_board_reads_on_a_phone(site: Site, phone, shoot) -> None:
     expect(card(phone, "seats")).to_be_visible()
     check_accessibility(phone)
     shoot(phone, "admin-board-phone")
+
+
+def test_a_poll_leaves_the_flash_cookie_alone(site: Site, page) -> None:
+    sign_in(page, site, site.admin_token)
+    flash = SimpleCookie()
+    flash["rl_flash"] = Flash("ok", "Done").encode()  # quoted as the redirect's Set-Cookie quotes it
+    page.context.add_cookies([{"name": "rl_flash", "value": flash["rl_flash"].coded_value, "url": site.base}])
+    assert "Done" in page.request.get(site.url("/admin")).text()  # a page shows (and deletes) it...
+    page.context.add_cookies([{"name": "rl_flash", "value": flash["rl_flash"].coded_value, "url": site.base}])
+    answer = page.request.get(site.url(f"/admin/p/{site.slug}/board/live"))
+    assert answer.status == 200
+    assert "rl_flash" not in answer.headers.get("set-cookie", "")  # ...a poll does not
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
 
 
 def test_a_poll_without_a_session_answers_401_not_the_sign_in_page(site: Site) -> None:
