@@ -9,7 +9,9 @@ carries a policy that lets its internal `<style>` apply and runs nothing.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from matplotlib.axes import Axes
@@ -98,3 +100,24 @@ def _finish(axes: Axes, title: str, xlabel: str, ylabel: str, *, legend: bool) -
     axes.grid(axis="y", alpha=0.3)
     if legend:
         axes.legend()
+
+
+CHART_CACHE = 64  # rendered charts kept, by what they show: the same data draws the same chart
+_charts: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+_charts_lock = threading.Lock()
+
+
+def cached_svg(key: tuple[object, ...], draw: Callable[[], Figure]) -> Response:
+    """The chart `draw` makes, drawn once per key (matplotlib takes ~100 ms a chart): the key
+    must name everything the chart shows (a run's id: its recorded stats never change)."""
+    with _charts_lock:
+        body = _charts.get(key)
+        if body is not None:
+            _charts.move_to_end(key)
+    if body is None:
+        body = bytes(svg(draw()).body)
+        with _charts_lock:
+            _charts[key] = body
+            while len(_charts) > CHART_CACHE:
+                _charts.popitem(last=False)
+    return Response(body, media_type="image/svg+xml", headers=SVG_HEADERS)

@@ -66,11 +66,14 @@ def board_series(request: Request, slug: str, _session: AdminSession) -> Respons
     views = api_of(request).views
     program = routes_catalogue.program_view(views, slug)
     series = SEASONS.season(views, program.program_id).series
-    figure = charts.lines(
-        f"Enrolments and drops per {series.unit}",
-        [p.hour for p in series.points],
-        {"Enrolments": [p.enrolments for p in series.points], "Drops": [p.drops for p in series.points]},
-        xlabel=f"{series.unit.capitalize()} (UTC)",
-        ylabel="Registrations",
+    shown = tuple((p.hour, p.enrolments, p.drops) for p in series.points)
+    return charts.cached_svg(
+        ("board", program.program_id, series.unit, shown),
+        lambda: charts.lines(
+            f"Enrolments and drops per {series.unit}",
+            [p.hour for p in series.points],
+            {"Enrolments": [p.enrolments for p in series.points], "Drops": [p.drops for p in series.points]},
+            xlabel=f"{series.unit.capitalize()} (UTC)",
+            ylabel="Registrations",
+        ),
     )
-    return charts.svg(figure)

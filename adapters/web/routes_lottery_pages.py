@@ -10,14 +10,11 @@ the flash of the run's page.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Form, Query, Request
-from matplotlib.figure import Figure
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -26,7 +23,7 @@ from regledger.adapters.http.deps import ApiError, SlugPath, check_program, cont
 from regledger.adapters.http.lottery_requests import SEED_MAX, LotteryParametersRequest
 from regledger.adapters.http.routes_catalogue import program_view
 from regledger.adapters.web import lottery_charts, routes_student_pages, student_actions
-from regledger.adapters.web.charts import SVG_HEADERS, svg
+from regledger.adapters.web.charts import cached_svg
 from regledger.adapters.web.deps import AdminForm, AdminSession
 from regledger.adapters.web.pages import Flash, WebRoute, api_of, redirect, refusal_flash, render
 from regledger.adapters.web.routes_student_pages import clock
@@ -45,26 +42,6 @@ PickedRuns = Annotated[list[UUID] | None, Query(alias="run", max_length=6)]
 Text = Annotated[str, Form(max_length=64)]
 ReasonField = Annotated[str, Form(max_length=2000)]
 Checkbox = Annotated[str, Form(max_length=8)]
-
-
-CHART_CACHE = 64  # rendered charts kept: a run's recorded stats never change, so neither do its charts
-_charts: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
-_charts_lock = threading.Lock()
-
-
-def cached_svg(key: tuple[object, ...], draw: Callable[[], Figure]) -> Response:
-    """The chart `draw` makes, drawn once per key (matplotlib takes ~100 ms a chart)."""
-    with _charts_lock:
-        body = _charts.get(key)
-        if body is not None:
-            _charts.move_to_end(key)
-    if body is None:
-        body = bytes(svg(draw()).body)
-        with _charts_lock:
-            _charts[key] = body
-            while len(_charts) > CHART_CACHE:
-                _charts.popitem(last=False)
-    return Response(body, media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
 def lottery_url(slug: str, run_id: UUID | str | None = None) -> str:
