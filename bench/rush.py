@@ -8,7 +8,8 @@ committed, one student token per student, caught-up views. Then, in this process
 plain enrolls (`add_section` into sections with room) from 4 threads sharing one app. Then
 `regledger project` and `regledger serve --workers N` run in their own processes (N from
 `--servers`: one worker process, then two), and an
-asyncio client (httpx, keep-alive) drives a closed loop at each concurrency for `--seconds`:
+asyncio client (aiohttp, keep-alive: lighter than httpx, so the client takes less of the
+two cores the server needs) drives a closed loop at each concurrency for `--seconds`:
 70% add (Zipf-hot sections), 15% drop, 10% switch, 5% the student's schedule with
 `min_position`, each command with its own Idempotency-Key, each student acting with its own
 token. After every step the Section aggregates (fresh app, no cache) and the views are checked:
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import psycopg
 from _baseline import add_postgres_arguments, run_threads, scratch_database
 from _profile import record, shares
@@ -185,86 +186,106 @@ def pick_op(rng: random.Random, only_add: bool) -> str:
     return "query"
 
 
+@dataclass
+class Answer:
+    op: str
+    status: int
+    body: dict[str, Any]
+    sections: tuple[SectionId, ...] = ()  # add: (section,), drop: (section,), switch: (from, to)
+
+
+async def send(session: aiohttp.ClientSession, method: str, url: str, op: str, **kwargs: Any) -> Answer:
+    async with session.request(method, url, **kwargs) as response:
+        body = await response.json(content_type=None) if response.status != 204 else {}
+        return Answer(op, response.status, body if isinstance(body, dict) else {})
+
+
 async def one_request(
-    client: httpx.AsyncClient, world: World, rng: random.Random, key: str, op: str, position: int, only_add: bool
-) -> tuple[str, httpx.Response]:
+    session: aiohttp.ClientSession, world: World, rng: random.Random, key: str, op: str, position: int, only_add: bool
+) -> Answer:
     student = f"/programs/{world.slug}/students/{key}"
     headers = {"Authorization": f"Bearer {world.tokens[key]}", "Idempotency-Key": uuid.uuid4().hex}
     held = world.held.setdefault(key, set())
     if op == "drop" and held:
         section = rng.choice(sorted(held))
-        return op, await client.delete(f"{student}/registrations/{section}", headers=headers)
+        answer = await send(session, "DELETE", f"{student}/registrations/{section}", op, headers=headers)
+        answer.sections = (section,)
+        return answer
     if op == "switch":
         movable = [(s, [o for o in world.siblings[world.subject_of[s]] if o != s]) for s in sorted(held)]
         movable = [(s, others) for s, others in movable if others]
         if movable:
             source, others = rng.choice(movable)
-            body = {"from_section_id": str(source), "to_section_id": str(rng.choice(others))}
-            return op, await client.post(f"{student}/switch", json=body, headers=headers)
+            target = rng.choice(others)
+            body = {"from_section_id": str(source), "to_section_id": str(target)}
+            answer = await send(session, "POST", f"{student}/switch", op, json=body, headers=headers)
+            answer.sections = (source, target)
+            return answer
     if op == "query":
         url = f"{student}/schedule?min_position={position}"
-        return op, await client.get(url, headers={"Authorization": headers["Authorization"]})
+        return await send(session, "GET", url, op, headers={"Authorization": headers["Authorization"]})
     if only_add:
         section = rng.choice(world.sections[len(world.sections) // 2 :])
     else:
         section = rng.choices(world.sections, weights=world.weights)[0]
-    return "add", await client.post(f"{student}/registrations", json={"section_id": str(section)}, headers=headers)
+    body = {"section_id": str(section)}
+    answer = await send(session, "POST", f"{student}/registrations", "add", json=body, headers=headers)
+    answer.sections = (section,)
+    return answer
 
 
-def track(world: World, key: str, op: str, response: httpx.Response) -> int:
+def track(world: World, key: str, answer: Answer) -> int:
     """Update who holds what from an accepted command; returns its position (0 if none)."""
-    if response.status_code >= 300 or op == "query":
+    if answer.status >= 300 or answer.op == "query":
         return 0
-    body = response.json()
-    request = response.request
     held = world.held.setdefault(key, set())
-    if op == "add":
-        held.add(SectionId(uuid.UUID(json.loads(request.content)["section_id"])))
-    elif op == "drop":
-        held.discard(SectionId(uuid.UUID(request.url.path.rsplit("/", 1)[1])))
-    elif op == "switch":
-        sent = json.loads(request.content)
-        held.discard(SectionId(uuid.UUID(sent["from_section_id"])))
-        held.add(SectionId(uuid.UUID(sent["to_section_id"])))
-    return int(body.get("position", 0))
+    if answer.op == "add":
+        held.add(answer.sections[0])
+    elif answer.op == "drop":
+        held.discard(answer.sections[0])
+    elif answer.op == "switch":
+        held.discard(answer.sections[0])
+        held.add(answer.sections[1])
+    return int(answer.body.get("position", 0))
 
 
 async def rush_step(bases: list[str], world: World, concurrency: int, seconds: float, only_add: bool = False) -> Step:
     step = Step()
     keys = sorted(world.tokens)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    clients = [httpx.AsyncClient(base_url=base, limits=limits, timeout=30) for base in bases]
+    timeout = aiohttp.ClientTimeout(total=30)
+    sessions = [
+        aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=concurrency), timeout=timeout)
+        for base in bases
+    ]
     deadline = time.perf_counter() + seconds
 
     async def worker(number: int) -> None:
         rng = random.Random(number * 7919 + concurrency)
-        client = clients[number % len(clients)]
+        session = sessions[number % len(sessions)]
         position = 0
         while time.perf_counter() < deadline:
             key = rng.choice(keys)
             op = pick_op(rng, only_add)
             started = time.perf_counter()
             try:
-                op, response = await one_request(client, world, rng, key, op, position, only_add)
-            except httpx.TransportError:
+                answer = await one_request(session, world, rng, key, op, position, only_add)
+            except (aiohttp.ClientError, TimeoutError):
                 step.errors += 1
                 continue
             step.latencies.append((time.perf_counter() - started) * 1000)
-            if response.status_code >= 500:
+            if answer.status >= 500:
                 step.errors += 1
-            code = ""
-            if 400 <= response.status_code < 500:
-                code = " " + str(response.json().get("code", ""))
-            step.count(f"{op} {response.status_code}{code}")
-            position = max(position, track(world, key, op, response))
+            code = f" {answer.body.get('code', '')}" if 400 <= answer.status < 500 else ""
+            step.count(f"{answer.op} {answer.status}{code}")
+            position = max(position, track(world, key, answer))
 
     try:
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
         step.elapsed = time.perf_counter() - started
     finally:
-        for client in clients:
-            await client.aclose()
+        for session in sessions:
+            await session.close()
     return step
 
 
