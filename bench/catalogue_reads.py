@@ -104,7 +104,9 @@ def main() -> None:
             services.close()
 
 
-def run(services: Any, settings: Settings, args: argparse.Namespace) -> None:
+def splash(services: Any, settings: Settings, args: argparse.Namespace) -> tuple[Any, str, str]:
+    """The synthetic program stored, its lottery committed, the views caught up and analysed:
+    (the stored program, its slug, the committed run's id)."""
     app = services.app
     ctx = CommandContext(actor="bench", command_id="bench-load")
     program = generate_program(0, students=args.students, sections=args.sections, classes=args.classes)
@@ -115,7 +117,11 @@ def run(services: Any, settings: Settings, args: argparse.Namespace) -> None:
     app.commit_lottery(uuid.UUID(started.ids["run_id"]), CommandContext(actor="bench"))
     services.projector.catch_up()
     services.views.optimize()  # statistics for the planner, as `regledger rebuild` leaves them
-    slug = f"synthetic-{program.seed}"
+    return stored, f"synthetic-{program.seed}", started.ids["run_id"]
+
+
+def run(services: Any, settings: Settings, args: argparse.Namespace) -> None:
+    stored, slug, _run = splash(services, settings, args)
     views = services.views
     sections = views.section_views(stored.program_id)
     busiest = max(sections, key=lambda s: s.enrolled)

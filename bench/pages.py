@@ -16,19 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import uuid
 from typing import Any
 
 import httpx
-import psycopg
 from _baseline import add_postgres_arguments, scratch_database
-from catalogue_reads import pct, served, timings
+from catalogue_reads import pct, served, splash, timings
 
 from regledger.adapters.auth import build_token_store
 from regledger.adapters.bootstrap import build
 from regledger.adapters.settings import Settings
-from regledger.adapters.simulation.seed import store_synthetic_program
-from regledger.adapters.simulation.synthetic import generate_program
 from regledger.domain.values import CommandContext
 
 
@@ -60,17 +56,9 @@ def figure(name: str, value: float, baseline: float) -> dict[str, Any]:
 
 def run(services: Any, settings: Settings, args: argparse.Namespace) -> None:
     app = services.app
-    ctx = CommandContext(actor="bench", command_id="bench-load")
-    program = generate_program(0, students=args.students, sections=args.sections, classes=args.classes)
-    stored = store_synthetic_program(app, program, ctx)
-    with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
-        conn.execute("ANALYZE registration_events")
-    committed = app.start_lottery(stored.program_id, CommandContext(actor="bench"), seed=0).ids["run_id"]
-    app.commit_lottery(uuid.UUID(committed), CommandContext(actor="bench"))
+    stored, slug, committed = splash(services, settings, args)
     other = app.start_lottery(stored.program_id, CommandContext(actor="bench"), seed=1).ids["run_id"]
     services.projector.catch_up()
-    services.views.optimize()
-    slug = f"synthetic-{program.seed}"
     views = services.views
     sections = views.section_views(stored.program_id)
     busiest = max(sections, key=lambda s: s.enrolled)

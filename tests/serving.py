@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -58,3 +59,16 @@ def postgres_env(settings: Settings, port: int | None = None) -> dict[str, str]:
         }
     )
     return env
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> str:
+    """SIGTERM (then SIGKILL after `timeout`) a process started with stdout=PIPE; its output."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    assert process.stdout is not None
+    return process.stdout.read().decode(errors="replace")

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
@@ -33,7 +33,6 @@ router = APIRouter(include_in_schema=False, route_class=WebRoute)
 PAGE = 100
 Field = Annotated[str, Query(max_length=200)]
 _INSTANT = TypeAdapter(LocalInstant)
-FILTERS = ("actor", "student", "section", "kind", "since", "until", "order")
 
 
 def _instant(value: str, label: str) -> datetime | None:
@@ -70,6 +69,23 @@ def _previous(views: RegistrationViews, slug: str, query: AuditQuery, first: int
     return before.entries[-1].position + (-1 if query.oldest_first else 1)
 
 
+def audit_form(
+    actor: Field = "",
+    student: Field = "",
+    section: Field = "",
+    kind: Field = "",
+    since: Field = "",
+    until: Field = "",
+    order: Field = "",
+) -> dict[str, str]:
+    """The filter form's fields, as the page and its CSV link both take them."""
+    fields = {"actor": actor, "student": student, "section": section, "kind": kind, "since": since, "until": until}
+    return fields | {"order": order if order == "oldest" else ""}
+
+
+AuditForm = Annotated[dict[str, str], Depends(audit_form)]
+
+
 def _link(path: str, form: dict[str, str], **extra: Any) -> str:
     params = {k: v for k, v in form.items() if v} | {k: v for k, v in extra.items() if v is not None}
     return path + ("?" + urlencode(params) if params else "")
@@ -80,26 +96,11 @@ def audit_page(
     request: Request,
     slug: str,
     session: AdminSession,
-    actor: Field = "",
-    student: Field = "",
-    section: Field = "",
-    kind: Field = "",
-    since: Field = "",
-    until: Field = "",
-    order: Field = "",
+    form: AuditForm,
     after: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
     views = api_of(request).views
     program = routes_catalogue.program_view(views, slug)
-    form = {
-        "actor": actor,
-        "student": student,
-        "section": section,
-        "kind": kind,
-        "since": since,
-        "until": until,
-        "order": order if order == "oldest" else "",
-    }
     base = f"/admin/p/{slug}/audit"
     context: dict[str, Any] = {
         "session": session,
@@ -131,22 +132,10 @@ def audit_page(
 
 
 @router.get("/admin/p/{slug}/audit.csv")
-def audit_csv(
-    request: Request,
-    slug: str,
-    _session: AdminSession,
-    actor: Field = "",
-    student: Field = "",
-    section: Field = "",
-    kind: Field = "",
-    since: Field = "",
-    until: Field = "",
-    order: Field = "",
-) -> Response:
+def audit_csv(request: Request, slug: str, _session: AdminSession, form: AuditForm) -> Response:
     """The API's CSV export of the filtered log (what `GET /programs/{slug}/audit?format=csv` answers)."""
     views = api_of(request).views
     routes_catalogue.program_view(views, slug)
-    form = {"actor": actor, "student": student, "section": section, "kind": kind, "since": since, "until": until}
-    query = _query(views, slug, {**form, "order": order}, None)
+    query = _query(views, slug, form, None)
     response: Response = routes_audit.audit_csv(views, slug, query, whole=True)
     return response

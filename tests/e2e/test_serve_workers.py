@@ -4,7 +4,6 @@ and a scrape of /metrics sums every worker's counts."""
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,22 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serving import free_port, postgres_env, wait_until_up
+from tests.serving import free_port, postgres_env, stop_process, wait_until_up
 
 BIN = Path(sys.executable).parent
 WORKERS = 2
-
-
-def _stop(process: subprocess.Popen[bytes]) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-    assert process.stdout is not None
-    return process.stdout.read().decode(errors="replace")
 
 
 @pytest.fixture
@@ -47,10 +34,10 @@ def workers(postgres_settings, tmp_path):
     ]
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(base, processes, path="/openapi.json", exited=_stop, timeout=60)
+        wait_until_up(base, processes, path="/openapi.json", exited=stop_process, timeout=60)
         yield base, env
     finally:
-        outputs = [_stop(process) for process in processes]
+        outputs = [stop_process(process) for process in processes]
         for output in outputs:
             assert "Traceback" not in output, output
 

@@ -26,7 +26,7 @@ from regledger.adapters.auth import build_token_store
 from regledger.adapters.settings import Settings
 from regledger.domain.ids import program_id, student_id
 from tests.http.tcp_proxy import TcpProxy
-from tests.serving import free_port, postgres_env, wait_until_up
+from tests.serving import free_port, postgres_env, stop_process, wait_until_up
 
 BIN = Path(sys.executable).parent
 SLUG = "faults"
@@ -57,15 +57,7 @@ def serve(
         wait_until_up(base, [process], path="/openapi.json")
         yield base, process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        assert process.stdout is not None
-        output = process.stdout.read().decode(errors="replace")
+        output = stop_process(process, timeout=15)
         assert "Traceback" not in output, output
         assert process.returncode in (0, -signal.SIGTERM), output
 

@@ -10,21 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serving import free_port, postgres_env, wait_until_up
+from tests.serving import free_port, postgres_env, stop_process, wait_until_up
 
 BIN = Path(sys.executable).parent
-
-
-def _stop(process: subprocess.Popen[bytes]) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-    assert process.stdout is not None
-    return process.stdout.read().decode(errors="replace")
 
 
 @pytest.fixture
@@ -46,10 +34,10 @@ def server(postgres_settings, tmp_path):
     ]
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(base, processes, path="/openapi.json", exited=_stop)
+        wait_until_up(base, processes, path="/openapi.json", exited=stop_process)
         yield base, env
     finally:
-        outputs = [_stop(process) for process in processes]
+        outputs = [stop_process(process) for process in processes]
         for process, output in zip(processes, outputs, strict=True):
             assert "Traceback" not in output, output
             # uvicorn shuts down, then re-raises the signal it caught: -SIGTERM is its clean exit.
