@@ -127,50 +127,46 @@ def bucketed(points: list[Activity]) -> Series:
 
 
 class SeasonCache:
-    """The `Season` per program. A page reads it from here; once it is `ttl` seconds old one
-    worker thread reads it again while pages still show the kept one (only the first page of a
-    program waits for the read)."""
+    """One app's `Season` per program. A page reads it from here; once it is `ttl` seconds old
+    one worker thread reads it again while pages still show the kept one (only the first page of
+    a program waits for the read). Closed with the app (`Api.owned`)."""
 
-    def __init__(self, ttl: float = SEASON_TTL) -> None:
+    def __init__(self, views: RegistrationViews, ttl: float = SEASON_TTL) -> None:
+        self.views = views
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._kept: dict[tuple[int, UUID], tuple[float, Season]] = {}
-        self._refreshing: set[tuple[int, UUID]] = set()
+        self._kept: dict[UUID, tuple[float, Season]] = {}
+        self._refreshing: set[UUID] = set()
         # One thread, reused: a SQLite store opens a reader connection per thread.
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="board-season")
 
-    def season(self, views: RegistrationViews, program: UUID) -> Season:
-        key = (id(views), program)  # per store: two apps in one process keep apart
+    def season(self, program: UUID) -> Season:
         with self._lock:
-            kept = self._kept.get(key)
-            stale = kept is not None and time.monotonic() - kept[0] >= self.ttl and key not in self._refreshing
+            kept = self._kept.get(program)
+            stale = kept is not None and time.monotonic() - kept[0] >= self.ttl and program not in self._refreshing
             if stale:
-                self._refreshing.add(key)
+                self._refreshing.add(program)
         if kept is None:
-            return self._read(views, program, key)
+            return self._read(program)
         if stale:
-            self._worker.submit(self._refresh, views, program, key)
+            self._worker.submit(self._refresh, program)
         return kept[1]
 
-    def _read(self, views: RegistrationViews, program: UUID, key: tuple[int, UUID]) -> Season:
+    def _read(self, program: UUID) -> Season:
         started = time.monotonic()
-        fresh = season(views, program)
+        fresh = season(self.views, program)
         with self._lock:
-            self._kept[key] = (started, fresh)
+            self._kept[program] = (started, fresh)
         return fresh
 
-    def _refresh(self, views: RegistrationViews, program: UUID, key: tuple[int, UUID]) -> None:
+    def _refresh(self, program: UUID) -> None:
         try:
-            self._read(views, program, key)
+            self._read(program)
         except Exception:  # the kept series stays; the next page asks again
             logger.exception("reading the board's season of %s failed", program)
         finally:
             with self._lock:
-                self._refreshing.discard(key)
+                self._refreshing.discard(program)
 
-    def forget(self) -> None:
-        with self._lock:
-            self._kept.clear()
-
-
-SEASONS = SeasonCache()
+    def close(self) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=True)

@@ -35,3 +35,4 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     for router in STUDENT_AND_LOTTERY_ROUTERS:
         app.include_router(router)
+    routes_board.install(app)

@@ -23,7 +23,7 @@ from starlette.templating import Jinja2Templates
 from regledger.adapters.http.deps import Api, ApiError
 from regledger.adapters.postgres.db_faults import TRANSIENT
 from regledger.adapters.web.deps import SignInRequired
-from regledger.adapters.web.flash import FLASH_COOKIE, FLASH_WAIT, Flash
+from regledger.adapters.web.flash import FLASH_COOKIE, Flash
 from regledger.domain.errors import NotFoundError, RegistrationError
 
 logger = logging.getLogger("regledger.web")
@@ -55,16 +55,10 @@ def api_of(request: Request) -> Api:
     return api
 
 
-def render(
-    request: Request, name: str, context: Mapping[str, Any], status: int = 200, *, wait: bool = True
-) -> HTMLResponse:
-    """The page (call from a worker thread: it may wait for the views to reach the flash's write)."""
+def render(request: Request, name: str, context: Mapping[str, Any], status: int = 200) -> HTMLResponse:
+    """The page, with the flash the last form left (the session dependency has already waited
+    for the views to include its write: `flash.read_your_write`)."""
     flash = Flash.decode(request.cookies.get(FLASH_COOKIE))
-    if flash is not None and flash.position and wait:
-        try:
-            api_of(request).positions.wait(flash.position, FLASH_WAIT)
-        except TimeoutError:
-            logger.warning("page rendered before the views reached position %d", flash.position)
     response = templates.TemplateResponse(request, name, {**context, "flash": flash}, status_code=status)
     response.headers.update(SECURITY_HEADERS)
     if flash is not None:
@@ -85,7 +79,7 @@ def refusal_flash(error: RegistrationError | ApiError) -> Flash:
 
 def error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
     context = {"status": status, "code": code, "message": message, "session": None}
-    return render(request, "error.html", context, status, wait=False)
+    return render(request, "error.html", context, status)
 
 
 class WebRoute(APIRoute):
@@ -120,7 +114,6 @@ class WebRoute(APIRoute):
 
 __all__ = [
     "FLASH_COOKIE",
-    "FLASH_WAIT",
     "Flash",
     "WebRoute",
     "api_of",

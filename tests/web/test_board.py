@@ -11,7 +11,7 @@ from uuid import uuid4
 import httpx
 from playwright.sync_api import expect
 
-from regledger.adapters.web.board_data import RECENT_EVENTS, SEASONS, SeasonCache, bucketed, commands_per_minute
+from regledger.adapters.web.board_data import RECENT_EVENTS, SeasonCache, bucketed, commands_per_minute
 from regledger.adapters.web.pages import Flash
 from regledger.domain.ids import SectionId, section_id, subject_id
 from regledger.domain.values import CommandContext
@@ -39,7 +39,6 @@ def card(page: object, name: str) -> object:
 
 
 def test_the_board_shows_the_views_counts_and_updates_them_live(site: Site, page, shoot) -> None:
-    SEASONS.forget()
     first = site.program.sections[0]
     enrol(site, site.program.students[0].key, first.class_code, first.index + 1)
     sign_in(page, site, site.admin_token)
@@ -160,19 +159,20 @@ class CountingViews:
 
 def test_the_season_is_kept_then_read_again_in_the_background() -> None:
     views, program = CountingViews(), uuid4()
-    cache = SeasonCache(ttl=0.2)
-    first = cache.season(views, program)  # type: ignore[arg-type]
+    cache = SeasonCache(views, ttl=0.2)  # type: ignore[arg-type]
+    first = cache.season(program)
     assert views.reads == 1
-    assert cache.season(views, program) is first  # type: ignore[arg-type]
+    assert cache.season(program) is first
     time.sleep(0.25)
     views.read.clear()
-    assert cache.season(views, program) is first  # type: ignore[arg-type]  # stale, while a worker reads
+    assert cache.season(program) is first  # stale, while a worker reads
     assert views.read.wait(5)
     deadline = time.monotonic() + 5
-    while cache.season(views, program) is first and time.monotonic() < deadline:  # type: ignore[arg-type]
+    while cache.season(program) is first and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert cache.season(views, program).series.totals == (2, 0)  # type: ignore[arg-type]
+    assert cache.season(program).series.totals == (2, 0)
     assert views.reads == 2
+    cache.close()
 
 
 class RecentViews:
