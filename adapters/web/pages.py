@@ -25,6 +25,7 @@ from regledger.adapters.postgres.db_faults import TRANSIENT
 from regledger.adapters.web.deps import SignInRequired
 from regledger.adapters.web.flash import FLASH_COOKIE, Flash
 from regledger.domain.errors import NotFoundError, RegistrationError
+from regledger.domain.runner import CommandResult
 
 logger = logging.getLogger("regledger.web")
 
@@ -77,6 +78,24 @@ def refusal_flash(error: RegistrationError | ApiError) -> Flash:
     return Flash("error", error.message, error.code)
 
 
+def form_command(
+    back: str, run: Callable[[], CommandResult], done: Callable[[CommandResult], tuple[str, str]]
+) -> RedirectResponse:
+    """Post/Redirect/Get for one command a form sends. `run` builds the context and runs the
+    command; a refusal goes `back` with the API's message and code, else `done` names the page
+    and the message (a resent form, replayed by its command id, says so; warnings are added)."""
+    try:
+        result = run()
+    except (RegistrationError, ApiError) as error:
+        return redirect(back, refusal_flash(error))
+    url, message = done(result)
+    if result.replayed:
+        message = f"Already done: this form was sent before, so nothing changed again. {message}"
+    if result.warnings:
+        message += " Warnings: " + "; ".join(str(w) for w in result.warnings)
+    return redirect(url, Flash("ok", message, "", result.position))
+
+
 def error_page(request: Request, status: int, code: str, message: str) -> HTMLResponse:
     context = {"status": status, "code": code, "message": message, "session": None}
     return render(request, "error.html", context, status)
@@ -118,6 +137,7 @@ __all__ = [
     "WebRoute",
     "api_of",
     "error_page",
+    "form_command",
     "redirect",
     "refusal_flash",
     "render",

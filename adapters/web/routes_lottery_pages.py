@@ -25,7 +25,7 @@ from regledger.adapters.http.routes_catalogue import program_view
 from regledger.adapters.web import lottery_charts, routes_student_pages, student_actions
 from regledger.adapters.web.charts import cached_svg
 from regledger.adapters.web.deps import AdminForm, AdminSession
-from regledger.adapters.web.pages import Flash, WebRoute, api_of, redirect, refusal_flash, render
+from regledger.adapters.web.pages import Flash, WebRoute, api_of, form_command, redirect, refusal_flash, render
 from regledger.adapters.web.routes_student_pages import clock
 from regledger.domain.application import Registration
 from regledger.domain.errors import NotFoundError, RegistrationError
@@ -188,15 +188,11 @@ def _command(
     """Run a command; redirect to `done`'s page with its message, or back with the refusal."""
     command_id, reason = form
     app = api_of(request).services.app
-    try:
-        ctx = context(session.principal, command_id.strip() or None, reason=reason.strip())
-        result = action(app, ctx)
-    except (RegistrationError, ApiError) as error:
-        return redirect(back, refusal_flash(error))
-    url, message = done(result)
-    if result.replayed:
-        message += " (this form was already sent: its first outcome, nothing done again)"
-    return redirect(url, Flash("ok", message, "", result.position))
+
+    def run() -> CommandResult:
+        return action(app, context(session.principal, command_id.strip() or None, reason=reason.strip()))
+
+    return form_command(back, run, done)
 
 
 def _parameters(kp: str, ki: str, check_grade: str, max_sections: str, max_timeslots: str, fill: str) -> dict[str, Any]:

@@ -18,21 +18,14 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from regledger.adapters.http.deps import Acting, ApiError, context
+from regledger.adapters.http.deps import Acting, context
 from regledger.adapters.http.schemas import Verb
 from regledger.adapters.web.deps import StudentForm, StudentSession
-from regledger.adapters.web.pages import (
-    Flash,
-    WebRoute,
-    api_of,
-    redirect,
-    refusal_flash,
-    render,
-)
+from regledger.adapters.web.pages import WebRoute, api_of, form_command, render
 from regledger.adapters.web.session import WebSession
 from regledger.adapters.web.student_page_data import gather
 from regledger.domain.application import Registration
-from regledger.domain.errors import InvalidInputError, RegistrationError
+from regledger.domain.errors import InvalidInputError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, TimeslotId, program_id
 from regledger.domain.runner import CommandResult
 from regledger.domain.values import ENROLLED, WAITLISTED, CommandContext
@@ -81,13 +74,12 @@ def _act(
     """Run one command as the API would, then Post/Redirect/Get with its outcome."""
     acting = acting_of(session)
     back = _page_url(timeslot)
-    try:
+
+    def run() -> CommandResult:
         ctx = context(session.principal, str(command_id))
-        result = action(api_of(request).services.app, acting.program_id, acting.student_key, ctx)
-    except (RegistrationError, ApiError) as refusal:
-        return redirect(back, refusal_flash(refusal))
-    message = "Already done: this form was sent before." if result.replayed else done()
-    return redirect(back, Flash("ok", message, "", result.position))
+        return action(api_of(request).services.app, acting.program_id, acting.student_key, ctx)
+
+    return form_command(back, run, lambda _result: (back, done()))
 
 
 def _section_name(request: Request, section: UUID) -> str:

@@ -15,12 +15,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from regledger.adapters.http.deps import ApiError, KeyPath, SlugPath, context
+from regledger.adapters.http.deps import KeyPath, SlugPath, context
 from regledger.adapters.web.deps import AdminForm
-from regledger.adapters.web.pages import Flash, WebRoute, api_of, redirect, refusal_flash
+from regledger.adapters.web.pages import Flash, WebRoute, api_of, form_command, redirect
 from regledger.adapters.web.routes_student_pages import acting_for, student_url
 from regledger.domain.application import Registration
-from regledger.domain.errors import NotFoundError, RegistrationError
+from regledger.domain.errors import NotFoundError
 from regledger.domain.ids import ProgramId, SectionId
 from regledger.domain.runner import CommandResult
 from regledger.domain.values import ENROLLED, CommandContext
@@ -62,17 +62,12 @@ def _act(
         return redirect(url, Flash("error", REASON_REQUIRED, "invalid_input"))
     api = api_of(request)
     acting = acting_for(api, session, slug, key)
-    try:
+
+    def run() -> CommandResult:
         ctx = context(session.principal, command_id.strip() or None, reason=reason, override=override)
-        result = action(api.services.app, acting.program_id, key, ctx)
-    except (RegistrationError, ApiError) as error:
-        return redirect(url, refusal_flash(error))
-    message = done(result)
-    if result.replayed:
-        message += " (this form was already sent: its first outcome, nothing changed again)"
-    if result.warnings:
-        message += " Warnings: " + "; ".join(str(w) for w in result.warnings)
-    return redirect(url, Flash("ok", message, "", result.position))
+        return action(api.services.app, acting.program_id, key, ctx)
+
+    return form_command(url, run, lambda result: (url, done(result)))
 
 
 @router.post("/admin/p/{slug}/students/{key}/add")
