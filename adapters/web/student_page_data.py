@@ -27,6 +27,7 @@ from regledger.adapters.http.deps import Acting, Api
 from regledger.adapters.http.responses import ScheduleEntryPublic, StarsPublic
 from regledger.adapters.http.routes_catalogue import STUDENT_STATUSES
 from regledger.domain.ids import ProgramId, program_id, student_id
+from regledger.domain.program import Window
 from regledger.domain.values import ENROLLED, WAITLISTED, priority_level_of
 from regledger.projections.catalogue import CatalogueFilter, SectionView
 
@@ -45,9 +46,8 @@ class Phase:
 
 
 def _open(window: WindowPublic | None, now: datetime) -> bool:
-    if window is None:
-        return True
-    return (window.opens is None or window.opens <= now) and (window.closes is None or now <= window.closes)
+    """The domain's rule (`Window.contains`), so the page says what the commands will enforce."""
+    return window is None or Window(window.opens, window.closes).contains(now)
 
 
 def phase_of(program: ProgramPublic, now: datetime) -> Phase:
