@@ -135,6 +135,7 @@ def timeline(history: HistoryPublic, stars: list[Any]) -> list[HistoryLine]:
 
 @dataclass(frozen=True)
 class WaitlistPlace:
+    section_id: UUID
     code: str
     title: str
     place: int
@@ -143,6 +144,7 @@ class WaitlistPlace:
 
 
 def waitlist_places(views: RegistrationViews, sid: UUID, entries: list[ScheduleEntryPublic]) -> list[WaitlistPlace]:
+    """The student's place (1 = next; 0 if not in the queue) in each waitlist their schedule holds."""
     places = []
     for e in entries:
         if e.verb != WAITLISTED:
@@ -150,7 +152,7 @@ def waitlist_places(views: RegistrationViews, sid: UUID, entries: list[ScheduleE
         queue = views.waitlist(e.section_id)
         place = queue.index(sid) + 1 if sid in queue else 0
         code = e.section_code or str(e.section_id)
-        places.append(WaitlistPlace(code, e.class_title or "", place, len(queue), e.since))
+        places.append(WaitlistPlace(e.section_id, code, e.class_title or "", place, len(queue), e.since))
     return places
 
 

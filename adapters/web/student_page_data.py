@@ -26,6 +26,7 @@ from regledger.adapters.http.catalogue_models import (
 from regledger.adapters.http.deps import Acting, Api
 from regledger.adapters.http.responses import ScheduleEntryPublic, StarsPublic
 from regledger.adapters.http.routes_catalogue import STUDENT_STATUSES
+from regledger.adapters.web.routes_student_pages import waitlist_places
 from regledger.domain.ids import ProgramId, program_id, student_id
 from regledger.domain.program import Window
 from regledger.domain.values import ENROLLED, WAITLISTED, priority_level_of
@@ -127,7 +128,7 @@ def gather(request: Request, api: Api, acting: Acting, wanted: str | None) -> St
     held: dict[UUID, list[str]] = {}
     for entry in schedule:
         held.setdefault(entry.section_id, []).append(entry.verb)
-    places = _places(api, pid, acting.student_key, [e for e in schedule if e.verb == WAITLISTED])
+    places = _places(api, pid, acting.student_key, schedule)
     siblings = _siblings(api, pid, {e.subject_id for e in schedule if e.verb == ENROLLED})
     starred = set() if stars is None else set(stars.subject_ids)
     rows = {
@@ -186,15 +187,9 @@ def _wanted(timeslots: list[TimeslotPublic], wanted: str | None) -> TimeslotPubl
     return next((t for t in timeslots if wanted in (t.label, str(t.timeslot_id))), None) if wanted else None
 
 
-def _places(api: Api, pid: ProgramId, key: str, waiting: list[ScheduleEntryPublic]) -> dict[UUID, int]:
-    """The student's place (1 = next) in each waitlist they are on: one read per such section."""
-    sid = student_id(pid, key)
-    places: dict[UUID, int] = {}
-    for entry in waiting:
-        queue = [p.student_id for p in api.views.waitlist_places(entry.section_id)]
-        if sid in queue:
-            places[entry.section_id] = queue.index(sid) + 1
-    return places
+def _places(api: Api, pid: ProgramId, key: str, schedule: list[ScheduleEntryPublic]) -> dict[UUID, int]:
+    """The student's place (1 = next) in each waitlist they are on (as the registrar's page reads it)."""
+    return {w.section_id: w.place for w in waitlist_places(api.views, student_id(pid, key), schedule) if w.place}
 
 
 def _siblings(api: Api, pid: ProgramId, subjects: set[UUID]) -> dict[UUID, list[SectionPublic]]:
