@@ -117,6 +117,7 @@ class PostgresViews(SqlViews):
         self._readers: list[psycopg.Connection[Any]] = []
         self._readers_lock = threading.Lock()
         self._pool: ConnectionPool | None = None
+        self.pool_wait = 30.0  # seconds a read waits for a shared connection (psycopg_pool's default)
         self._binary: dict[str, str] = {}
 
     def _connection(self) -> psycopg.Connection[Any]:
@@ -314,6 +315,7 @@ class PostgresViews(SqlViews):
                     # A connection that died idle (a restart, a terminated backend) is replaced
                     # before it is lent, not found dead by the query.
                     check=ConnectionPool.check_connection,
+                    timeout=self.pool_wait,
                 )
             return self._pool
 

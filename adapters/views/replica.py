@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import psycopg
-from psycopg_pool import ConnectionPool
 
 from regledger.adapters.views.postgres import POSTGRES, PostgresViews
 from regledger.adapters.views.sql import SqlViews
@@ -102,21 +101,7 @@ class StandbyViews(PostgresViews):
     def __init__(self, conninfo: str, schema: str, health: ReplicaHealth, *, pool_size: int, wait: float) -> None:
         super().__init__(conninfo, schema, pool_size=pool_size)
         self.health = health
-        self.wait = wait
-
-    def _shared_pool(self) -> ConnectionPool:
-        with self._readers_lock:
-            if self._pool is None:
-                self._pool = ConnectionPool(
-                    self.conninfo,
-                    min_size=0,
-                    max_size=self.pool_size,
-                    kwargs={"autocommit": True},
-                    open=True,
-                    check=ConnectionPool.check_connection,
-                    timeout=self.wait,
-                )
-            return self._pool
+        self.pool_wait = wait
 
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
