@@ -143,6 +143,9 @@ def _context_page(browser: object, viewport: dict[str, int]) -> Iterator[object]
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("response", response)
     page.set_default_timeout(10_000)
+    # A navigation waits for the page and its assets; under the whole suite's load on 2 cores a
+    # first load once took over 10 s (CI), so loads get longer than other actions.
+    page.set_default_navigation_timeout(30_000)
     yield page
     context.close()
     assert not errors, f"the browser logged errors: {errors}"
