@@ -10,6 +10,7 @@ writes `docs/screenshots/` (`make screenshots`), otherwise a temporary directory
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from regledger.adapters.http.app import create_app
 from regledger.adapters.settings import Settings
 from regledger.adapters.simulation.synthetic import SyntheticProgram, generate_program
 from regledger.domain.ids import ProgramId
-from tests.serving import free_port
+from tests.serving import wait_until_up
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -48,10 +49,14 @@ class LiveServer:
     """uvicorn serving an app from a thread, on a free loopback port."""
 
     def __init__(self, app: object) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
+        # The socket is bound here and handed to uvicorn: no window in which another socket
+        # could take a port found free.
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")  # type: ignore[arg-type]
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
 
     @property
     def base(self) -> str:
@@ -64,11 +69,16 @@ class LiveServer:
             assert self.thread.is_alive(), "the server exited"
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.02)
+        # Started is not yet answering: in two CI runs a fresh server's first request timed out
+        # under the whole suite's load. Tests begin once it has answered, as every other server
+        # fixture's do (tests/serving.py).
+        wait_until_up(self.base, timeout=30)
         return self
 
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.socket.close()
 
 
 @dataclass
