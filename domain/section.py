@@ -82,6 +82,13 @@ class Section(AuditedAggregate):
         code: str
         message: str
 
+    class WaitlistPlaceReady(AuditedAggregate.Event):
+        """A queued student's schedule changed so that they could take a seat here, and none is
+        free: recorded so that a seat freed by a command racing with that change conflicts with
+        it and is offered again (docs/waitlists.md, "Racing commands")."""
+
+        student_id: StudentId
+
     @staticmethod
     def create_id(subject_id: SubjectId, index: int) -> UUID:
         return section_id(subject_id, index)
@@ -187,6 +194,12 @@ class Section(AuditedAggregate):
         if self.passed_over.get(student_id) != code:
             self._waitlist_passed_over(student_id=student_id, code=code, message=message, **audit)
 
+    def place_ready(self, student_id: StudentId, audit: dict[str, str]) -> None:
+        """Record that a queued student could now take a seat here (see `WaitlistPlaceReady`)."""
+        if student_id not in self.waitlist:
+            raise NotRegistered("The student is not on this section's waitlist.", section_id=str(self.id))
+        self._waitlist_place_ready(student_id=student_id, **audit)
+
     def cancel(self, audit: dict[str, str]) -> list[StudentId]:
         """Cancel and release every seat and waitlist place; returns the students affected."""
         if self.is_cancelled:
@@ -279,6 +292,10 @@ class Section(AuditedAggregate):
         reason: str,
     ) -> None:
         self.passed_over[student_id] = code
+
+    @event(WaitlistPlaceReady)
+    def _waitlist_place_ready(self, student_id: StudentId, actor: str, command_id: str, reason: str) -> None:
+        self.passed_over.pop(student_id, None)  # the recorded reason no longer holds
 
     @event(CapacityChanged)
     def _capacity_changed(

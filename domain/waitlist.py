@@ -108,7 +108,18 @@ def promote_for_student(
         for ref in student.holding(WAITLISTED)
         if ref.section_id not in skipped
     ]
-    return promote_everywhere(app, program, (s for s in waiting if s.seats_free > 0), ctx)
+    changed, promoted = promote_everywhere(app, program, (s for s in waiting if s.seats_free > 0), ctx)
+    for section in waiting:
+        if any(c is section for c in changed) or student.student_id not in section.waitlist:
+            continue
+        # No seat for them here now (full or closed), but their new schedule could take one. A
+        # seat freed at this moment by another command was offered to their old schedule: this
+        # event makes that command and this one conflict, so the later one reads both and retries.
+        subject = app.load_subject(section.subject_id, program)
+        if rules.promotion_refusal(program, subject, section, student) is None:
+            section.place_ready(student.student_id, ctx.audit())
+            changed.append(section)
+    return changed, promoted
 
 
 def queue_ahead_check(

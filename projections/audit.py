@@ -203,6 +203,7 @@ _FACTS: dict[type[Any], Callable[[Any], Facts]] = {
     Section.StudentWaitlisted: _section_student,
     Section.StudentLeftWaitlist: _section_student,
     Section.WaitlistPassedOver: lambda e: (e.student_id, e.originator_id, None, None, "", e.code),
+    Section.WaitlistPlaceReady: _section_student,
     Subject.Created: lambda e: (None, None, e.originator_id, None, "", e.code),
     Subject.StatusChanged: lambda e: (None, None, e.originator_id, None, "", e.status),
     Subject.SectionAdded: lambda e: (None, e.section_id, e.originator_id, None, "", ""),

@@ -107,6 +107,8 @@ def summary(e: AuditEntry) -> str:
             return f"{who} left the waitlist of {where}"
         case "Section.WaitlistPassedOver":
             return f"{who} passed over on the waitlist of {where} ({e.detail})"
+        case "Section.WaitlistPlaceReady":
+            return f"{who} can now take the next free seat in {where}"
     named = " ".join(part for part in (who, where) if part)
     text = _humane(e.event_kind) + (f": {named}" if named else "")
     return text + (f" ({e.detail})" if e.detail else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -141,3 +142,41 @@ def test_nobody_takes_a_seat_queued_students_could_take(w: World) -> None:
     w.add("bob", "art1")
     w.add("erin", "art1", admin(override=True, reason="staff child"))
     assert seated(w, "bob") == seated(w, "erin") == {"art1"}
+
+
+def _during_first_commit(w: World, other: Any) -> None:
+    """Run `other` (a whole command, in another thread) just before the next command saves:
+    the two have read the same states, as two requests racing on two connections."""
+    original = w.app.commit
+    pending = [other]
+
+    def commit(*args: Any, **kwargs: Any) -> Any:
+        if pending:
+            racing = threading.Thread(target=pending.pop())
+            racing.start()
+            racing.join()
+        return original(*args, **kwargs)
+
+    w.app.commit = commit  # type: ignore[method-assign]
+
+
+def test_a_seat_freed_while_the_queued_student_frees_their_slot_reaches_them(w: World) -> None:
+    """Regression (the demo's waitlist check): alice drops art1 while bob, queued for it and
+    blocked by math1, drops math1. Each read the other's state before it changed; the seat must
+    still end up with bob, whichever saves first."""
+    w.add("bob", "math1")
+    w.waitlist("bob", "art1")
+    _during_first_commit(w, lambda: w.drop("bob", "math1"))
+    w.drop("alice", "art1")
+    assert seated(w, "bob") == {"art1"}
+    assert w.get_section("art1").waitlist == []
+
+
+def test_a_queued_student_freeing_their_slot_while_a_seat_frees_gets_it(w: World) -> None:
+    """The same race, the other way round: bob's drop saves last, on a stale (full) art1."""
+    w.add("bob", "math1")
+    w.waitlist("bob", "art1")
+    _during_first_commit(w, lambda: w.drop("alice", "art1"))
+    w.drop("bob", "math1")
+    assert seated(w, "bob") == {"art1"}
+    assert w.get_section("art1").waitlist == []
