@@ -4,7 +4,8 @@ A no-show for timeslot T is a student who has not checked in and whose first cla
 time; lunch classes aside) begins in T: once T is under way, their seats go to those waiting.
 The sweep is planned from the aggregates, recorded (`NoShowSweep`), then carried out one
 student per command (atomic per student, resumable under the same command id); freed seats go
-to the waitlists. The undo gives a seat back where it is still free, and says why otherwise.
+to the waitlists, and the student's own places in the queues of sections meeting in the hours
+they miss end too. The undo gives a seat back where it is still free, and says why otherwise.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from regledger.domain.batch_commands import student_command_id
 from regledger.domain.errors import NotFoundError, RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, StudentId, SubjectId, TimeslotId, student_id
 from regledger.domain.no_show_sweep import NoShowSweep, SweepUndone
+from regledger.domain.program import Program
 from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
 from regledger.domain.student import Student
 from regledger.domain.subject import Subject
-from regledger.domain.values import ENROLLED, CommandContext
-from regledger.domain.waitlist import promote_everywhere, queue_ahead_check
+from regledger.domain.values import ENROLLED, WAITLISTED, CommandContext
+from regledger.domain.waitlist import promote_everywhere, promote_for_student, queue_ahead_check
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -120,7 +122,27 @@ def end_no_show(
             section.unenroll(student.student_id, cause=NO_SHOW, audit=ctx.audit())
             freed.append(section)
     _, promoted = promote_everywhere(app, program, freed, ctx)
-    return app.commit(ctx, student, *freed, *promoted, ids={"ended": str(len(freed))})
+    left = _leave_queues_of_missed_hours(app, program, student, freed, ctx)
+    # Their schedule changed: a queue they still hold may fit them now, as after any drop.
+    offered, elsewhere = promote_for_student(app, program, student, ctx) if freed else ([], [])
+    touched = (*freed, *left, *offered, *promoted, *elsewhere)
+    return app.commit(ctx, student, *touched, ids={"ended": str(len(freed)), "queues_left": str(len(left))})
+
+
+def _leave_queues_of_missed_hours(
+    app: Registration, program: Program, student: Student, freed: list[Section], ctx: CommandContext
+) -> list[Section]:
+    """A no-show is absent in the timeslots of the seats they lose: their places in the queues
+    of sections meeting then end too (cause `no_show`), rather than seat them in a class under way."""
+    missed = {t for section in freed for t in section.timeslot_ids}
+    left: list[Section] = []
+    for ref in student.holding(WAITLISTED):
+        queued = app.load_section(ref.section_id, program)
+        if missed.intersection(queued.timeslot_ids):
+            student.end(queued.section_id, [WAITLISTED], cause=NO_SHOW, audit=ctx.audit())
+            queued.leave_waitlist(student.student_id, cause=NO_SHOW, audit=ctx.audit())
+            left.append(queued)
+    return left
 
 
 def undo_no_shows(app: Registration, program_id: ProgramId, sweep_id: UUID, ctx: CommandContext) -> NoShowReport:

@@ -63,3 +63,20 @@ def test_a_student_who_checks_in_after_the_plan_keeps_the_seat(w: World) -> None
     w.app.unenroll_no_shows(w.program_id, w.timeslots[0], ctx)  # resumes the recorded sweep
     assert "alice" in w.enrolled_keys("math1")
     assert w.enrolled_keys("art1") == set()
+
+
+def test_a_no_show_leaves_the_queues_of_the_hours_they_miss(w: World) -> None:
+    """Regression (the demo's waitlist check): erin, absent at 9:00, queued for math1 (9:00) and
+    was passed over there because art1 (9:00) was hers. The sweep frees alice's math1 seat and
+    erin's art1: math1 must not keep a free seat with erin queued and now able to take it. A
+    no-show's places in the queues of the hours they miss end with their seats."""
+    w.drop("dave", "math1", verbs=["Waitlisted"])
+    w.waitlist("erin", "math1")
+    w.app.unenroll_no_shows(w.program_id, w.timeslots[0], admin(reason="9:15"))
+    math1 = w.get_section("math1")
+    assert w.enrolled_keys("math1") == {"bob"}
+    assert math1.seats_free == 1
+    assert math1.waitlist == []
+    assert (w.sections["math1"], "Waitlisted") not in w.get_student("erin").registrations
+    ended = [e for e in w.app.events.get(w.student_id("erin")) if getattr(e, "verb", "") == "Waitlisted"]
+    assert [getattr(e, "cause", "") for e in ended[-1:]] == ["no_show"]
