@@ -1,6 +1,8 @@
 """Race test on PostgreSQL: many writers, threads and processes, at ten tiny sections.
 
-Replacements (an add that drops the conflicting seat in the same commit) race with the rest.
+Replacements (an add that drops the conflicting seat in the same commit) race with the rest,
+and so do waitlists: a refused add often joins the section's queue, and every freed seat is
+offered to the queue in the same commit.
 
 One program, ten sections of capacity 5 (two classes with two sections each, for switches),
 400 students with profiles. Eight threads in this process (sharing one app, as a web server
@@ -12,6 +14,8 @@ returned position). Afterwards the store is checked against the records:
 - no section ever held more Enrolled students than its capacity (Section aggregates, and an
   independent fold of every stored event in log order);
 - no double booking (two sections of one class, or two sections sharing a timeslot);
+- nobody jumped a waitlist: no section open with a free seat has a queued student who could
+  take it (docs/waitlists.md);
 - Student-side and Section-side seats agree;
 - every accepted command's events are stored, the last one exactly at the returned position;
 - every refused command wrote nothing, and no event belongs to a command nobody accepted;
@@ -45,6 +49,8 @@ from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.errors import RegistrationError
 from regledger.domain.ids import ProgramId, SectionId, program_id
+from regledger.domain.rules import promotion_refusal
+from regledger.domain.student import Student
 from regledger.domain.values import CommandContext
 
 CAPACITY = 5
@@ -62,6 +68,10 @@ EXPECTED_CODES = {
     "not_registered",
     "not_enrolled",
     "conflict",
+    "already_waitlisted",
+    "already_registered",
+    "seats_available",
+    "waitlist_ahead",
 }
 
 # (class code, timeslot index) per section; A and B have two sections each (switch pairs),
@@ -113,11 +123,16 @@ class Worker:
 
     def run(self, ops: int) -> list[Record]:
         for i in range(ops):
-            self.step(f"{self.name}-{i:04d}")
+            # The last quarter mostly drops: seats free up while queues are long, so the end
+            # state has free seats for the waitlist check to look at.
+            self.step(f"{self.name}-{i:04d}", draining=i >= ops * 3 // 4)
         return self.records
 
-    def step(self, command_id: str) -> None:
+    def step(self, command_id: str, *, draining: bool = False) -> None:
         roll = self.rng.random()
+        if draining and self.held and roll < 0.6:
+            self.drop(command_id)
+            return
         if roll < 0.55 or not self.held:
             self.add(command_id)
         elif roll < 0.75:
@@ -133,7 +148,7 @@ class Worker:
     def add(self, command_id: str) -> None:
         student = self.own.pop() if self.own else self.rng.choice(self.all_students)
         section = self.pick_section()
-        self.call(
+        code = self.call(
             "add",
             command_id,
             student,
@@ -141,6 +156,15 @@ class Worker:
             lambda ctx: self.app.add_section(self.program, student, section, ctx),
             on_accept=lambda: self.held.__setitem__(student, section),
         )
+        if code == "section_full" and self.rng.random() < 0.5:  # queue for it, as students do
+            self.call(
+                "waitlist",
+                f"{command_id}-w",
+                student,
+                [section],
+                lambda ctx: self.app.join_waitlist(self.program, student, section, ctx),
+                on_accept=lambda: None,
+            )
 
     def drop(self, command_id: str) -> None:
         if self.rng.random() < 0.15:  # someone else's student, likely refused: exercises refusals
@@ -197,7 +221,8 @@ class Worker:
         sections: list[SectionId],
         command: Callable[[CommandContext], Any],
         on_accept: Callable[[], object],
-    ) -> None:
+    ) -> str | None:
+        """Run and record one command; returns the refusal's code (None if not refused)."""
         record: Record = {
             "command_id": command_id,
             "worker": self.name,
@@ -223,6 +248,7 @@ class Worker:
             }
             on_accept()
         self.records.append(record)
+        return record.get("code")
 
 
 def run_threads(
@@ -284,6 +310,7 @@ def set_up(app: Registration) -> tuple[ProgramId, dict[SectionId, tuple[str, int
 
     app.create_program("race", "Race", admin(), school_year=2027)
     pid = program_id("race")
+    app.change_settings(pid, {"waitlist_enabled": True}, admin())
     start = datetime(2027, 3, 6, 9, tzinfo=UTC)
     slots = [
         UUID(
@@ -399,7 +426,8 @@ def test_concurrent_adds_drops_switches_and_replaces_never_overbook(make_postgre
     push_seconds = time.monotonic() - pushed
 
     # -- what the workers saw ----------------------------------------------------------
-    assert len(records) == len(names) * OPS_PER_THREAD
+    steps = [r for r in records if r["op"] != "waitlist"]  # a join follows some refused adds
+    assert len(steps) == len(names) * OPS_PER_THREAD
     assert len({r["command_id"] for r in records}) == len(records)
     errors = [r for r in records if r["status"] == "error"]
     assert not errors, [r.get("error") for r in errors[:5]]
@@ -409,7 +437,7 @@ def test_concurrent_adds_drops_switches_and_replaces_never_overbook(make_postgre
     assert set(codes) <= EXPECTED_CODES, codes
     assert not any(r["replayed"] for r in accepted.values())
     ops = Counter((r["op"], r["status"]) for r in records)
-    for op in ("add", "drop", "switch", "replace"):
+    for op in ("add", "drop", "switch", "replace", "waitlist"):
         assert ops[(op, "accepted")] > 0, ops
     assert {student_key(n) for n in range(STUDENTS)} <= {r["student"] for r in records if r["op"] == "add"}
 
@@ -421,6 +449,7 @@ def test_concurrent_adds_drops_switches_and_replaces_never_overbook(make_postgre
     seats: dict[UUID, set[UUID]] = {s: set() for s in section_ids}  # Section side
     holding: dict[UUID, set[UUID]] = defaultdict(set)  # Student side: sections held Enrolled
     peak: Counter[UUID] = Counter()
+    promoted = 0  # seats given to a queue's student
     for position, event in log:
         by_command[event.command_id].append(position)
         kind = type(event).__qualname__
@@ -428,6 +457,7 @@ def test_concurrent_adds_drops_switches_and_replaces_never_overbook(make_postgre
             assert event.student_id not in seats[event.originator_id]
             seats[event.originator_id].add(event.student_id)
             peak[event.originator_id] = max(peak[event.originator_id], len(seats[event.originator_id]))
+            promoted += event.cause == "waitlist"
         elif kind == "Section.StudentUnenrolled":
             seats[event.originator_id].remove(event.student_id)
         elif kind == "Student.SectionRegistered" and event.verb == "Enrolled":
@@ -464,6 +494,19 @@ def test_concurrent_adds_drops_switches_and_replaces_never_overbook(make_postgre
         assert len(set(classes)) == len(classes), (student, classes)
         assert len(set(slots)) == len(slots), (student, slots)
 
+    # Nobody jumped a waitlist: a free seat in an open section has nobody queued who fits it.
+    program = verifier.load_program(pid)
+    queued = 0
+    for section_id in section_ids:
+        section = verifier.load_section(section_id)
+        queued += len(section.waitlist)
+        if section.seats_free <= 0 or section.status_refusal() is not None:
+            continue
+        subject = verifier.load_subject(section.subject_id)
+        for waiting in section.waitlist:
+            student = verifier.load(Student, waiting, "student")
+            assert promotion_refusal(program, subject, section, student) is not None, (layout[section_id], waiting)
+
     # Accepted commands are stored, ending exactly at the position they returned.
     for command_id, record in accepted.items():
         stored = by_command.get(command_id)
@@ -479,7 +522,8 @@ def test_concurrent_adds_drops_switches_and_replaces_never_overbook(make_postgre
     print(
         f"\nrace: {len(records)} commands in {push_seconds:.1f}s ({len(records) / push_seconds:.0f}/s), "
         f"total {time.monotonic() - began:.1f}s; accepted {len(accepted)}, refused {dict(codes)}; "
-        f"ops {dict(ops)}; seats filled {filled}/{len(section_ids) * CAPACITY}; retries {retries}"
+        f"ops {dict(ops)}; seats filled {filled}/{len(section_ids) * CAPACITY}; queued {queued}; "
+        f"promoted {promoted}; retries {retries}"
     )
     assert any(count > 0 for count in retries.values()), retries
     assert total_retries > 0
