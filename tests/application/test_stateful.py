@@ -187,6 +187,21 @@ class RegistrationMachine(RuleBasedStateMachine):
         section_id = self.world.sections[name]
         self.run(lambda: self.world.app.cancel_section(section_id, admin()))
 
+    # -- the day of the program ------------------------------------------------------------------
+
+    @rule(key=students)
+    def check_in(self, key: str) -> None:
+        self.run(lambda: self.world.app.check_in(self.world.program_id, key, admin()))
+
+    @rule(slot=st.integers(min_value=0, max_value=2))
+    def sweep_no_shows(self, slot: int) -> None:
+        timeslot = self.world.timeslots[slot]
+        self.run(lambda: self.world.app.unenroll_no_shows(self.world.program_id, timeslot, admin(reason="9:15")))
+
+    @rule(key=students)
+    def unenroll_all(self, key: str) -> None:
+        self.run(lambda: self.world.app.unenroll_all(self.world.program_id, key, admin(reason="went home")))
+
     # -- invariants -----------------------------------------------------------------------------
 
     @invariant()
