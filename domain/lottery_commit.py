@@ -77,10 +77,19 @@ def commit_lottery(app: Registration, run_id: UUID, ctx: CommandContext, replace
         _, promoted = promote_everywhere(app, program, sections.values(), ctx)  # seats left free
         program.record_lottery_commit(run.id, ctx.audit())
         run.commit(len(result.assignments), previous, ctx.audit())
+        run.record_unplaced(_unplaced(app, run, assigned), ctx.audit())
         ids = {**run_ids(run), "ended": str(held), "replaced_run_id": str(previous or "")}
+        ids["unplaced"] = str(run.unplaced)
         if promoted:
             ids["promoted"] = str(len(promoted))
         return app.commit(ctx, run, program, *sections.values(), *students.values(), *promoted, ids=ids)
+
+
+def _unplaced(app: Registration, run: LotteryRun, assigned: set[StudentId]) -> tuple[StudentId, ...]:
+    """The students who had starred or ranked classes at the run's input position (eligible
+    or not) and whom it seated nowhere, in id order."""
+    chose = app.lottery_inputs.lottery_participants(run.program_id, run.input_position)
+    return tuple(StudentId(s) for s in sorted(chose - assigned, key=lambda s: s.int))
 
 
 def _end_held_seats(

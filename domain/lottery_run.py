@@ -14,7 +14,7 @@ from eventsourcing.domain import event
 
 from regledger.domain.audited import AuditedAggregate
 from regledger.domain.errors import LotteryAlreadyCommitted, LotteryDiscarded, LotteryNotComputed
-from regledger.domain.ids import LotteryRunId, ProgramId
+from regledger.domain.ids import LotteryRunId, ProgramId, StudentId
 
 STARTED = "started"
 COMPUTED = "computed"
@@ -43,6 +43,16 @@ class LotteryRun(AuditedAggregate):
 
     class Discarded(AuditedAggregate.Event):
         pass
+
+    class StudentsUnplaced(AuditedAggregate.Event):
+        """The students with lottery preferences whom the committed run gave no seat (so they
+        can be told: the notifier's `lottery_unplaced`)."""
+
+        program_id: ProgramId
+        student_ids: tuple[StudentId, ...]
+
+    # Participants the committed run seated nowhere (a class default: older runs have none).
+    unplaced: int = 0
 
     @staticmethod
     def create_id(program_id: ProgramId, command_id: str) -> UUID:
@@ -100,6 +110,11 @@ class LotteryRun(AuditedAggregate):
         self.check_committable()
         self._committed(enrolments=enrolments, replaced_run_id=replaced_run_id, **audit)
 
+    def record_unplaced(self, student_ids: tuple[StudentId, ...], audit: dict[str, str]) -> None:
+        """After `commit`: who took part and got nothing (nothing is recorded for nobody)."""
+        if student_ids:
+            self._students_unplaced(program_id=self.program_id, student_ids=student_ids, **audit)
+
     def discard(self, audit: dict[str, str]) -> None:
         if self.status == DISCARDED:
             raise LotteryDiscarded("This lottery run is already discarded.", run_id=str(self.id))
@@ -133,6 +148,17 @@ class LotteryRun(AuditedAggregate):
         self.enrolments = enrolments
         self.replaced_run_id = replaced_run_id
         self.status = COMMITTED
+
+    @event(StudentsUnplaced)
+    def _students_unplaced(
+        self,
+        program_id: ProgramId,  # noqa: ARG002 - recorded by the event, not kept in the state
+        student_ids: tuple[StudentId, ...],
+        actor: str,
+        command_id: str,
+        reason: str,
+    ) -> None:
+        self.unplaced = len(student_ids)  # the ids stay in the event, for the notifier
 
     @event(Discarded)
     def _discarded(self, actor: str, command_id: str, reason: str) -> None:

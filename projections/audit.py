@@ -221,6 +221,7 @@ _FACTS: dict[type[Any], Callable[[Any], Facts]] = {
     LotteryRun.Started: lambda e: (None, None, None, None, "", f"seed {e.seed}"),
     LotteryRun.Computed: lambda e: (None, None, None, None, "", f"{e.assignments} assignments"),
     LotteryRun.Committed: lambda e: (None, None, None, e.replaced_run_id, "", f"{e.enrolments} enrolments"),
+    LotteryRun.StudentsUnplaced: lambda e: (None, None, None, None, "", f"{len(e.student_ids)} unplaced"),
     AdmissionTicket.Entered: lambda e: (None, None, None, None, "", e.holder_key),
     AdmissionTicket.MemberJoined: lambda e: (None, None, None, None, "", e.student_key),
     AdmissionTicket.MemberLeft: lambda e: (None, None, None, None, "", e.student_key),

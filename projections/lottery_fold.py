@@ -220,6 +220,12 @@ class Fold:
 
     # -- the input ------------------------------------------------------------------------
 
+    def participants(self) -> set[UUID]:
+        """Students who starred a class or ranked a priority (eligible or not)."""
+        return {
+            i for i, s in self.students.items() if s.stars or any(r is not None for v in s.rankings.values() for r in v)
+        }
+
     def snapshot(self, position: int) -> InputSnapshot:
         if self.memo is None:
             self.memo = build_snapshot(self, position)

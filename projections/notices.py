@@ -12,7 +12,10 @@ Notices (the student is the `Student` event's originator):
 - `class_change_enrolled` / `class_change_left`: a class-change commit's moves;
 - `section_cancelled`: an Enrolled or Waitlisted registration ended by a cancellation;
 - `admin_dropped`: an Enrolled or Waitlisted registration ended by a drop or an unenroll-all
-  that someone other than the student asked for (an admin, the CLI, a script).
+  that someone other than the student asked for (an admin, the CLI, a script);
+- `lottery_unplaced`: a committed lottery run gave the student, who had chosen classes, no seat
+  (`LotteryRun.StudentsUnplaced`; in the same commit as the seats, so in the same message
+  group as everyone else's lottery results).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from regledger.domain.lottery_run import LotteryRun
 from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
@@ -53,6 +57,7 @@ GROUPS = {
     "waitlist_promoted": "waitlist",
     "lottery_enrolled": "lottery",
     "lottery_replaced": "lottery",
+    "lottery_unplaced": "lottery",
     "class_change_enrolled": "class_change",
     "class_change_left": "class_change",
     "section_cancelled": "cancellation",
@@ -73,6 +78,7 @@ TOPICS = tuple(
         Program.StudentsAdmitted,
         Program.AdmissionsUndone,
         Program.AdmissionsDeclined,
+        LotteryRun.StudentsUnplaced,
         Subject.Created,
         Subject.DetailsChanged,
         Section.Scheduled,
@@ -168,8 +174,13 @@ def fold(
 
 
 def _notices(event: Any) -> list[tuple[UUID, Notice]]:
-    """(student, notice) pairs of one event: a student's own event, or Phase Zero's admissions
-    (a Program event naming many students; its `section_id` is the program's)."""
+    """(student, notice) pairs of one event: a student's own event, or one naming many students
+    (Phase Zero's admissions, a lottery's unplaced students; the notice's `section_id` is then
+    the program's)."""
+    if isinstance(event, LotteryRun.StudentsUnplaced):  # names the program, as admissions do
+        return [
+            (s, Notice("lottery_unplaced", event.program_id, "", event.actor, event.reason)) for s in event.student_ids
+        ]
     kind = ADMISSION_NOTICES.get(type(event))
     if kind is not None:
         return [(s, Notice(kind, event.originator_id, "", event.actor, event.reason)) for s in event.student_ids]

@@ -57,6 +57,14 @@ TEMPLATES: dict[str, str] = {
         "- An administrator ended your {{ item.verb }} registration in {{ item.section }} ({{ item.title }})."
         "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
     ),
+    "lottery_unplaced.txt": (
+        "- The lottery could not give you a seat in the classes you chose. Classes with free seats"
+        " open for first-come-first-served registration next: add them on {{ program }}'s registration page."
+    ),
+    "lottery_unplaced.html": (
+        "The lottery could not give you a seat in the classes you chose. Classes with free seats"
+        " open for first-come-first-served registration next: add them on <b>{{ program }}</b>'s registration page."
+    ),
     "admission_admitted.txt": "- You are admitted to {{ program }}: you may now register for classes.",
     "admission_admitted.html": "You are admitted to <b>{{ program }}</b>: you may now register for classes.",
     "admission_undone.txt": (

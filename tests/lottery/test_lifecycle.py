@@ -23,7 +23,7 @@ from regledger.adapters.simulation.seed import store_synthetic_program
 from regledger.adapters.simulation.synthetic import generate_program, to_lottery_input
 from regledger.domain.application import Registration
 from regledger.domain.errors import IdempotencyKeyReused, RegistrationError
-from regledger.domain.ids import ProgramId, SectionId, TimeslotId
+from regledger.domain.ids import ProgramId, SectionId, TimeslotId, student_id
 from regledger.domain.lottery.algorithm import compute_assignment
 from regledger.domain.lottery.model import LotteryInput, LotteryParameters
 from regledger.domain.lottery_run import LotteryRun
@@ -327,6 +327,24 @@ def test_every_assignment_becomes_exactly_one_enrolment_on_section_and_student(a
     assert seats(app, w) == set(expected)
     assert app.load_run(run.id).status == "committed"
     assert app.load_program(program_id).committed_lottery_run_id == run.id
+
+
+def test_the_commit_records_who_chose_classes_and_got_no_seat(app):
+    """Those students are told (`lottery_unplaced`); one without preferences is not named."""
+    w = Stored(app)
+    for section_id in w.sections.values():  # scarce seats: some students get none
+        app.change_capacity(section_id, admin(), max_class_capacity=1)
+    app.submit_profile(w.program_id, "idle", "Idle", 2029, {}, admin())  # no stars, no priorities
+    run = run_of(app, w.program_id)
+    result = app.commit_lottery(run.id, admin())
+    seated = {student for student, _ in seats(app, w)}
+    chose = {student_id(w.program_id, s.key) for s in w.students if s.stars or any(s.priorities.values())}
+    [recorded] = [e for e in app.events.get(run.id) if isinstance(e, LotteryRun.StudentsUnplaced)]
+    assert set(recorded.student_ids) == chose - seated
+    assert recorded.student_ids  # the scarce seats left some out
+    assert student_id(w.program_id, "idle") not in recorded.student_ids
+    assert recorded.program_id == w.program_id
+    assert result.ids["unplaced"] == str(len(recorded.student_ids)) == str(app.load_run(run.id).unplaced)
 
 
 def test_a_second_commit_of_this_or_another_run_is_refused(app):
