@@ -17,8 +17,9 @@ from regledger.adapters.http.deps import (
     authenticate,
     client_address,
 )
-from regledger.adapters.web.flash import read_your_write
+from regledger.adapters.web.flash import FLASH_COOKIE, Flash, read_your_write
 from regledger.adapters.web.session import CSRF_FIELD, SESSION_COOKIE, WebSession, csrf_valid, sign_in_url
+from regledger.projections.views import RegistrationViews
 
 ADMIN_SIGN_IN = "/admin/sign-in"
 STUDENT_SIGN_IN = "/sign-in"
@@ -80,6 +81,21 @@ async def student_session(request: Request, api: ApiDep) -> WebSession:
 
 AdminSession = Annotated[WebSession, Depends(admin_session)]
 StudentSession = Annotated[WebSession, Depends(student_session)]
+
+
+async def student_page_views(request: Request, api: ApiDep) -> RegistrationViews:
+    """The views the student page reads: a read replica's when replicas are configured (the page
+    every student reloads in a rush), once it holds the last form's write (the flash's position),
+    else the primary's. Registrars' pages read the primary: few readers, who want it fresh."""
+    replicas = api.services.replicas
+    if replicas is None:
+        return api.views
+    flash = Flash.decode(request.cookies.get(FLASH_COOKIE))
+    replica = await replicas.views_for(flash.position if flash is not None and flash.position else None)
+    return api.views if replica is None else replica
+
+
+StudentPageViews = Annotated[RegistrationViews, Depends(student_page_views)]
 
 
 async def _checked(session: WebSession, csrf: str) -> WebSession:

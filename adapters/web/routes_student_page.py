@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from regledger.adapters.http.deps import Acting, context
 from regledger.adapters.http.schemas import Verb
-from regledger.adapters.web.deps import StudentForm, StudentSession
+from regledger.adapters.web.deps import StudentForm, StudentPageViews, StudentSession
 from regledger.adapters.web.pages import WebRoute, api_of, form_command, render
 from regledger.adapters.web.session import WebSession
 from regledger.adapters.web.student_page_data import gather
@@ -57,10 +57,11 @@ def _new_id() -> str:
 def student_page(
     request: Request,
     session: StudentSession,
+    views: StudentPageViews,
     timeslot: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     api = api_of(request)
-    data = gather(request, api, acting_of(session), timeslot)
+    data = gather(request, api, views, acting_of(session), timeslot)
     return render(request, "student/page.html", {"session": session, "page": data, "new_id": _new_id})
 
 

@@ -31,6 +31,7 @@ from regledger.domain.ids import ProgramId, program_id, student_id
 from regledger.domain.program import Window
 from regledger.domain.values import ENROLLED, WAITLISTED, priority_level_of
 from regledger.projections.catalogue import CatalogueFilter, SectionView
+from regledger.projections.views import RegistrationViews
 
 # Above this many catalogue sections the page shows one timeslot at a time (Splash: ~700).
 ALL_AT_ONCE = 150
@@ -113,9 +114,9 @@ class StudentPage:
     paged: bool  # one timeslot at a time (asked for, or too many sections to show at once)
 
 
-def gather(request: Request, api: Api, acting: Acting, wanted: str | None) -> StudentPage:
-    """The page's data; `wanted`: a timeslot label or id to show (else all, or the first)."""
-    views = api.views
+def gather(request: Request, api: Api, views: RegistrationViews, acting: Acting, wanted: str | None) -> StudentPage:
+    """The page's data read from `views` (a replica's or the primary's, `deps.student_page_views`);
+    `wanted`: a timeslot label or id to show (else all, or the first)."""
     program = routes_catalogue.program(acting.principal, acting.slug, views)
     student = routes_catalogue.student(acting, views)
     schedule = routes_queries.schedule(request, acting, views, fmt="json").entries
@@ -123,13 +124,13 @@ def gather(request: Request, api: Api, acting: Acting, wanted: str | None) -> St
     stars = routes_queries.stars(acting, views) if phase.lottery_open else None  # shown in that phase only
     pid = program_id(acting.slug)
     settings = program.settings
-    shown, found = _catalogue(api, pid, program.timeslots, _wanted(program.timeslots, wanted))
+    shown, found = _catalogue(views, pid, program.timeslots, _wanted(program.timeslots, wanted))
     sections = [SectionPublic.of(s) for s in found]
     held: dict[UUID, list[str]] = {}
     for entry in schedule:
         held.setdefault(entry.section_id, []).append(entry.verb)
-    places = _places(api, pid, acting.student_key, schedule)
-    siblings = _siblings(api, pid, {e.subject_id for e in schedule if e.verb == ENROLLED})
+    places = _places(views, pid, acting.student_key, schedule)
+    siblings = _siblings(views, pid, {e.subject_id for e in schedule if e.verb == ENROLLED})
     starred = set() if stars is None else set(stars.subject_ids)
     rows = {
         s.section_id: Row(
@@ -165,14 +166,14 @@ def gather(request: Request, api: Api, acting: Acting, wanted: str | None) -> St
 
 
 def _catalogue(
-    api: Api, pid: ProgramId, timeslots: list[TimeslotPublic], wanted: TimeslotPublic | None
+    views: RegistrationViews, pid: ProgramId, timeslots: list[TimeslotPublic], wanted: TimeslotPublic | None
 ) -> tuple[TimeslotPublic | None, list[SectionView]]:
     """The timeslot shown (None: all of them) and its sections. Without one asked for, the first
     timeslot's sections tell the catalogue's size (one cheap query instead of a count): a large
     catalogue shows that first timeslot, a small one every timeslot."""
 
     def meeting(t: TimeslotPublic) -> list[SectionView]:
-        return api.views.section_views(pid, CatalogueFilter(timeslot_id=t.timeslot_id, statuses=STUDENT_STATUSES))
+        return views.section_views(pid, CatalogueFilter(timeslot_id=t.timeslot_id, statuses=STUDENT_STATUSES))
 
     if wanted is not None:
         return wanted, meeting(wanted)
@@ -180,25 +181,25 @@ def _catalogue(
         first = meeting(timeslots[0])
         if len(first) * len(timeslots) > ALL_AT_ONCE:
             return timeslots[0], first
-    return None, api.views.section_views(pid, CatalogueFilter(statuses=STUDENT_STATUSES))
+    return None, views.section_views(pid, CatalogueFilter(statuses=STUDENT_STATUSES))
 
 
 def _wanted(timeslots: list[TimeslotPublic], wanted: str | None) -> TimeslotPublic | None:
     return next((t for t in timeslots if wanted in (t.label, str(t.timeslot_id))), None) if wanted else None
 
 
-def _places(api: Api, pid: ProgramId, key: str, schedule: list[ScheduleEntryPublic]) -> dict[UUID, int]:
+def _places(views: RegistrationViews, pid: ProgramId, key: str, schedule: list[ScheduleEntryPublic]) -> dict[UUID, int]:
     """The student's place (1 = next) in each waitlist they are on (as the registrar's page reads it)."""
-    return {w.section_id: w.place for w in waitlist_places(api.views, student_id(pid, key), schedule) if w.place}
+    return {w.section_id: w.place for w in waitlist_places(views, student_id(pid, key), schedule) if w.place}
 
 
-def _siblings(api: Api, pid: ProgramId, subjects: set[UUID]) -> dict[UUID, list[SectionPublic]]:
+def _siblings(views: RegistrationViews, pid: ProgramId, subjects: set[UUID]) -> dict[UUID, list[SectionPublic]]:
     """Every open section of the classes the student is enrolled in (switch targets), one query."""
     if not subjects:
         return {}
     where = CatalogueFilter(subject_ids=tuple(sorted(subjects, key=str)), statuses=STUDENT_STATUSES)
     found: dict[UUID, list[SectionPublic]] = {}
-    for view in api.views.section_views(pid, where):
+    for view in views.section_views(pid, where):
         if not view.is_cancelled:
             found.setdefault(view.subject_id, []).append(SectionPublic.of(view))
     return found

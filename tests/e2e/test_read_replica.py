@@ -20,8 +20,10 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -30,6 +32,9 @@ from psycopg import sql
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.http.app import create_app
 from regledger.adapters.settings import Settings
+from regledger.adapters.web.session import csrf_token
+from regledger.domain.ids import SubjectId, TimeslotId, program_id
+from regledger.domain.values import CommandContext
 from tests.serving import free_port
 
 with warnings.catch_warnings():
@@ -314,3 +319,58 @@ def test_of_several_replicas_a_dead_one_is_left_out(api: Api, pair: Pair) -> Non
     by_port = {r["name"].split("/")[0].rsplit(":", 1)[1]: r for r in ready["replicas"]}
     assert by_port[str(pair.standby.port)]["status"] == "ok"
     assert by_port[str(DEAD_PORT)]["status"] == "unreachable"
+
+
+def _student_page_set_up(api: Api, slug: str) -> tuple[str, str]:
+    """A program with one section and student ada signed in on the api's client (cookie);
+    returns (the section id, the page's add form's csrf value)."""
+    app = api.services.app
+
+    def admin() -> CommandContext:
+        return CommandContext(actor="admin:test", command_id=str(uuid4()))
+
+    app.create_program(slug, slug, admin(), school_year=2027)
+    pid = program_id(slug)
+    start = datetime(2027, 3, 6, 9, tzinfo=UTC)
+    timeslot = app.add_timeslot(pid, "9am", start, start + timedelta(minutes=50), admin()).ids["timeslot_id"]
+    subject = app.add_subject(pid, "M101", "Mechanics", admin(), class_size_max=10).ids["subject_id"]
+    section = app.create_section(SubjectId(UUID(subject)), [TimeslotId(UUID(timeslot))], admin()).ids["section_id"]
+    app.submit_profile(pid, "ada", "Ada", 2029, {}, admin())
+    api.client.get("/sign-in")
+    nonce = api.client.cookies.get("rl_sign_in")
+    token = api.services.tokens.create("student", f"{slug}/ada")
+    signed = api.client.post("/sign-in", data={"token": token, "nonce": nonce}, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
+    return section, csrf_token(token)
+
+
+def test_the_student_page_reads_the_replica_and_still_shows_the_students_own_add(api: Api, pair: Pair) -> None:
+    section, csrf = _student_page_set_up(api, "page1")
+    head = api.services.app.recorder.max_notification_id() or 0
+    _until(lambda: _replica(api.ready()[1])["views_position"] >= head, "the replica holds the set-up")
+    with pair.standby.connect() as standby:
+        standby.execute("SELECT pg_wal_replay_pause()")
+        try:
+            _until(
+                lambda: standby.execute("SELECT pg_get_wal_replay_pause_state()").fetchone() == ("paused",),
+                "replay paused",
+            )
+            form = {"csrf": csrf, "section_id": section, "command_id": str(uuid4())}
+            added = api.client.post("/me/add", data=form, follow_redirects=False)
+            assert added.status_code == 303, added.text
+            # The page after the form waits for its write: the paused replica lacks it, so the
+            # primary answers after read_replica_wait.
+            after = api.client.get(added.headers["location"])
+            assert after.status_code == 200
+            assert "Enrolled in M101s1" in after.text
+            assert '<table class="schedule">' in after.text
+            assert api.metric("regledger_replica_fallbacks_total", reason="lag") >= 1
+            # A plain reload reads the replica as it stands: the add is not there yet.
+            served = api.metric("regledger_query_views_total", source="replica")
+            reload = api.client.get("/")
+            assert reload.status_code == 200
+            assert '<table class="schedule">' not in reload.text
+            assert api.metric("regledger_query_views_total", source="replica") == served + 1
+        finally:
+            standby.execute("SELECT pg_wal_replay_resume()")
+    _until(lambda: '<table class="schedule">' in api.client.get("/").text, "the replica caught up")
