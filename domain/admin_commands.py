@@ -189,8 +189,9 @@ def remove_constraint(
     program = app.load_program(program_id_)
     if replayed := app.replayed(ctx, program):
         return replayed
+    removed = program.constraints.get(constraint_id_)
     program.remove_constraint(constraint_id_, ctx.audit())
-    offered, promoted = promote_program(app, program, ctx)
+    offered, promoted = promote_program(app, program, ctx, removed=removed)
     return app.commit(ctx, program, *offered, *promoted, ids={"promoted": ",".join(s.student_key for s in promoted)})
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from regledger.domain import rules
+from regledger.domain.constraints import ScheduleConstraint
 from regledger.domain.errors import RegistrationError, WaitlistAhead
 from regledger.domain.ids import SectionId, StudentId
 from regledger.domain.program import Program
@@ -88,13 +89,41 @@ def promote_everywhere(
     return changed, list(promoted.values())
 
 
-def promote_program(app: Registration, program: Program, ctx: CommandContext) -> tuple[list[Section], list[Student]]:
+def promote_program(
+    app: Registration, program: Program, ctx: CommandContext, *, removed: ScheduleConstraint | None = None
+) -> tuple[list[Section], list[Student]]:
     """A change that may let queued students anywhere in the program fit (a constraint removed,
-    a class's category changed): offer every section's free seats again."""
+    a class's category changed): offer every section's free seats again.
+
+    With the `removed` constraint: a queued student it kept out of a section that has no seat
+    for them now is recorded ready there (`Section.WaitlistPlaceReady`), so that a seat freed
+    by a command racing with the removal conflicts with it (see `promote_for_student`)."""
     section_ids, _ = app.lottery_inputs.program_members(program.program_id)
     app.prefetch(*section_ids)
-    sections = (app.load_section(SectionId(i), program) for i in section_ids)
-    return promote_everywhere(app, program, (s for s in sections if s.waitlist and s.seats_free > 0), ctx)
+    queued = [s for s in (app.load_section(SectionId(i), program) for i in section_ids) if s.waitlist]
+    changed, promoted = promote_everywhere(app, program, (s for s in queued if s.seats_free > 0), ctx)
+    if removed is not None:
+        for section in queued:
+            if not any(c is section for c in changed) and _ready_without(app, program, section, removed, ctx):
+                changed.append(section)
+    return changed, promoted
+
+
+def _ready_without(
+    app: Registration, program: Program, section: Section, removed: ScheduleConstraint, ctx: CommandContext
+) -> bool:
+    """Record ready the queued students `removed` kept out of `section` who fit it now."""
+    subject = app.load_subject(section.subject_id, program)
+    with_it = rules.as_scheduled(rules.section_ref(section, subject))
+    marked = False
+    for candidate_id in section.waitlist:
+        candidate = app.find(Student, candidate_id)
+        if candidate is None or removed.is_satisfied(rules.schedule_of(candidate).with_added(with_it)):
+            continue
+        if rules.promotion_refusal(program, subject, section, candidate) is None:
+            section.place_ready(candidate.student_id, ctx.audit())
+            marked = True
+    return marked
 
 
 def promote_for_student(

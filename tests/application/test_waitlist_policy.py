@@ -173,3 +173,32 @@ def test_a_seat_freed_while_the_queued_student_frees_their_slot_reaches_them(w: 
     drops[saves_last]()
     assert seated(w, "bob") == {"art1"}
     assert w.get_section("art1").waitlist == []
+
+
+def _no_art_rule(w: World) -> None:
+    """A rule nobody may take art under; bob queues for art1 (held by alice) regardless."""
+    w.app.add_constraint(
+        w.program_id,
+        "no art",
+        {"op": "constant", "value": True},
+        {"op": "not", "item": {"op": "enrolled_in_class", "subject_id": str(w.subjects["art"])}},
+        admin(),
+    )
+    w.waitlist("bob", "art1")
+
+
+@pytest.mark.parametrize("saves_last", ["drop", "removal"])
+def test_a_seat_freed_while_the_rule_keeping_the_queue_out_is_removed_reaches_it(w: World, saves_last: str) -> None:
+    """Alice drops art1 while the registrar removes the rule that kept bob, queued for it, out:
+    the drop offered the seat under the rule, the removal saw art1 full. Bob must get the seat."""
+    _no_art_rule(w)
+    program = w.app.load_program(w.program_id)
+    (constraint_id,) = program.constraints
+    steps = {
+        "drop": lambda: w.drop("alice", "art1", admin(override=True, reason="moved")),
+        "removal": lambda: w.app.remove_constraint(w.program_id, constraint_id, admin()),
+    }
+    _during_first_commit(w, steps["removal" if saves_last == "drop" else "drop"])
+    steps[saves_last]()
+    assert seated(w, "bob") == {"art1"}
+    assert w.get_section("art1").waitlist == []
