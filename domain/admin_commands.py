@@ -36,7 +36,7 @@ from regledger.domain.values import (
     check_text,
     priority_verb,
 )
-from regledger.domain.waitlist import promote_program
+from regledger.domain.waitlist import promote_program, refused_by
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -191,7 +191,7 @@ def remove_constraint(
         return replayed
     removed = program.constraints.get(constraint_id_)
     program.remove_constraint(constraint_id_, ctx.audit())
-    offered, promoted = promote_program(app, program, ctx, removed=removed)
+    offered, promoted = promote_program(app, program, ctx, was_refused=None if removed is None else refused_by(removed))
     return app.commit(ctx, program, *offered, *promoted, ids={"promoted": ",".join(s.student_key for s in promoted)})
 
 

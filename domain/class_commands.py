@@ -11,7 +11,7 @@ from regledger.domain.runner import CommandResult, command
 from regledger.domain.section import Section
 from regledger.domain.section_commands import ZERO_CAPACITY, capacity_for
 from regledger.domain.values import CommandContext
-from regledger.domain.waitlist import promote_everywhere, promote_program
+from regledger.domain.waitlist import promote_everywhere, promote_program, refused_in_category
 
 if TYPE_CHECKING:
     from regledger.domain.application import Registration
@@ -31,6 +31,7 @@ def change_subject(
     subject = app.load_subject(subject_id_)
     if replayed := app.replayed(ctx, subject):
         return replayed
+    category = subject.category  # the former one, for the queues it kept out (promote_program)
     changed = subject.change_details(details, ctx.audit())
     resized: list[Section] = []
     if SIZES & set(changed):
@@ -43,7 +44,8 @@ def change_subject(
                 resized.append(section)
     program = app.load_program(subject.program_id)
     if "category" in changed and program.constraints:
-        offered, promoted = promote_program(app, program, ctx)  # constraints read categories
+        was_refused = refused_in_category(program, subject.subject_id, category)
+        offered, promoted = promote_program(app, program, ctx, was_refused=was_refused)  # constraints read categories
     else:
         offered, promoted = promote_everywhere(app, program, resized, ctx)
     ids = {"resized_sections": str(len(resized)), "promoted": ",".join(s.student_key for s in promoted)}

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from regledger.domain import rules
-from regledger.domain.constraints import ScheduleConstraint
+from regledger.domain.constraints import ScheduleConstraint, ScheduledSection
 from regledger.domain.errors import RegistrationError, WaitlistAhead
-from regledger.domain.ids import SectionId, StudentId
+from regledger.domain.ids import SectionId, StudentId, SubjectId
 from regledger.domain.program import Program
 from regledger.domain.section import Section
 from regledger.domain.student import Student
@@ -89,41 +89,69 @@ def promote_everywhere(
     return changed, list(promoted.values())
 
 
+# Whether a queued student was refused a section (with its class) before a program-wide change.
+WasRefused = Callable[[Section, Subject, Student], bool]
+
+
 def promote_program(
-    app: Registration, program: Program, ctx: CommandContext, *, removed: ScheduleConstraint | None = None
+    app: Registration, program: Program, ctx: CommandContext, *, was_refused: WasRefused | None = None
 ) -> tuple[list[Section], list[Student]]:
     """A change that may let queued students anywhere in the program fit (a constraint removed,
     a class's category changed): offer every section's free seats again.
 
-    With the `removed` constraint: a queued student it kept out of a section that has no seat
-    for them now is recorded ready there (`Section.WaitlistPlaceReady`), so that a seat freed
-    by a command racing with the removal conflicts with it (see `promote_for_student`)."""
+    With `was_refused` (the rule before the change): a queued student it kept out of a section
+    that has no seat for them now, and who fits it now, is recorded ready there
+    (`Section.WaitlistPlaceReady`), so that a seat freed by a command racing with the change
+    conflicts with it (as in `promote_for_student`)."""
     section_ids, _ = app.lottery_inputs.program_members(program.program_id)
     app.prefetch(*section_ids)
     queued = [s for s in (app.load_section(SectionId(i), program) for i in section_ids) if s.waitlist]
     changed, promoted = promote_everywhere(app, program, (s for s in queued if s.seats_free > 0), ctx)
-    if removed is not None:
+    if was_refused is not None:
         for section in queued:
-            if not any(c is section for c in changed) and _ready_without(app, program, section, removed, ctx):
+            if not any(c is section for c in changed) and _ready_now(app, program, section, was_refused, ctx):
                 changed.append(section)
     return changed, promoted
 
 
-def _ready_without(
-    app: Registration, program: Program, section: Section, removed: ScheduleConstraint, ctx: CommandContext
+def _ready_now(
+    app: Registration, program: Program, section: Section, was_refused: WasRefused, ctx: CommandContext
 ) -> bool:
-    """Record ready the queued students `removed` kept out of `section` who fit it now."""
+    """Record ready the queued students of `section` refused before the change who fit it now."""
     subject = app.load_subject(section.subject_id, program)
-    with_it = rules.as_scheduled(rules.section_ref(section, subject))
     marked = False
     for candidate_id in section.waitlist:
         candidate = app.find(Student, candidate_id)
-        if candidate is None or removed.is_satisfied(rules.schedule_of(candidate).with_added(with_it)):
+        if candidate is None or not was_refused(section, subject, candidate):
             continue
         if rules.promotion_refusal(program, subject, section, candidate) is None:
             section.place_ready(candidate.student_id, ctx.audit())
             marked = True
     return marked
+
+
+def refused_by(constraint: ScheduleConstraint) -> WasRefused:
+    """A removed constraint's refusals: it was not satisfied with the section added."""
+
+    def refused(section: Section, subject: Subject, student: Student) -> bool:
+        with_it = rules.as_scheduled(rules.section_ref(section, subject))
+        return not constraint.is_satisfied(rules.schedule_of(student).with_added(with_it))
+
+    return refused
+
+
+def refused_in_category(program: Program, subject_id: SubjectId, category: str) -> WasRefused:
+    """A class's former category: its sections' refusals by the program's constraints with it."""
+
+    def refused(section: Section, subject: Subject, student: Student) -> bool:
+        if subject.subject_id != subject_id:
+            return False
+        before = ScheduledSection(section.section_id, subject_id, category, section.timeslot_ids)
+        return (
+            rules.constraint_refusal(program, subject.title, rules.schedule_of(student).with_added(before)) is not None
+        )
+
+    return refused
 
 
 def promote_for_student(
@@ -180,4 +208,6 @@ __all__ = [
     "promote_program",
     "promote_waitlist",
     "queue_ahead_check",
+    "refused_by",
+    "refused_in_category",
 ]

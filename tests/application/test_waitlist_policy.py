@@ -202,3 +202,25 @@ def test_a_seat_freed_while_the_rule_keeping_the_queue_out_is_removed_reaches_it
     steps[saves_last]()
     assert seated(w, "bob") == {"art1"}
     assert w.get_section("art1").waitlist == []
+
+
+@pytest.mark.parametrize("saves_last", ["drop", "recategorise"])
+def test_a_seat_freed_while_its_class_leaves_a_barred_category_reaches_the_queue(w: World, saves_last: str) -> None:
+    """As above, with the rule kept and the class's category changed out of its reach."""
+    w.app.change_subject(w.subjects["art"], {"category": "Art"}, admin())
+    w.app.add_constraint(
+        w.program_id,
+        "no art at nine",
+        {"op": "constant", "value": True},
+        {"op": "not", "item": {"op": "category_in_timeslot", "category": "Art", "timeslot_id": str(w.timeslots[0])}},
+        admin(),
+    )
+    w.waitlist("bob", "art1")
+    steps = {
+        "drop": lambda: w.drop("alice", "art1", admin(override=True, reason="moved")),
+        "recategorise": lambda: w.app.change_subject(w.subjects["art"], {"category": "Music"}, admin()),
+    }
+    _during_first_commit(w, steps["recategorise" if saves_last == "drop" else "drop"])
+    steps[saves_last]()
+    assert seated(w, "bob") == {"art1"}
+    assert w.get_section("art1").waitlist == []
