@@ -11,8 +11,11 @@ Notices (the student is the `Student` event's originator):
 - `lottery_enrolled` / `lottery_replaced`: a lottery commit's seats, and seats it replaced;
 - `class_change_enrolled` / `class_change_left`: a class-change commit's moves;
 - `section_cancelled`: an Enrolled or Waitlisted registration ended by a cancellation;
-- `admin_dropped`: an Enrolled or Waitlisted registration ended by a drop or an unenroll-all
-  that someone other than the student asked for (an admin, the CLI, a script);
+- `admin_dropped`: an Enrolled or Waitlisted registration ended by a drop, a replacement or an
+  unenroll-all that someone other than the student asked for (an admin, the CLI, a script);
+- `admin_added` / `admin_switched`: an Enrolled or Waitlisted registration that someone other
+  than the student made for them (an add, a replacement, a batch registration, a no-show undone),
+  or a switch they made;
 - `lottery_unplaced`: a committed lottery run gave the student, who had chosen classes, no seat
   (`LotteryRun.StudentsUnplaced`; in the same commit as the seats, so in the same message
   group as everyone else's lottery results).
@@ -44,7 +47,9 @@ ENDED_NOTICES = {
     "lottery_replaced": "lottery_replaced",
     "class_change": "class_change_left",
 }
-DROP_CAUSES = ("drop", "unenroll_all", "no_show")
+DROP_CAUSES = ("drop", "unenroll_all", "no_show", "replaced")
+# The causes of a registration a student makes themselves; made by anyone else, they are told.
+ADD_CAUSES = ("fcfs", "override", "replace", "batch", "no_show_undone")
 ADMISSION_NOTICES: dict[type, str] = {
     Program.StudentsAdmitted: "admission_admitted",
     Program.AdmissionsUndone: "admission_undone",
@@ -62,6 +67,8 @@ GROUPS = {
     "class_change_left": "class_change",
     "section_cancelled": "cancellation",
     "admin_dropped": "admin_drop",
+    "admin_added": "admin_change",
+    "admin_switched": "admin_change",
     "admission_admitted": "admission",
     "admission_undone": "admission",
     "admission_declined": "admission",
@@ -74,6 +81,7 @@ TOPICS = tuple(
         Student.ProfileSubmitted,
         Student.SectionRegistered,
         Student.RegistrationEnded,
+        Student.SectionSwitched,
         Program.Created,
         Program.StudentsAdmitted,
         Program.AdmissionsUndone,
@@ -133,16 +141,23 @@ class Folded:
 
 def notice_of(event: Any) -> Notice | None:
     """The notice a student event gives its student, if any."""
+    by_someone_else = not event.actor.startswith(STUDENT_ACTOR)
     if isinstance(event, Student.SectionRegistered):
         kind = ENROLLED_NOTICES.get(event.cause) if event.verb == ENROLLED else None
+        if event.verb in (ENROLLED, WAITLISTED) and event.cause in ADD_CAUSES and by_someone_else:
+            kind = "admin_added"
         section_id = event.section.section_id
     elif isinstance(event, Student.RegistrationEnded):
         if event.verb not in (ENROLLED, WAITLISTED):
             return None
         kind = ENDED_NOTICES.get(event.cause)
-        if event.cause in DROP_CAUSES and not event.actor.startswith(STUDENT_ACTOR):
+        if event.cause in DROP_CAUSES and by_someone_else:
             kind = "admin_dropped"
         section_id = event.section_id
+    elif isinstance(event, Student.SectionSwitched):
+        kind = "admin_switched" if by_someone_else else None
+        section_id = event.to_section.section_id
+        return None if kind is None else Notice(kind, section_id, ENROLLED, event.actor, event.reason)
     else:
         return None
     if kind is None:

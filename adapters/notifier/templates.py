@@ -22,6 +22,7 @@ SUBJECTS = {
     "class_change": "Your class-change results",
     "cancellation": "A class you signed up for was cancelled",
     "admin_drop": "An administrator changed your registration",
+    "admin_change": "An administrator changed your registration",
     "admission": "Your admission to the program",
 }
 SEVERAL = "Changes to your registration"
@@ -41,6 +42,14 @@ TEMPLATES: dict[str, str] = {
     "lottery_enrolled.html": "The lottery gave you a seat in <b>{{ item.section }}</b> ({{ item.title }}).",
     "lottery_replaced.txt": "- The lottery replaced your seat in {{ item.section }} ({{ item.title }}).",
     "lottery_replaced.html": "The lottery replaced your seat in <b>{{ item.section }}</b> ({{ item.title }}).",
+    "lottery_unplaced.txt": (
+        "- The lottery could not give you a seat in the classes you chose. Classes with free seats"
+        " open for first-come-first-served registration next: add them on {{ program }}'s registration page."
+    ),
+    "lottery_unplaced.html": (
+        "The lottery could not give you a seat in the classes you chose. Classes with free seats"
+        " open for first-come-first-served registration next: add them on <b>{{ program }}</b>'s registration page."
+    ),
     "class_change_enrolled.txt": "- Class change: you are now enrolled in {{ item.section }} ({{ item.title }}).",
     "class_change_enrolled.html": "Class change: you are now enrolled in <b>{{ item.section }}</b> ({{ item.title }}).",
     "class_change_left.txt": "- Class change: you left {{ item.section }} ({{ item.title }}).",
@@ -57,14 +66,6 @@ TEMPLATES: dict[str, str] = {
         "- An administrator ended your {{ item.verb }} registration in {{ item.section }} ({{ item.title }})."
         "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
     ),
-    "lottery_unplaced.txt": (
-        "- The lottery could not give you a seat in the classes you chose. Classes with free seats"
-        " open for first-come-first-served registration next: add them on {{ program }}'s registration page."
-    ),
-    "lottery_unplaced.html": (
-        "The lottery could not give you a seat in the classes you chose. Classes with free seats"
-        " open for first-come-first-served registration next: add them on <b>{{ program }}</b>'s registration page."
-    ),
     "admission_admitted.txt": "- You are admitted to {{ program }}: you may now register for classes.",
     "admission_admitted.html": "You are admitted to <b>{{ program }}</b>: you may now register for classes.",
     "admission_undone.txt": (
@@ -77,6 +78,22 @@ TEMPLATES: dict[str, str] = {
     "admission_declined.html": "The admission lottery for <b>{{ program }}</b> did not give you a place this time.",
     "admin_dropped.html": (
         "An administrator ended your {{ item.verb }} registration in <b>{{ item.section }}</b> ({{ item.title }})."
+        "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
+    ),
+    "admin_added.txt": (
+        "- An administrator registered you ({{ item.verb }}) in {{ item.section }} ({{ item.title }})."
+        "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
+    ),
+    "admin_added.html": (
+        "An administrator registered you ({{ item.verb }}) in <b>{{ item.section }}</b> ({{ item.title }})."
+        "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
+    ),
+    "admin_switched.txt": (
+        "- An administrator moved you to {{ item.section }} ({{ item.title }})."
+        "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
+    ),
+    "admin_switched.html": (
+        "An administrator moved you to <b>{{ item.section }}</b> ({{ item.title }})."
         "{% if item.reason %} Reason: {{ item.reason }}{% endif %}"
     ),
 }

@@ -83,6 +83,33 @@ def test_an_admin_drop_is_mailed_with_its_reason(app, notify_settings, outbox, s
     assert "Reason: no-show" in mail.get_body(("plain",)).get_content()
 
 
+def test_what_an_admin_adds_switches_or_batch_registers_is_mailed_and_a_students_own_is_not(
+    app, notify_settings, outbox, smtp_server
+):
+    p = Program(app, seats=3)
+    other = p.new_section()  # M101s2, the same class and timeslot
+    for key in ("ada", "bo", "cy", "dee"):
+        p.profile(key)
+    app.add_section(p.pid, "ada", p.section, admin("placed by the office"))
+    p.add("bo")
+    app.switch_sections(p.pid, "bo", p.section, other, admin("balancing sections"))
+    app.batch_register(p.pid, other, ["cy"], admin("teacher's list"))
+    p.add("dee")  # her own add: nothing to tell
+
+    notify(app, notify_settings, outbox)
+
+    assert set(smtp_server.received.to()) == {email_of(k) for k in ("ada", "bo", "cy")}
+    texts = {k: smtp_server.received.of(email_of(k))[0].get_body(("plain",)).get_content() for k in ("ada", "bo", "cy")}
+    assert (
+        "An administrator registered you (Enrolled) in M101s1 (Mechanics). Reason: placed by the office" in texts["ada"]
+    )
+    assert "An administrator moved you to M101s2 (Mechanics). Reason: balancing sections" in texts["bo"]
+    assert "An administrator registered you (Enrolled) in M101s2 (Mechanics). Reason: teacher's list" in texts["cy"]
+    [mail] = smtp_server.received.of(email_of("bo"))
+    assert mail["Subject"] == "Splash Fall: An administrator changed your registration"
+    assert {r.kind for r in outbox.list()} == {"admin_change"}
+
+
 def test_a_no_show_sweep_mails_who_lost_a_seat_and_who_got_it(app, notify_settings, outbox, smtp_server):
     p = Program(app, seats=1)
     for key in ("ada", "bo"):
