@@ -12,6 +12,7 @@ from regledger.adapters.web import (
     routes_audit_page,
     routes_board,
     routes_catalogue_pages,
+    routes_class_change_pages,
     routes_sign_in,
     routes_student_page,
 )
@@ -31,6 +32,7 @@ def install(app: FastAPI) -> None:
         routes_student_page,
         routes_board,
         routes_catalogue_pages,
+        routes_class_change_pages,
     ):
         app.include_router(module.router)
     for router in STUDENT_AND_LOTTERY_ROUTERS:

@@ -177,7 +177,7 @@ for _name in ("classes", "priorities", "levels"):
 # -- commands -------------------------------------------------------------------------------
 
 
-def _command(
+def run_command(
     request: Request,
     session: AdminForm,
     back: str,
@@ -244,7 +244,7 @@ def start_run(
         )
         return lottery_url(slug, run_id), message
 
-    return _command(request, session, back, (command_id, reason), action, done)
+    return run_command(request, session, back, (command_id, reason), action, done)
 
 
 def _first_error(error: ValidationError | ValueError) -> str:
@@ -273,7 +273,7 @@ def commit_run(
     def done(result: CommandResult) -> tuple[str, str]:
         return back, f"Lottery run committed: {result.ids.get('assignments', '?')} assignments are now enrolments."
 
-    return _command(request, session, back, (command_id, reason), action, done)
+    return run_command(request, session, back, (command_id, reason), action, done)
 
 
 @router.post("/admin/p/{slug}/lottery/{run_id}/discard")
@@ -286,7 +286,7 @@ def discard_run(
     def action(app: Registration, ctx: CommandContext) -> CommandResult:
         return app.discard_lottery(run_id, ctx)
 
-    return _command(request, session, back, (command_id, reason), action, lambda _: (back, "Lottery run discarded."))
+    return run_command(request, session, back, (command_id, reason), action, lambda _: (back, "Lottery run discarded."))
 
 
 @router.post("/admin/p/{slug}/lottery/{run_id}/replay")
