@@ -21,7 +21,7 @@ from regledger.adapters.http.lottery_requests import SEED_MAX
 from regledger.adapters.http.routes_catalogue import program_view
 from regledger.adapters.web.deps import AdminForm, AdminSession
 from regledger.adapters.web.pages import Flash, WebRoute, api_of, redirect, refusal_flash, render
-from regledger.adapters.web.routes_lottery_pages import run_command
+from regledger.adapters.web.routes_lottery_pages import replay_flash, run_command
 from regledger.adapters.web.routes_student_pages import clock
 from regledger.domain.application import Registration
 from regledger.domain.errors import NotFoundError, RegistrationError
@@ -160,9 +160,10 @@ def replay_run(request: Request, session: AdminForm, slug: SlugPath, run_id: UUI
         report = routes_class_change.replay_run(run_id, session.principal, app)
     except (RegistrationError, ApiError) as error:
         return redirect(back, refusal_flash(error))
-    message = (
-        f"Replay {report.result}: recorded assignment digest {report.recorded_digest}, "
-        f"replayed {report.replayed_digest}; input digests {report.recorded_input_digest} / "
-        f"{report.replayed_input_digest}."
+    digests = (
+        report.recorded_digest,
+        report.replayed_digest,
+        report.recorded_input_digest,
+        report.replayed_input_digest,
     )
-    return redirect(back, Flash("ok" if report.result == "IDENTICAL" else "warn", message))
+    return redirect(back, replay_flash(report.result == "IDENTICAL", *digests))

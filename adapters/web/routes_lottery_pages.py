@@ -299,13 +299,23 @@ def replay_run(request: Request, session: AdminForm, slug: SlugPath, run_id: UUI
         report = routes_lottery.replay_run(run_id, session.principal, app)
     except (RegistrationError, ApiError) as error:
         return redirect(back, refusal_flash(error))
-    verdict = "IDENTICAL" if report.identical else "DIFFERENT"
-    message = (
-        f"Replay {verdict}: recorded assignment digest {report.recorded_digest}, "
-        f"replayed {report.replayed_digest}; input digests {report.recorded_input_digest} / "
-        f"{report.replayed_input_digest}."
+    digests = (
+        report.recorded_digest,
+        report.replayed_digest,
+        report.recorded_input_digest,
+        report.replayed_input_digest,
     )
-    return redirect(back, Flash("ok" if report.identical else "warn", message))
+    return redirect(back, replay_flash(report.identical, *digests))
+
+
+def replay_flash(identical: bool, recorded: str, replayed: str, recorded_input: str, replayed_input: str) -> Flash:
+    """A replay's verdict with both digests (of the assignment, then of the input)."""
+    verdict = "IDENTICAL" if identical else "DIFFERENT"
+    message = (
+        f"Replay {verdict}: recorded assignment digest {recorded}, replayed {replayed}; "
+        f"input digests {recorded_input} / {replayed_input}."
+    )
+    return Flash("ok" if identical else "warn", message)
 
 
 # Included by `install.py`: the Students tab's pages and forms, and this one's.
