@@ -27,6 +27,7 @@ from regledger.adapters.web.student_page_data import gather
 from regledger.domain.application import Registration
 from regledger.domain.errors import InvalidInputError
 from regledger.domain.ids import ProgramId, SectionId, SubjectId, TimeslotId, program_id
+from regledger.domain.request_commands import current_requests, request_level_of
 from regledger.domain.runner import CommandResult
 from regledger.domain.values import ENROLLED, WAITLISTED, CommandContext
 from regledger.projections.catalogue import CatalogueFilter
@@ -247,3 +248,57 @@ def _subject_or_none(value: str) -> SubjectId | None:
         return SubjectId(UUID(value))
     except ValueError:
         raise InvalidInputError("A ranked class must be one of the choices", value=value[:64]) from None
+
+
+# -- class-change requests (in the program's class_change window) -----------------------------
+
+PriorityField = Annotated[str, Form(max_length=8)]  # 1..the priority limit, or empty: no priority
+
+
+def _requests_now(app: Registration, pid: ProgramId, key: str) -> dict[SectionId, int | None]:
+    """The student's class-change requests as `request_changes` takes them (the form edits one)."""
+    held = current_requests(app.get_student(pid, key))
+    return {section: request_level_of(verb) or None for section, verb in held.items()}
+
+
+@router.post("/me/requests/add")
+def request_change(
+    request: Request,
+    session: StudentForm,
+    section_id: SectionField,
+    command_id: CommandIdField,
+    priority: PriorityField = "",
+    timeslot: TimeslotReturn = "",
+) -> Response:
+    """Add (or re-rank) one request; the others stay as they are."""
+
+    def action(app: Registration, pid: ProgramId, key: str, ctx: CommandContext) -> CommandResult:
+        if priority and not priority.isdigit():
+            raise InvalidInputError("A request's priority is a whole number, or empty for none", priority=priority)
+        wanted = _requests_now(app, pid, key) | {SectionId(section_id): int(priority) if priority else None}
+        return app.request_changes(pid, key, wanted, ctx)
+
+    def done() -> str:
+        return f"Requested a move to {_section_name(request, section_id)}."
+
+    return _act(request, session, command_id, timeslot, action, done)
+
+
+@router.post("/me/requests/withdraw")
+def withdraw_request(
+    request: Request,
+    session: StudentForm,
+    section_id: SectionField,
+    command_id: CommandIdField,
+    timeslot: TimeslotReturn = "",
+) -> Response:
+    def action(app: Registration, pid: ProgramId, key: str, ctx: CommandContext) -> CommandResult:
+        wanted = _requests_now(app, pid, key)
+        if wanted.pop(SectionId(section_id), "absent") == "absent":
+            raise InvalidInputError("You have no request for that section", section_id=str(section_id))
+        return app.request_changes(pid, key, wanted, ctx)
+
+    def done() -> str:
+        return f"Withdrew your request for {_section_name(request, section_id)}."
+
+    return _act(request, session, command_id, timeslot, action, done)

@@ -29,6 +29,7 @@ from regledger.adapters.http.routes_catalogue import STUDENT_STATUSES
 from regledger.adapters.web.routes_student_pages import waitlist_places
 from regledger.domain.ids import ProgramId, program_id, student_id
 from regledger.domain.program import Window
+from regledger.domain.request_commands import request_level_of
 from regledger.domain.values import ENROLLED, WAITLISTED, priority_level_of
 from regledger.projections.catalogue import CatalogueFilter, SectionView
 from regledger.projections.views import RegistrationViews
@@ -45,6 +46,10 @@ class Phase:
     classes: WindowPublic | None
     lottery_open: bool
     classes_open: bool
+    # Shown only when the program set a class_change window (no window: the page stays quiet,
+    # though the API accepts requests) and it is open now.
+    class_change: WindowPublic | None = None
+    class_change_open: bool = False
 
 
 def _open(window: WindowPublic | None, now: datetime) -> bool:
@@ -54,8 +59,9 @@ def _open(window: WindowPublic | None, now: datetime) -> bool:
 
 def phase_of(program: ProgramPublic, now: datetime) -> Phase:
     windows = {w.kind: w for w in program.windows}
-    lottery, classes = windows.get("lottery"), windows.get("classes")
-    return Phase(lottery, classes, _open(lottery, now), _open(classes, now))
+    lottery, classes, change = windows.get("lottery"), windows.get("classes"), windows.get("class_change")
+    changing = change is not None and _open(change, now)
+    return Phase(lottery, classes, _open(lottery, now), _open(classes, now), change, changing)
 
 
 @dataclass
@@ -111,6 +117,7 @@ class StudentPage:
     waitlist_enabled: bool
     priority_limit: int
     shown: TimeslotPublic | None  # the one timeslot shown, or None for all of them
+    requests: list[tuple[ScheduleEntryPublic, int | None]]  # class-change requests, with priority
     paged: bool  # one timeslot at a time (asked for, or too many sections to show at once)
 
 
@@ -155,7 +162,8 @@ def gather(request: Request, api: Api, views: RegistrationViews, acting: Acting,
         student=student,
         phase=phase,
         slots=slots,
-        schedule=[e for e in schedule if priority_level_of(e.verb) is None],
+        schedule=[e for e in schedule if priority_level_of(e.verb) is None and request_level_of(e.verb) is None],
+        requests=[(e, request_level_of(e.verb) or None) for e in schedule if request_level_of(e.verb) is not None],
         places=places,
         stars=stars,
         waitlist_enabled=bool(settings.get("waitlist_enabled")),
