@@ -105,7 +105,9 @@ def test_an_outage_is_a_fast_503_and_the_api_recovers(proxied_settings, proxy):
                     body = response.json()
                     assert body["code"] == "database_unavailable"
                     assert response.headers["retry-after"]
-                    assert took < 2.5, f"{method} {url} took {took:.2f} s"
+                    # One 2 s connect timeout, with room for a slow CI box; the library's
+                    # own retries took 8.8 s.
+                    assert took < 6, f"{method} {url} took {took:.2f} s"
                     if method == "PUT":  # it failed reading, before any write
                         assert body["detail"] == {"outcome_unknown": False}
         finally:
@@ -236,28 +238,33 @@ def test_a_position_past_the_head_is_refused_at_once(behind):
     assert response.json()["detail"] == {"head": behind.head(), "min_position": 10**9}
 
 
-def test_waiters_for_a_position_hold_no_worker_thread(behind):
-    api = behind
-    head = api.head()
-    results: list[int] = []
+def test_waiters_for_a_position_hold_no_worker_thread(sqlite_settings):
+    # Two worker threads and a wait longer than the test: had the 30 waiters held the threads,
+    # the unrelated query would be answered only after one of them gave up.
+    with serving(sqlite_settings, follow=False, max_threads=2, projection_wait=60) as api:
+        build_world(api)
+        head = api.head()
+        results: list[int] = []
 
-    def wait() -> None:
-        response = api.client.get(f"/programs/{SLUG}/counts", params={"min_position": head}, headers=api.admin)
-        results.append(response.status_code)
+        def wait() -> None:
+            response = api.client.get(f"/programs/{SLUG}/counts", params={"min_position": head}, headers=api.admin)
+            results.append(response.status_code)
 
-    waiters = [threading.Thread(target=wait) for _ in range(30)]
-    for thread in waiters:
-        thread.start()
-    time.sleep(0.3)  # all waiting now, on two worker threads
-    started = time.monotonic()
-    unrelated = api.client.get(f"/programs/{SLUG}/counts", headers=api.admin)
-    took = time.monotonic() - started
-    assert unrelated.status_code == 200
-    assert took < 0.5, f"an unrelated query waited {took:.2f} s behind the waiters"
-    api.services.projector.catch_up()  # the views reach the head: every waiter is answered
-    for thread in waiters:
-        thread.join(timeout=10)
-    assert results == [200] * 30
+        waiters = [threading.Thread(target=wait) for _ in range(30)]
+        for thread in waiters:
+            thread.start()
+        try:
+            time.sleep(0.3)  # most are waiting now, on two worker threads
+            unrelated = api.client.get(f"/programs/{SLUG}/counts", headers=api.admin)
+            answered_first = list(results)
+        finally:
+            # Every waiter is answered before the client closes, whatever failed above.
+            api.services.projector.catch_up()
+            for thread in waiters:
+                thread.join()
+        assert unrelated.status_code == 200
+        assert answered_first == [], "the unrelated query waited until waiters gave up"
+        assert results == [200] * 30
 
 
 def test_a_position_the_views_do_not_reach_in_time_is_503(behind):

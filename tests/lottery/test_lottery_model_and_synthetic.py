@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -102,13 +101,9 @@ def test_a_small_generated_program_runs_end_to_end(fill_low):
 
 
 @pytest.mark.slow
-def test_a_full_scale_program_runs_in_well_under_a_second():
+def test_a_full_scale_program_is_assigned_the_same_way_twice():
     inp = to_lottery_input(generate_program(0))
     assert len(inp.students) == 3000
-    started = time.perf_counter()
     result = compute_assignment(inp, LotteryParameters(), 0)
-    elapsed = time.perf_counter() - started
     assert result == compute_assignment(inp, LotteryParameters(), 0)
     assert len(result.assignments) > 10_000
-    # Generous bound for shared CI machines; the bench reports the real figure.
-    assert elapsed < 3.0

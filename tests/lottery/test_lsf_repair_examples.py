@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from datetime import timedelta
 
 import pytest
@@ -145,9 +144,7 @@ def test_at_splash_scale_lsf_keeps_priority_1_and_lifts_the_worst_decile():
     inp = to_lottery_input(generate_program(0))
     params = LotteryParameters()
     esp = compute_stats(inp, params, compute_assignment(inp, params, 11))
-    started = time.perf_counter()
     result = compute_lsf_repair(inp, params, 11)
-    elapsed = time.perf_counter() - started
     lsf = compute_stats(inp, params, result)
     assert esp.levels[0].ratio is not None
     assert lsf.levels[0].ratio is not None
@@ -157,8 +154,6 @@ def test_at_splash_scale_lsf_keeps_priority_1_and_lifts_the_worst_decile():
     assert lsf.worst_decile_classes >= esp.worst_decile_classes + 1.0
     assert lsf.students_with_zero_classes == 0
     assert lsf.utility_gini < esp.utility_gini
-    # Generous bound for shared CI machines; bench/lottery_fairness.py reports the real figure.
-    assert elapsed < 3.0
 
 
 @pytest.mark.parametrize("exceptions", [False, True])
