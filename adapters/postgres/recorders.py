@@ -28,7 +28,7 @@ duplicate version and the command replays.
 Table creation is serialised too: the library runs ``CREATE TABLE/INDEX IF NOT EXISTS`` on every
 start, and two processes starting at once can make PostgreSQL fail one of them with ``tuple
 concurrently updated``. ``create_table`` here takes a transaction-level advisory lock keyed on
-the table first.
+the schema first (`ddl_lock_key`).
 
 Selected by the ``APPLICATION_RECORDER_TOPIC`` key that ``Settings.eventsourcing_env`` emits.
 """
@@ -69,11 +69,21 @@ def is_large(stored_events: Sequence[StoredEvent]) -> bool:
     return False
 
 
+def ddl_lock_key(schema: str) -> int:
+    """The advisory lock that serialises this project's DDL in a schema: the library's types and
+    functions are one per schema, and programs' tables inherit from the shared one."""
+    return zlib.crc32(f"regledger.ddl:{schema}".encode())
+
+
 class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
     """`PostgresApplicationRecorder` whose large saves avoid pipeline mode (see module doc)."""
 
-    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events", channel: str | None = None
+    ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        if channel is not None:  # a program's table notifies the shared table's followers
+            self.channel_name = channel
         # `kwargs` of a save (`tracking=None`) only feed the `_insert_events` hook, which an
         # application recorder leaves empty; a subclass that fills it keeps the library's path.
         hooked = type(self)._insert_events is not PostgresApplicationRecorder._insert_events
@@ -86,13 +96,18 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
             "COPY {table} (originator_id, originator_version, topic, state) FROM STDIN (FORMAT BINARY)"
         ).format(table=table)
         self.copy_types = [self.datastore.originator_id_type, "int8", "text", "bytea"]
+        # ONLY: the tables of programs with their own log inherit from this one (`program_logs`);
+        # a save locks and reads back its own table's rows, never theirs.
         self.ids_after_statement = SQL(
-            "SELECT notification_id FROM {table} WHERE notification_id > %s ORDER BY notification_id"
+            "SELECT notification_id FROM ONLY {table} WHERE notification_id > %s ORDER BY notification_id"
         ).format(table=table)
+        self.own_head_statement = SQL("SELECT MAX(notification_id) FROM ONLY {table}").format(table=table)
+        self.lock_table_statements[-1] = SQL("LOCK TABLE ONLY {table} IN EXCLUSIVE MODE").format(table=table)
+        self._logs: dict[str, LargeSavePostgresApplicationRecorder] = {}
 
     def create_table(self) -> None:
         """The library's statements, in one transaction behind an advisory lock (see module doc)."""
-        key = zlib.crc32(f"regledger.create_table:{self.datastore.schema}.{self.events_table_name}".encode())
+        key = ddl_lock_key(self.datastore.schema)
         with self.datastore.transaction(commit=True) as curs:
             curs.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
             for statement in self.sql_create_statements:
@@ -104,7 +119,12 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
                     curs.execute(statement, prepare=False)
         self.datastore.register_type_adapters()
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], *, log: str | None = None, **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Saves into this table, or into `log`: a program's own table (`program_logs`)."""
+        if log is not None and log != self.events_table_name:
+            return self._log(log).insert_events(stored_events, **kwargs)
         if self.datastore.enable_db_functions or not stored_events:
             return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
         if is_large(stored_events):
@@ -112,6 +132,16 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
         if (one_trip := self.one_trip) is None:
             return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
         return self._insert_small(one_trip, stored_events)
+
+    def _log(self, table: str) -> LargeSavePostgresApplicationRecorder:
+        """The writer of a program's own table: same pool, same channel, its own table lock."""
+        writer = self._logs.get(table)
+        if writer is None:
+            writer = LargeSavePostgresApplicationRecorder(
+                self.datastore, events_table_name=table, channel=self.channel_name
+            )
+            writer = self._logs.setdefault(table, writer)
+        return writer
 
     def _insert_small(self, one_trip: OneTripInsert, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
         return self._retried_once(lambda: one_trip(stored_events))
@@ -134,7 +164,7 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
             self._insert_events(curs, stored_events, **kwargs)  # the library's hook, first as there
             self._lock_table(curs)
             self._notify_channel(curs)
-            curs.execute(self.max_notification_id_statement)
+            curs.execute(self.own_head_statement)
             head = cast(dict[str, Any], curs.fetchone())["max"] or 0
             with curs.copy(self.copy_statement) as copy:
                 copy.set_types(self.copy_types)
@@ -148,4 +178,4 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
         return notification_ids
 
 
-__all__ = ["LargeSavePostgresApplicationRecorder", "is_large"]
+__all__ = ["LargeSavePostgresApplicationRecorder", "ddl_lock_key", "is_large"]

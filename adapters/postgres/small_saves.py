@@ -6,7 +6,7 @@ with the table lock held through every wait. A command saves 2-3 events, so thos
 most of its write (gain: the package docstring).
 
 What: the library's own statements, in its order, in one query string: ``BEGIN``,
-``SET LOCAL lock_timeout``, ``LOCK TABLE ... IN EXCLUSIVE MODE``, ``NOTIFY``, one ``INSERT ...
+``SET LOCAL lock_timeout``, ``LOCK TABLE ONLY ... IN EXCLUSIVE MODE``, ``NOTIFY``, one ``INSERT ...
 VALUES ... RETURNING notification_id`` and ``COMMIT``. So the guarantees stay the library's: all
 or nothing, insert order = commit order (the lock is held from before the insert until the
 commit), the NOTIFY for followers, a duplicate (id, version) is a unique violation that the
@@ -44,8 +44,11 @@ class OneTripInsert:
         self.recorder = recorder
         datastore = recorder.datastore
         table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(recorder.events_table_name))
+        # ONLY: a program's own events table inherits from the shared one (`program_logs`), and
+        # a write to the shared table must not lock theirs.
         self._head = SQL(
-            "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; LOCK TABLE {table} IN EXCLUSIVE MODE; NOTIFY {channel}; "
+            "BEGIN; SET LOCAL lock_timeout = '{timeout}s'; LOCK TABLE ONLY {table} IN EXCLUSIVE MODE; "
+            "NOTIFY {channel}; "
             "INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES "
         ).format(
             timeout=SQL(str(int(datastore.lock_timeout))),
