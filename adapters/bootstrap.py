@@ -18,9 +18,12 @@ from regledger.adapters.lottery_checkpoints import MemoryCheckpoints, PostgresCh
 from regledger.adapters.postgres.event_reader import PostgresEventReader
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages
 from regledger.adapters.postgres.wakeup import await_database
+from regledger.adapters.program_log_projector import ProgramLogsProjector
+from regledger.adapters.program_logs_app import ProgramLogRegistration
 from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.replica_reads import ReadReplicas, build_read_replicas
 from regledger.adapters.settings import Settings
+from regledger.adapters.views.postgres import PostgresViews
 from regledger.domain.application import Registration
 from regledger.domain.runner import utc_now
 from regledger.projections.class_change_input import ClassChangeInputFold
@@ -33,7 +36,8 @@ class Services:
     settings: Settings
     app: Registration
     views: RegistrationViews
-    projector: Projector
+    # One follower of the log, or with a log per program one per table (`program_log_projector`).
+    projector: Projector | ProgramLogsProjector
     following: bool
     tokens: TokenStore
     # The HTTP queries' read replicas (REGLEDGER_READ_DATABASE_URL), None without.
@@ -56,7 +60,7 @@ class Services:
 
 
 def build_application(
-    settings: Settings, *, clock: Callable[[], datetime] = utc_now, app_class: type[Registration] = Registration
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, app_class: type[Registration] | None = None
 ) -> Registration:
     """The application over the configured store, with its collaborators.
 
@@ -67,6 +71,8 @@ def build_application(
     with the cycle collector paused.
     (The recorder and the transcoder are the library's seams: `eventsourcing_env` names them.)"""
     postgres = settings.store == "postgres"
+    if app_class is None:  # a log per program saves each program into its own table
+        app_class = ProgramLogRegistration if settings.per_program else Registration
 
     def lottery_inputs(app: Application[UUID]) -> ClassChangeInputFold:
         # The main lottery's fold, which also reads the class-change lottery's input; its
@@ -78,7 +84,8 @@ def build_application(
             checkpoints = SqliteCheckpoints(settings.sqlite_path)
         else:
             checkpoints = MemoryCheckpoints()
-        return ClassChangeInputFold(app, PostgresNotificationPages(app) if postgres else None, checkpoints)
+        pages = PostgresNotificationPages(app) if postgres else None
+        return ClassChangeInputFold(app, pages, checkpoints, head_of=cast(Registration, app).program_position)
 
     def aggregates(app: Application[UUID]) -> AggregateCache:
         reader = PostgresEventReader(app) if postgres else StoreEventReader(app.events)
@@ -115,7 +122,11 @@ def build(
         await_database(settings.postgres_conninfo(), where, wait_for_database)
     app = build_application(settings, clock=clock)
     views = build_views(settings)
-    projector = Projector.for_settings(settings, app, views=views)
+    projector: Projector | ProgramLogsProjector
+    if isinstance(app, ProgramLogRegistration) and isinstance(views, PostgresViews):
+        projector = ProgramLogsProjector(app, views, conninfo=settings.postgres_conninfo())
+    else:
+        projector = Projector.for_settings(settings, app, views=views)
     tokens = build_token_store(settings)
     following = follow if follow is not None else settings.store != "postgres"
     replicas = build_read_replicas(settings, views, lambda: app.recorder.max_notification_id() or 0)

@@ -24,11 +24,11 @@ INTERVAL_SECONDS = 30.0
 
 
 def warm_checkpoints(app: Registration, views: CatalogueViews) -> int:
-    """Fold every program known to the views up to the log's head; returns how many."""
-    head = app.position()
+    """Fold every program known to the views up to its head; returns how many."""
     programs = views.programs()
     for program in programs:
-        app.lottery_inputs.lottery_snapshot(ProgramId(program.program_id), head)
+        program_id = ProgramId(program.program_id)
+        app.lottery_inputs.lottery_snapshot(program_id, app.program_position(program_id))
     return len(programs)
 
 

@@ -14,7 +14,7 @@ import logging
 import math
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +34,10 @@ from regledger.adapters.logs import FORMAT_VARIABLE, LogFormat, configure_loggin
 from regledger.adapters.notifier.cli import notify_cli
 from regledger.adapters.postgres.wakeup import DatabaseUnreachable, one_line
 from regledger.adapters.settings import Settings
+
+if TYPE_CHECKING:
+    from regledger.adapters.program_log_projector import ProgramLogsProjector
+    from regledger.adapters.projector import Projector
 
 DEMO_DATABASE = Path("var/demo.sqlite3")
 
@@ -221,10 +225,7 @@ def project(
         services.close()
 
 
-def _caught_up(projector: object, what: str, *, rebuild: bool = False) -> int:
-    from regledger.adapters.projector import Projector
-
-    assert isinstance(projector, Projector)
+def _caught_up(projector: Projector | ProgramLogsProjector, what: str, *, rebuild: bool = False) -> int:
     with progress_bar() as bar:
         task = bar.add_task(what, total=None)
 

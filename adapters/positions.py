@@ -8,6 +8,10 @@ enough waiters would hold the whole pool and delay unrelated requests. One threa
 the position, only while someone waits, and wakes the waiters, which await a future on the
 event loop. A position beyond the log's head can never be reached, so it
 is refused at once (`head`, read only when a position is above the last head seen).
+
+With several logs (`program_log_projector`) a position read earlier can stop being reached
+(another table's late commit), so `fresh_reads` answers a waiter only from a read begun after
+it arrived, and remembers no position between waits.
 """
 
 from __future__ import annotations
@@ -18,10 +22,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio.to_thread
-
-from regledger.projections.views import RegistrationViews
 
 logger = logging.getLogger("regledger.positions")
 
@@ -29,17 +32,32 @@ POLL_INTERVAL = 0.002  # as the embedded projector's own polling
 ERROR_BACKOFF = 0.1  # a failing position read (database down) is retried less eagerly
 
 
+class PositionSource(Protocol):
+    """What the watch polls: the views' position (`RegistrationViews` is one)."""
+
+    def position(self) -> int: ...
+
+
 @dataclass(frozen=True, eq=False)
 class Waiter:
     min_position: int
     resolve: Callable[[int], None]  # called once the views reach `min_position`, on any thread
+    since: float = 0.0  # when it began waiting (monotonic clock)
 
 
 class PositionWatch:
     """The views' position, polled by one thread while anyone waits for it (see module doc)."""
 
-    def __init__(self, views: RegistrationViews, head: Callable[[], int], *, interval: float = POLL_INTERVAL) -> None:
+    def __init__(
+        self,
+        views: PositionSource,
+        head: Callable[[], int],
+        *,
+        interval: float = POLL_INTERVAL,
+        fresh_reads: bool = False,
+    ) -> None:
         self._views = views
+        self.fresh_reads = fresh_reads
         self._head = head
         self._interval = interval
         self._lock = threading.Lock()
@@ -61,7 +79,7 @@ class PositionWatch:
 
     async def wait_for(self, position: int, timeout: float) -> int:
         """The views' position once it is >= `position`; TimeoutError after `timeout` seconds."""
-        if self.position >= position:
+        if self.position >= position and not self.fresh_reads:
             return self.position
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int] = loop.create_future()
@@ -69,7 +87,7 @@ class PositionWatch:
         def resolve(reached: int) -> None:
             loop.call_soon_threadsafe(_resolve, future, reached)
 
-        waiter = Waiter(position, resolve)
+        waiter = Waiter(position, resolve, time.monotonic())
         self._add(waiter)
         try:
             return await asyncio.wait_for(future, timeout)
@@ -78,7 +96,7 @@ class PositionWatch:
 
     def wait(self, position: int, timeout: float) -> int:
         """As `wait_for`, blocking the calling thread."""
-        if self.position >= position:
+        if self.position >= position and not self.fresh_reads:
             return self.position
         reached: list[int] = []
         done = threading.Event()
@@ -87,7 +105,7 @@ class PositionWatch:
             reached.append(at)
             done.set()
 
-        waiter = Waiter(position, resolve)
+        waiter = Waiter(position, resolve, time.monotonic())
         self._add(waiter)
         try:
             if not done.wait(timeout):
@@ -98,6 +116,8 @@ class PositionWatch:
 
     def advanced(self, position: int) -> None:
         """The views now include `position` (an in-process projector's commit): wake who waits."""
+        if self.fresh_reads:  # one log's position says nothing of the others: poll
+            return
         with self._lock:
             self.position = max(self.position, position)
             ready = [w for w in self._waiters if w.min_position <= position]
@@ -129,6 +149,7 @@ class PositionWatch:
                 if not waiting:
                     self._wake.clear()
                     continue
+            began = time.monotonic()
             try:
                 position = self._views.position()
             except Exception as error:  # an outage: the waiters time out; keep watching
@@ -136,9 +157,9 @@ class PositionWatch:
                 self._sleep(ERROR_BACKOFF)
                 continue
             self.polls += 1
-            self.position = max(self.position, position)
+            self.position = position if self.fresh_reads else max(self.position, position)
             for waiter in waiting:
-                if waiter.min_position <= position:
+                if waiter.min_position <= position and (waiter.since < began or not self.fresh_reads):
                     waiter.resolve(position)
             self._sleep(self._interval)
 

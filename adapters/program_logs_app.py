@@ -19,6 +19,7 @@ from eventsourcing.persistence import Recording
 from regledger.adapters.postgres.program_logs import ProgramLogs
 from regledger.adapters.postgres.recorders import LargeSavePostgresApplicationRecorder
 from regledger.domain.application import Registration
+from regledger.domain.ids import ProgramId
 from regledger.domain.program import Program
 
 SHARED = None  # the log key of the shared table
@@ -34,6 +35,7 @@ class ProgramLogRegistration(Registration):
         recorder = self.recorder
         if not isinstance(recorder, LargeSavePostgresApplicationRecorder):
             raise TypeError("the per_program log layout needs PostgreSQL")
+        self.postgres: LargeSavePostgresApplicationRecorder = recorder  # the recorder, typed
         self.logs = ProgramLogs(recorder)
         self.logs.create_table()
 
@@ -50,6 +52,12 @@ class ProgramLogRegistration(Registration):
         for log in sorted(groups, key=lambda log: log is not SHARED):
             recordings += super().save(*groups[log], log=log, **kwargs)
         return recordings
+
+    def program_position(self, program_id: ProgramId) -> int:
+        """The head of the program's own table (or of the shared one's own rows): ids in one
+        table commit in order, so every event of the program up to it is committed."""
+        table = self.logs.table_of(program_id)
+        return (self.postgres if table is None else self.postgres.log(table)).own_head()
 
     def _log_of(self, obj: Any) -> str | None:
         if isinstance(obj, Program):

@@ -44,7 +44,7 @@ from regledger.adapters.views.postgres import PostgresViews
 from regledger.adapters.views.sqlite import MemoryViews, SqliteViews, views_path
 from regledger.projections.changes import Batch
 from regledger.projections.lean_fold import fold_stored
-from regledger.projections.log_pages import LogEntry
+from regledger.projections.log_pages import LogEntry, LogPages
 from regledger.projections.views import PositionAlreadyApplied, RegistrationViews
 
 logger = logging.getLogger("regledger.projector")
@@ -96,7 +96,11 @@ class Projector:
         poll_interval: float = 0.002,
         listen_conninfo: str | None = None,
         idle_timeout: float = 0.25,
+        pages: LogPages | None = None,
+        head: Callable[[], int] | None = None,
     ) -> None:
+        """`pages` and `head` read the log followed, by default the application's whole log;
+        `program_log_projector` passes one program's table."""
         self.app = app
         self.views = views
         # At most this many events a batch; catching up (and rebuilding), a batch is this many
@@ -108,7 +112,8 @@ class Projector:
         self.idle_timeout = idle_timeout
         # On PostgreSQL its reads and LISTEN use connections of its own (`listen_conninfo`), opened
         # again after a drop; without it, the app's pool.
-        self._pages = page_reader(app, listen_conninfo)
+        self._pages = pages or page_reader(app, listen_conninfo)
+        self._head = head or (lambda: app.recorder.max_notification_id() or 0)
         channel = getattr(app.recorder, "channel_name", None)
         self._wakeup = PostgresWakeup(listen_conninfo, channel) if listen_conninfo and channel else None
         self._stop = threading.Event()
@@ -119,7 +124,7 @@ class Projector:
         self._position: int | None = None
         # Read-your-writes: waiters wake when this projector commits (or, another process
         # projecting, when the watch's poll sees the views move). Others subscribe `listeners`.
-        self.positions = PositionWatch(views, lambda: app.recorder.max_notification_id() or 0)
+        self.positions = PositionWatch(views, self._head)
         self.listeners: list[Callable[[int], None]] = [self.positions.advanced]
         self.error: BaseException | None = None
 
@@ -132,6 +137,10 @@ class Projector:
     def position(self) -> int | None:
         """The views' position as this projector last committed or read it (None: not known)."""
         return self._position
+
+    def forget_position(self) -> None:
+        """Read the position from the views next time (their tables were swapped under us)."""
+        self._position = None
 
     # -- one step -------------------------------------------------------------------------
 
@@ -178,7 +187,7 @@ class Projector:
         """Apply batches until the head (as read when called) is reached; returns events applied.
 
         The views may write a batch while the next one is read and folded (`apply_all`)."""
-        head = self.app.recorder.max_notification_id() or 0
+        head = self._head()
         start = self._position if self._position is not None else self.views.position()
         applied = 0
         if progress is not None:

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal, Self
-from urllib.parse import SplitResult, unquote, urlsplit
 
 import platformdirs
 from psycopg.conninfo import make_conninfo
@@ -33,17 +32,17 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from regledger.adapters.database_urls import REDACTED, mask_url_password, parse_database_url
+
 ENV_PREFIX = "REGLEDGER_"
 APP_NAME = "regledger"
 SQLITE_FILE = "regledger.sqlite3"
-REDACTED = "**********"
 PERSISTENCE_MODULES = {
     "memory": "eventsourcing.popo",
     "sqlite": "eventsourcing.sqlite",
     "postgres": "eventsourcing.postgres",
 }
 _SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_URL_SCHEMES = ("postgresql", "postgres")
 
 logger = logging.getLogger("regledger.database")
 
@@ -73,44 +72,6 @@ def _reading(environ: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         _explicit_environ.reset(token)
-
-
-def _parse_database_url(url: str, where: str = _var("database_url")) -> dict[str, Any]:
-    """Split postgresql://user:pass@host:port/db into field values (only the parts present)."""
-    try:
-        parts: SplitResult = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"{where} is not a valid URL: {exc}") from None
-    if parts.scheme not in _URL_SCHEMES:
-        raise ValueError(f"{where} must start with postgresql:// (or postgres://), got scheme {parts.scheme!r}")
-    if not parts.hostname:
-        raise ValueError(f"{where} has no host: expected postgresql://user:pass@host:port/db")
-    dbname = unquote(parts.path.removeprefix("/"))
-    if not dbname or "/" in dbname:
-        raise ValueError(f"{where} must name exactly one database, as in .../regledger")
-    if parts.query or parts.fragment:
-        raise ValueError(
-            f"{where}: query parameters and fragments are not supported "
-            f"(eventsourcing cannot pass them on); use the REGLEDGER_POSTGRES_* settings"
-        )
-    values: dict[str, Any] = {"postgres_host": parts.hostname, "postgres_db": dbname}
-    if port is not None:
-        values["postgres_port"] = port
-    if parts.username:
-        values["postgres_user"] = unquote(parts.username)
-    if parts.password is not None:
-        values["postgres_password"] = unquote(parts.password)
-    return values
-
-
-def _mask_url_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    user = netloc[0].partition(":")[0]
-    return parts._replace(netloc=f"{user}:{REDACTED}@{netloc[2]}").geturl()
 
 
 def default_home() -> Path:
@@ -144,8 +105,7 @@ class Settings(BaseSettings):
     postgres_pool_size: int = 5
     postgres_max_overflow: int = 10
     postgres_lock_timeout: int = 5
-    # Seconds to open a connection, and the longest a save waits for a pooled one: during an
-    # outage a request must fail fast (503) rather than hang for the outage.
+    # Seconds to open a connection, and the longest a save waits for a pooled one (fail fast).
     postgres_connect_timeout: int = 2
     # 0 disables the repository cache (eventsourcing would read 0 as "unbounded").
     aggregate_cache_size: int = 10000
@@ -181,6 +141,9 @@ class Settings(BaseSettings):
     read_database_url: str | None = Field(default=None, repr=False)
     read_replica_wait: float = Field(default=1.0, ge=0)
     read_replica_retry: float = Field(default=5.0, gt=0)
+    # per_program: each program created from now on writes its own events table, followed on its
+    # own (docs/per-program-logs.md); shared: one table for all. PostgreSQL only.
+    log_layout: Literal["shared", "per_program"] = "shared"
 
     @classmethod
     def settings_customise_sources(
@@ -206,16 +169,22 @@ class Settings(BaseSettings):
     @classmethod
     def _apply_database_url(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("database_url"):
-            return {**data, **_parse_database_url(str(data["database_url"]))}
+            return {**data, **parse_database_url(str(data["database_url"]), _var("database_url"))}
         return data
 
     @model_validator(mode="after")
-    def _replicas_need_postgres(self) -> Self:
-        if self.read_database_url:  # an empty variable is unset
-            if self.store != "postgres":
-                raise ValueError(f"{_var('read_database_url')} needs {_var('store')}=postgres")
-            self.read_replica_conninfos()  # every URL parses
+    def _postgres_only(self) -> Self:
+        for name, used in (("read_database_url", bool(self.read_database_url)), ("log_layout", self.per_program)):
+            if used and self.store != "postgres":  # an empty variable is unset
+                raise ValueError(f"{_var(name)} needs {_var('store')}=postgres")
+        if self.read_database_url and self.per_program:  # replicas wait on one position
+            raise ValueError(f"{_var('read_database_url')} needs {_var('log_layout')}=shared")
+        self.read_replica_conninfos()  # every URL parses
         return self
+
+    @property
+    def per_program(self) -> bool:
+        return self.log_layout == "per_program"
 
     @field_validator("sqlite_path")
     @classmethod
@@ -375,7 +344,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{where} is set but names no URL")
         replicas = []
         for url in urls:
-            parts = _parse_database_url(url, where)
+            parts = parse_database_url(url, where)
             if "postgres_password" in parts:
                 parts["postgres_password"] = SecretStr(parts["postgres_password"])
             merged = self.model_copy(update=parts | {"read_database_url": None, "database_url": None})
@@ -391,8 +360,8 @@ class Settings(BaseSettings):
         data["smtp_password"] = REDACTED if self.smtp_password else None
         data["webhook_url"] = REDACTED if self.webhook_url else None
         if self.database_url:
-            data["database_url"] = _mask_url_password(self.database_url)
+            data["database_url"] = mask_url_password(self.database_url)
         if self.read_database_url:
             urls = self.read_database_url.split(",")
-            data["read_database_url"] = ",".join(_mask_url_password(url.strip()) for url in urls)
+            data["read_database_url"] = ",".join(mask_url_password(url.strip()) for url in urls)
         return data

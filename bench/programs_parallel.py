@@ -8,7 +8,9 @@ once, client i only in program i (`complete_registration`, as bench/commands.py)
 shared_table (today: every program in one events table, the clients' apps share one name);
 own_tables (an app class per program, `Reg<tag>P<i>`: eventsourcing names the table
 `<app name lower>_events`, each app has its own pool); own_tables_no_notify (the same, saving
-without the library's NOTIFY, which takes one cluster-wide lock per commit). Clients are threads
+without the library's NOTIFY, which takes one cluster-wide lock per commit); program_logs (the
+product's per_program layout: one application, each program in its own table inheriting the
+shared one, `adapters/program_logs_app.py`). Clients are threads
 of this process or spawned processes (one app each: no shared GIL). Baselines, same round: the
 raw `BEGIN; LOCK TABLE .. EXCLUSIVE; INSERT; COMMIT` from N connections into one table, into N
 tables, and into N tables with a NOTIFY. Rounds alternate the order of N; figures are medians.
@@ -42,12 +44,13 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from regledger.adapters.bootstrap import build_application
+from regledger.adapters.program_logs_app import ProgramLogRegistration
 from regledger.domain.application import Registration
 from regledger.domain.ids import SectionId, program_id
 from regledger.domain.values import CommandContext
 
 PROGRAMS = (1, 2, 4)
-LAYOUTS = ("shared_table", "own_tables", "own_tables_no_notify")
+LAYOUTS = ("shared_table", "own_tables", "own_tables_no_notify", "program_logs")
 TICK = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 2
 Clients = tuple[Callable[[], tuple[int, float, float]], Callable[[], None]]  # (timed run, close)
@@ -58,9 +61,11 @@ _classes: dict[str, type[Registration]] = {"Registration": Registration}
 
 
 def app_class(name: str) -> type[Registration]:
-    """The Registration application under another name, hence another events table."""
+    """The Registration application under another name, hence another events table; a name
+    ending in "Logs" is the per_program layout's application (a table per program under it)."""
     if name not in _classes:
-        _classes[name] = type(name, (Registration,), {"name": name})
+        base = ProgramLogRegistration if name.endswith("Logs") else Registration
+        _classes[name] = type(name, (base,), {"name": name})
     return _classes[name]
 
 
@@ -328,7 +333,9 @@ def measure_round(params: dict[str, Any], probe: Probe, n: int, tag: str, args: 
         runner = run_in_threads if mode == "threads" else run_in_processes
         for layout in LAYOUTS:
             lane_tag, quiet = f"{tag}{mode[0]}{LAYOUTS.index(layout)}", "Quiet" if "no_notify" in layout else ""
-            names = [f"Reg{lane_tag}{'' if layout == 'shared_table' else f'P{i}'}{quiet}" for i in range(n)]
+            own = "" if layout in ("shared_table", "program_logs") else "P{i}"
+            suffix = "Logs" if layout == "program_logs" else quiet
+            names = [f"Reg{lane_tag}{own.format(i=i)}{suffix}" for i in range(n)]
             lanes = set_up(params, names, lane_tag, args.per_program)
             out[f"{layout}.{mode}.{n}"] = probe.measure(runner(params, lanes))
     return out

@@ -80,7 +80,7 @@ def start_admission(
         return app.replay(ctx, existing, ids=_ids(existing))
     program = app.load_program(program_id)
     check_phase_zero(program)
-    position = app.position()
+    position = app.program_position(program_id)
     result, snapshot = _compute(app, program, caps, chosen_seed, position)
     run = LotteryRun(
         program_id=program_id,

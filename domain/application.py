@@ -230,6 +230,12 @@ class Registration(Application[UUID]):
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    def program_position(self, program_id: ProgramId) -> int:  # noqa: ARG002 - one log here
+        """The position a program's inputs are read at (a lottery's, an admission's): every event
+        of the program up to it is committed, so a replay at it reads the same events. With one
+        log, its head; with a log per program, that log's head (`adapters.program_logs_app`)."""
+        return self.position()
+
     # -- saving -----------------------------------------------------------------------------
 
     def commit(

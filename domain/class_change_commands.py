@@ -114,7 +114,7 @@ def start_class_change(
     if existing is not None:
         return app.replay(ctx, existing, ids=run_ids(existing))
     app.load_program(program_id)
-    position = app.position()
+    position = app.program_position(program_id)
     snapshot, result = _compute(app, program_id, chosen_seed, position)
     run = LotteryRun(
         program_id=program_id,

@@ -237,7 +237,9 @@ def start_lottery(
             ctx, existing, ids={**run_ids(existing), "algorithm": recorded_algorithm(existing.parameters)}
         )
     app.load_program(program_id)
-    preview = _compute(app, program_id, params, chosen_seed, app.position(), stats=True, algorithm=algorithm_id)
+    preview = _compute(
+        app, program_id, params, chosen_seed, app.program_position(program_id), stats=True, algorithm=algorithm_id
+    )
     assert preview.stats is not None
     run = LotteryRun(
         program_id=program_id,
@@ -309,7 +311,7 @@ def what_if(
 ) -> LotteryPreview:
     """Compute an assignment and its stats without recording anything; a run's recorded
     parameters (with its algorithm) may be passed back as they are."""
-    at = app.position() if position is None else position
+    at = app.program_position(program_id) if position is None else position
     chosen = resolve_algorithm(algorithm or (parameters or {}).get(ALGORITHM_KEY))
     return _compute(app, program_id, _parameters(parameters), _seed(seed), at, stats=True, algorithm=chosen)
 

@@ -65,8 +65,12 @@ class LotteryInputFold:
         log_pages: LogPages | None = None,
         checkpoints: FoldCheckpoints | None = None,
         checkpoint_events: int = CHECKPOINT_EVENTS,
+        head_of: Callable[[ProgramId], int] | None = None,
     ) -> None:
+        """`head_of(program)`: the position up to which the program's events are all committed
+        (by default the log's head; with a log per program, its own: `program_position`)."""
         self.recorder = app.recorder
+        self.head_of = head_of or (lambda _program: self.recorder.max_notification_id() or 0)
         self.mapper = app.mapper
         self.log_pages = log_pages or RecorderLogPages(app)
         self.checkpoints = checkpoints
@@ -108,7 +112,7 @@ class LotteryInputFold:
 
     def program_members(self, program_id: ProgramId) -> tuple[list[UUID], list[UUID]]:
         """Ids of every section and class of the program, as of the log's head."""
-        self.lottery_snapshot(program_id, self.recorder.max_notification_id() or 0)
+        self.lottery_snapshot(program_id, self.head_of(program_id))
         with self._lock:
             fold = self._folds[program_id]
             return list(fold.sections), list(fold.subjects)
@@ -146,7 +150,7 @@ class LotteryInputFold:
     def _fold_up_to(self, fold: Fold, position: int) -> None:
         """Apply the program's events with fold.position < notification id <= position; the fold
         is then read up to min(position, the head before reading): later ids may still be filled."""
-        head = self.recorder.max_notification_id() or 0
+        head = self.head_of(fold.program_id)
         handlers = fold.handlers
         mapper = self.mapper
         raw_handlers = fold.raw_handlers if reads_plain_json(mapper) else {}

@@ -181,6 +181,12 @@ def postgres_settings(make_postgres_settings: Callable[[], Settings]) -> Setting
 
 
 @pytest.fixture
+def postgres_per_program_settings(make_postgres_settings: Callable[[], Settings]) -> Settings:
+    """PostgreSQL with a log per program (REGLEDGER_LOG_LAYOUT=per_program)."""
+    return make_postgres_settings().model_copy(update={"log_layout": "per_program"})
+
+
+@pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     return Settings.from_mapping(
         {

@@ -26,7 +26,7 @@ from eventsourcing.utils import retry
 from psycopg import Cursor, pq
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
-from psycopg.rows import RowMaker
+from psycopg.rows import RowMaker, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from regledger.adapters.postgres.wakeup import dropped
@@ -69,17 +69,23 @@ class PostgresNotificationPages:
     the app's pool would sit in that pool's wait and the retries below for a minute and more
     before the outage showed, and then wait for the pool's own reconnection backoff."""
 
-    def __init__(self, app: Application[UUID], conninfo: str | None = None) -> None:
+    def __init__(self, app: Application[UUID], conninfo: str | None = None, *, only: str | None = None) -> None:
+        """`only`: read this events table alone, not the tables that inherit from it (a program's
+        log, `program_logs`); by default the application's table with them: the whole log."""
         self._conninfo = conninfo
         self._own: psycopg.Connection[Any] | None = None
         recorder = app.recorder
         if not isinstance(recorder, PostgresApplicationRecorder):
             raise TypeError("PostgresNotificationPages needs a PostgreSQL application recorder")
         self.datastore = recorder.datastore
+        table = SQL("ONLY {}.{}" if only else "{}.{}").format(
+            Identifier(self.datastore.schema), Identifier(only or recorder.events_table_name)
+        )
         select = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {table} "
             "WHERE notification_id > %s AND notification_id <= %s"
-        ).format(schema=Identifier(self.datastore.schema), table=Identifier(recorder.events_table_name))
+        ).format(table=table)
+        self.head_statement = SQL("SELECT MAX(notification_id) FROM {table}").format(table=table)
         order = SQL(" ORDER BY notification_id LIMIT %s")
         self.all_topics: Composed = select + order
         self.some_topics: Composed = select + SQL(" AND topic = ANY(%s)") + order
@@ -104,6 +110,12 @@ class PostgresNotificationPages:
             cur.adapters.register_loader("uuid", SharedUUIDLoader)
             cur.execute(statement, params, prepare=True)
             return cur.fetchall()
+
+    def head(self) -> int:
+        """The last position of the table(s) read (0 when empty)."""
+        with self._connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            row = cur.execute(self.head_statement, prepare=True).fetchone()
+        return int(row[0] or 0) if row is not None else 0
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:

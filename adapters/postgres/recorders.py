@@ -124,7 +124,7 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         """Saves into this table, or into `log`: a program's own table (`program_logs`)."""
         if log is not None and log != self.events_table_name:
-            return self._log(log).insert_events(stored_events, **kwargs)
+            return self.log(log).insert_events(stored_events, **kwargs)
         if self.datastore.enable_db_functions or not stored_events:
             return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
         if is_large(stored_events):
@@ -133,7 +133,14 @@ class LargeSavePostgresApplicationRecorder(PostgresApplicationRecorder):
             return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
         return self._insert_small(one_trip, stored_events)
 
-    def _log(self, table: str) -> LargeSavePostgresApplicationRecorder:
+    def own_head(self) -> int:
+        """This table's last position, not counting the tables that inherit from it."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.own_head_statement, prepare=True)
+            row = curs.fetchone()
+        return int(row["max"] or 0) if row else 0
+
+    def log(self, table: str) -> LargeSavePostgresApplicationRecorder:
         """The writer of a program's own table: same pool, same channel, its own table lock."""
         writer = self._logs.get(table)
         if writer is None:

@@ -191,7 +191,7 @@ class PostgresViews(SqlViews):
             raise PositionAlreadyApplied(batch.position, self.position()) from None
 
     def _advance(self, cur: Cursor, batch: Batch) -> None:
-        cur.execute(self.sql(CHECKED_ADVANCE), advance_params(batch))
+        cur.execute(self.sql(CHECKED_ADVANCE), advance_params(batch, self.tracking_name))
 
     def apply_all(self, batches: Iterable[Batch]) -> Iterator[Batch]:
         """Write-behind by one batch: a batch's statements are sent (pipelined, in its open
@@ -339,6 +339,12 @@ class PostgresViews(SqlViews):
             raise
 
     # -- rebuilding aside -----------------------------------------------------------------
+
+    def for_log(self, tracking_name: str) -> PostgresViews:
+        """The same tables, advancing another tracking row: the follower of one of several logs."""
+        other = PostgresViews(self.conninfo, self.schema, prefix=self.prefix, pool_size=1)
+        other.tracking_name = tracking_name
+        return other
 
     def aside(self) -> PostgresViews:
         """Views beside these (`<prefix>rebuild_` tables) for a rebuild to fill, then `swap_in`."""

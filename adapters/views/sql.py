@@ -67,6 +67,8 @@ class SqlViews(SqlAuditQueries, SqlQueries):
         self.prefix = prefix
         self._sql_cache: dict[str, str] = {}
         self._qualified = qualified_prefix
+        # The tracking row this object advances: one per log it follows (`program_log_projector`).
+        self.tracking_name = TRACKING_NAME
 
     def sql(self, statement: str) -> str:
         rendered = self._sql_cache.get(statement)
@@ -118,6 +120,8 @@ class SqlViews(SqlAuditQueries, SqlQueries):
             for statement in DDL:
                 cur.execute(self.sql(statement))
             cur.execute(self.sql(INSERT_TRACKING), (TRACKING_NAME, TRACKING_NAME))
+            if self.tracking_name != TRACKING_NAME:
+                cur.execute(self.sql(INSERT_TRACKING), (self.tracking_name, self.tracking_name))
             cur.execute(self.sql(INSERT_SCHEMA), (SCHEMA_ROW, SCHEMA_VERSION, SCHEMA_ROW))
 
     def drop_tables(self) -> None:
@@ -138,8 +142,14 @@ class SqlViews(SqlAuditQueries, SqlQueries):
                 cur.execute(self.sql(f"ANALYZE {{p}}{table.name}"))
 
     def position(self) -> int:
-        rows = self._query(self.sql(POSITION), (TRACKING_NAME,))
+        rows = self._query(self.sql(POSITION), (self.tracking_name,))
         return int(rows[0][0]) if rows else 0
+
+    def positions(self, names: Sequence[str]) -> dict[str, int]:
+        """The positions of these tracking rows (those that exist), in one read."""
+        wanted = set(names)
+        rows = self._query(self.sql("SELECT name, position FROM {p}tracking"))
+        return {str(name): int(position) for name, position in rows if name in wanted}
 
     def dump(self) -> dict[str, list[tuple[object, ...]]]:
         return {
@@ -157,12 +167,12 @@ class SqlViews(SqlAuditQueries, SqlQueries):
 
     def _advance(self, cur: Cursor, batch: Batch) -> None:
         """Move the tracking position to the batch's or raise PositionAlreadyApplied."""
-        cur.execute(self.sql(ADVANCE), advance_params(batch))
+        cur.execute(self.sql(ADVANCE), advance_params(batch, self.tracking_name))
         if cur.rowcount != 1:
             raise PositionAlreadyApplied(batch.position, self._position_in(cur))
 
     def _position_in(self, cur: Cursor) -> int:
-        cur.execute(self.sql(POSITION), (TRACKING_NAME,))
+        cur.execute(self.sql(POSITION), (self.tracking_name,))
         rows = cur.fetchall()
         return int(rows[0][0]) if rows else 0
 

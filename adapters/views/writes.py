@@ -54,8 +54,8 @@ POSITION = "SELECT position FROM {p}tracking WHERE name = ?"
 PROGRAM_OF = "(SELECT program_id FROM {p}students s WHERE s.student_id = %s)"
 
 
-def advance_params(batch: Batch) -> tuple[Any, ...]:
-    return (batch.position, TRACKING_NAME, batch.position, batch.after)
+def advance_params(batch: Batch, name: str = TRACKING_NAME) -> tuple[Any, ...]:
+    return (batch.position, name, batch.position, batch.after)
 
 
 @dataclass(frozen=True)
