@@ -13,7 +13,7 @@ import typer
 from regledger.adapters.bootstrap import build_application
 from regledger.adapters.cli_common import console, err_console
 from regledger.adapters.cli_output import Column, FormatOption, Listing, OutputFormat, cols, emit
-from regledger.adapters.notifier.follower import Notifier
+from regledger.adapters.notifier.program_logs import follower_for
 from regledger.adapters.notifier.sender import Sender
 from regledger.adapters.notifier.store import EMAIL, STATUSES, WEBHOOK, OutboxStore, open_outbox
 from regledger.adapters.postgres.wakeup import DatabaseUnreachable, await_database
@@ -55,7 +55,7 @@ def run(
     app = build_application(settings)
     follow_store, send_store = _stores(settings)
     channels = (EMAIL, WEBHOOK) if settings.webhook_url else (EMAIL,)
-    notifier = Notifier(app, follow_store, channels=channels, batch_size=batch_size, from_start=from_start)
+    notifier = follower_for(app, follow_store, channels=channels, batch_size=batch_size, from_start=from_start)
     sender = Sender.for_settings(settings, send_store)
     if send and not sender.transports:
         err_console.print("no REGLEDGER_SMTP_HOST or REGLEDGER_WEBHOOK_URL: messages stay pending in the outbox")

@@ -26,7 +26,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from regledger.adapters.notifier.store import EMAIL, OutboxRow, OutboxStore
+from regledger.adapters.notifier.store import EMAIL, FOLLOWER, OutboxRow, OutboxStore
 from regledger.adapters.notifier.templates import Renderer
 from regledger.adapters.postgres.wakeup import Outage
 from regledger.adapters.projector import TRANSIENT
@@ -57,7 +57,11 @@ class Notifier:
         poll_interval: float = 0.05,
         from_start: bool = False,
         clock: Callable[[], datetime] = utc_now,
+        tracking: str = FOLLOWER,
+        head: Callable[[], int] | None = None,
     ) -> None:
+        """`pages`, `head` and `tracking`: the log followed and its row in the outbox's tracking,
+        by default the application's whole log (`program_logs` passes one program's table)."""
         self.app = app
         self.store = store
         self.channels = tuple(channels)
@@ -66,8 +70,11 @@ class Notifier:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.clock = clock
-        head = 0 if from_start else (app.recorder.max_notification_id() or 0)
-        store.create_tables(quiet_until=head)
+        self.tracking = tracking
+        self._head = head or (lambda: app.recorder.max_notification_id() or 0)
+        store.create_tables(quiet_until=0 if from_start else (app.recorder.max_notification_id() or 0))
+        if tracking != FOLLOWER:
+            store.track(tracking)
         self.quiet_until = store.quiet_until()
         self._position: int | None = None
         self._seen = 0  # ids up to here hold nothing for the notifier (may pass the position)
@@ -80,20 +87,24 @@ class Notifier:
     def position(self) -> int | None:
         return self._position
 
+    def forget_position(self) -> None:
+        """Read the position from the outbox next time (another notifier moved it)."""
+        self._position = None
+
     # -- one batch ----------------------------------------------------------------------------
 
     def step(self) -> int:
         """Write the messages of the next batch of whole commits; returns the events read."""
-        after = self._position if self._position is not None else self.store.position()
+        after = self._position if self._position is not None else self.store.position(self.tracking)
         # Every id up to the head read before a read that found nothing is committed and of no
         # interest (the table lock makes commit order id order): later reads start past it,
         # instead of scanning a long tail of other events at every poll.
-        head = self.app.recorder.max_notification_id() or 0
+        head = self._head()
         entries, events = self._read(max(after, self._seen))
         if not entries:
             self._seen = max(self._seen, head)
             if self._seen - after >= SKIP_RECORDED:
-                self.store.apply(after, self._seen, [], [], [])  # so a restart skips it too
+                self.store.apply(after, self._seen, [], [], [], name=self.tracking)  # a restart skips it too
                 after = self._seen
             self._position = after
             return 0
@@ -103,9 +114,8 @@ class Notifier:
                 zip((e.id for e in entries), events, strict=True), contacts, names, quiet_until=self.quiet_until
             )
             messages = self._messages(folded, contacts, names)
-            self.store.apply(
-                after, entries[-1].id, list(folded.contacts.values()), list(folded.names.values()), messages
-            )
+            contacts_seen, names_seen = list(folded.contacts.values()), list(folded.names.values())
+            self.store.apply(after, entries[-1].id, contacts_seen, names_seen, messages, name=self.tracking)
         except BaseException:
             # The folded state may hold what was not committed: read it all again.
             self._position = self._contacts = self._names = None
@@ -189,10 +199,12 @@ class Notifier:
                 self._stop.wait(outage.retry_in())
                 continue
             except PositionAlreadyApplied:
-                self._position = None  # another notifier moved it: go on from there
+                self.forget_position()  # another notifier moved it: go on from there
                 continue
             except Exception:
-                logger.exception("notifier stopped on an error (outbox at position %s)", self.store.position())
+                logger.exception(
+                    "notifier stopped on an error (outbox at position %s)", self.store.position(self.tracking)
+                )
                 raise
             if outage is not None:
                 outage.end()

@@ -56,7 +56,8 @@ DDL = (
 )
 POSITION = "SELECT position FROM {p}tracking WHERE name = ?"
 INSERT_TRACKING = "INSERT INTO {p}tracking (name, position) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
-ADVANCE = "UPDATE {p}tracking SET position = ? WHERE name = 'notifier' AND position = ?"
+ADVANCE = "UPDATE {p}tracking SET position = ? WHERE name = ? AND position = ?"
+FOLLOWER = "notifier"  # the tracking row of the (shared) log's follower
 UPSERT_CONTACT = (
     "INSERT INTO {p}contacts (student_id, program_id, student_key, name, email) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (student_id) DO UPDATE SET program_id = excluded.program_id, "
@@ -148,15 +149,20 @@ class OutboxStore(ABC):
             for statement in DDL:
                 cur.execute(self.sql(statement))
             if quiet_until is not None:
-                cur.execute(self.sql(INSERT_TRACKING), ("notifier", 0))
+                cur.execute(self.sql(INSERT_TRACKING), (FOLLOWER, 0))
                 cur.execute(self.sql(INSERT_TRACKING), ("quiet_until", quiet_until))
 
     def _tracked(self, name: str) -> int:
         rows = self._read(POSITION, name)
         return int(rows[0][0]) if rows else 0
 
-    def position(self) -> int:
-        return self._tracked("notifier")
+    def track(self, name: str) -> None:
+        """A tracking row for one more log's follower (a program's table), at 0 if new."""
+        with self._transaction() as cur:
+            cur.execute(self.sql(INSERT_TRACKING), (name, 0))
+
+    def position(self, name: str = FOLLOWER) -> int:
+        return self._tracked(name)
 
     def quiet_until(self) -> int:
         return self._tracked("quiet_until")
@@ -176,12 +182,14 @@ class OutboxStore(ABC):
         contacts: Sequence[Contact],
         names: Sequence[Name],
         messages: Sequence[OutboxRow],
+        *,
+        name: str = FOLLOWER,
     ) -> None:
         """Everything a batch read after `after` gives, and the position `position`, at once."""
         with self._transaction() as cur:
-            cur.execute(self.sql(ADVANCE), (position, after))
+            cur.execute(self.sql(ADVANCE), (position, name, after))
             if cur.rowcount != 1:
-                cur.execute(self.sql(POSITION), ("notifier",))
+                cur.execute(self.sql(POSITION), (name,))
                 raise PositionAlreadyApplied(position, int(cur.fetchall()[0][0]))
             self._many(cur, UPSERT_CONTACT, [astuple(c) for c in contacts])
             self._many(cur, UPSERT_NAME, [astuple(n) for n in names])
