@@ -125,6 +125,7 @@ def build(
     projector: Projector | ProgramLogsProjector
     if isinstance(app, ProgramLogRegistration) and isinstance(views, PostgresViews):
         projector = ProgramLogsProjector(app, views, conninfo=settings.postgres_conninfo())
+        views.reached = projector.reached  # what queries report and /ready measures: every table
     else:
         projector = Projector.for_settings(settings, app, views=views)
     tokens = build_token_store(settings)

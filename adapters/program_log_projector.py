@@ -95,7 +95,7 @@ class ProgramLogsProjector:
 
     def _follower(self, table: str) -> Projector:
         name = self._tracking_name(table)
-        views = self.views if name == self.views.tracking_name else self.views.for_log(name)
+        views = self.views.for_log(name)  # its own tracking row, read raw by its follower
         views.create_tables()
         pages = PostgresNotificationPages(self.app, self.conninfo, only=table)
         follower = Projector(self.app, views, batch_size=self.batch_size, pages=pages, head=pages.head)
@@ -108,8 +108,9 @@ class ProgramLogsProjector:
         return self.app.recorder.max_notification_id() or 0
 
     def heads(self) -> dict[str, int]:
-        """Each followed table's last position, in one query."""
-        tables = list(self.followers)
+        """Each table's last position, in one query, the tables read now: a process that does not
+        project (the API) must count a program created a moment ago."""
+        tables = self.tables()
         with self.app.postgres.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             rows = curs.execute(self._heads_statement(tables)).fetchall()
         return {table: int(row[0] or 0) for table, row in zip(tables, rows, strict=True)}
@@ -220,8 +221,7 @@ class ProgramLogsProjector:
         self._wakeup.close()
         for follower in self.followers.values():
             follower.stop()
-            if follower.views is not self.views:
-                follower.views.close()
+            follower.views.close()
 
     def close(self) -> None:
         self.stop()

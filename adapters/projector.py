@@ -365,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="rv_")
     args = parser.parse_args(argv)
     settings = Settings()
+    if settings.per_program:  # one follower per table: `regledger project` builds them
+        parser.error("with REGLEDGER_LOG_LAYOUT=per_program run `regledger project`")
     settings.prepare()
     app = Registration(env=settings.eventsourcing_env(names=[Registration.name]))
     views = build_views(settings, prefix=args.prefix)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import fields, replace
@@ -119,6 +119,7 @@ class PostgresViews(SqlViews):
         self._pool: ConnectionPool | None = None
         self.pool_wait = 30.0  # seconds a read waits for a shared connection (psycopg_pool's default)
         self._binary: dict[str, str] = {}
+        self.reached: Callable[[], int] | None = None
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._writer is not None and dropped(self._writer):
@@ -188,7 +189,7 @@ class PostgresViews(SqlViews):
         try:
             yield
         except psycopg.errors.DivisionByZero:  # CHECKED_ADVANCE refused the batch
-            raise PositionAlreadyApplied(batch.position, self.position()) from None
+            raise PositionAlreadyApplied(batch.position, super().position()) from None
 
     def _advance(self, cur: Cursor, batch: Batch) -> None:
         cur.execute(self.sql(CHECKED_ADVANCE), advance_params(batch, self.tracking_name))
@@ -339,6 +340,11 @@ class PostgresViews(SqlViews):
             raise
 
     # -- rebuilding aside -----------------------------------------------------------------
+
+    def position(self) -> int:
+        """The tracking row's position; with a log per program, what `reached` answers: every
+        table's views reach it (set by the composition root, `program_log_projector`)."""
+        return self.reached() if self.reached is not None else super().position()
 
     def for_log(self, tracking_name: str) -> PostgresViews:
         """The same tables, advancing another tracking row: the follower of one of several logs."""

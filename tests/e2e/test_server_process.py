@@ -15,10 +15,11 @@ from tests.serving import free_port, postgres_env, stop_process, wait_until_up
 BIN = Path(sys.executable).parent
 
 
-@pytest.fixture
-def server(postgres_settings, tmp_path):
-    """(base url, env): `serve --no-follow` plus `project`, stopped (SIGTERM) before the schema goes."""
-    env = postgres_env(postgres_settings)
+@pytest.fixture(params=["shared", "per_program"])
+def server(request, postgres_settings, tmp_path):
+    """(base url, env): `serve --no-follow` plus `project`, stopped (SIGTERM) before the schema goes;
+    in each log layout."""
+    env = {**postgres_env(postgres_settings), "REGLEDGER_LOG_LAYOUT": request.param}
     port = free_port()
     processes = [
         subprocess.Popen(

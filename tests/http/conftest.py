@@ -27,6 +27,7 @@ T0 = "2026-11-21T09:00:00Z"
     params=[
         pytest.param("sqlite", id="sqlite"),
         pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+        pytest.param("postgres_per_program", id="per_program", marks=pytest.mark.postgres),
     ]
 )
 def api_settings(request: pytest.FixtureRequest) -> Settings:

@@ -129,7 +129,7 @@ def _drop_event_table(services: Services) -> None:
             conn.execute(f"DROP TABLE {table}")
     else:
         with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as conn:
-            conn.execute(f"DROP TABLE {table}")
+            conn.execute(f"DROP TABLE {table} CASCADE")  # with the programs' own tables, if any
 
 
 def test_ready_is_503_and_health_still_200_when_the_event_store_is_gone(api_settings):
