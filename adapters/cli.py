@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from regledger.adapters import cli_audit, cli_catalogue, cli_onsite, cli_queries, cli_registrar, cli_students
+from regledger.adapters import (
+    cli_audit,
+    cli_catalogue,
+    cli_logs,
+    cli_onsite,
+    cli_queries,
+    cli_registrar,
+    cli_students,
+)
 from regledger.adapters.bootstrap import Services, build
 from regledger.adapters.checkpoint_warmer import CheckpointWarmer
 from regledger.adapters.cli_admission import admission_cli
@@ -55,6 +63,7 @@ cli.command("schedule")(cli_queries.schedule)
 cli.command("history")(cli_queries.history)
 cli.command("types")(cli_queries.types)
 cli.command("audit")(cli_audit.audit)
+cli.command("logs")(cli_logs.logs)
 cli.add_typer(program_cli, name="program")
 cli.add_typer(timeslot_cli, name="timeslot")
 cli.add_typer(class_cli, name="class")

@@ -90,11 +90,11 @@ class ProgramLogsProjector:
             if table not in self.followers:
                 self.followers[table] = self._follower(table)
 
-    def _tracking_name(self, table: str) -> str:
+    def tracking_name(self, table: str) -> str:
         return TRACKING_NAME if table == self.shared_table else f"{TRACKING_NAME}:{table}"
 
     def _follower(self, table: str) -> Projector:
-        name = self._tracking_name(table)
+        name = self.tracking_name(table)
         views = self.views.for_log(name)  # its own tracking row, read raw by its follower
         views.create_tables()
         pages = PostgresNotificationPages(self.app, self.conninfo, only=table)
@@ -121,11 +121,19 @@ class ProgramLogsProjector:
             SQL("(SELECT MAX(notification_id) FROM ONLY {}.{})").format(schema, Identifier(t)) for t in tables
         )
 
+    def count_after(self, table: str, position: int) -> int:
+        """The events of one table after `position` (positions are shared: not a difference)."""
+        schema = Identifier(self.app.postgres.datastore.schema)
+        statement = SQL("SELECT count(*) FROM ONLY {}.{} WHERE notification_id > %s").format(schema, Identifier(table))
+        with self.app.postgres.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            row = curs.execute(statement, (position,)).fetchone()
+        return int(row[0]) if row else 0
+
     def reached(self) -> int:
         """The largest position every table's views include up to (see module doc)."""
         heads = self.heads()
-        tracked = self.views.positions([self._tracking_name(table) for table in heads])
-        behind = [tracked.get(self._tracking_name(table), 0) for table in heads]
+        tracked = self.views.positions([self.tracking_name(table) for table in heads])
+        behind = [tracked.get(self.tracking_name(table), 0) for table in heads]
         behind = [at for at, head in zip(behind, heads.values(), strict=True) if head > at]
         return min(behind) if behind else max(heads.values(), default=0)
 
