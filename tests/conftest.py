@@ -214,6 +214,20 @@ def store_settings(request: pytest.FixtureRequest) -> Settings:
     return settings
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("memory", id="memory"),
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+        pytest.param("postgres_per_program", id="per_program", marks=pytest.mark.postgres),
+    ]
+)
+def app_settings(request: pytest.FixtureRequest) -> Settings:
+    """Each store, and PostgreSQL in both log layouts (docs/per-program-logs.md)."""
+    settings: Settings = request.getfixturevalue(f"{request.param}_settings")
+    return settings
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Anything that (statically) needs the server is a postgres test, marked or not,
     # so `-m "not postgres"` deselects it.

@@ -141,20 +141,6 @@ def build_world(
     return world
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("memory", id="memory"),
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-        pytest.param("postgres_per_program", id="per_program", marks=pytest.mark.postgres),
-    ]
-)
-def app_settings(request: pytest.FixtureRequest) -> Settings:
-    """Each store, and PostgreSQL in both log layouts (docs/per-program-logs.md)."""
-    settings: Settings = request.getfixturevalue(f"{request.param}_settings")
-    return settings
-
-
 @pytest.fixture
 def app(app_settings: Settings, make_app: Any) -> Registration:
     registration: Registration = make_app(app_settings, Registration)

@@ -74,8 +74,8 @@ class Stored:
 
 
 @pytest.fixture
-def app(store_settings: Settings, make_app: Any) -> Registration:
-    registration: Registration = make_app(store_settings, Registration)
+def app(app_settings: Settings, make_app: Any) -> Registration:
+    registration: Registration = make_app(app_settings, Registration)
     return registration
 
 
