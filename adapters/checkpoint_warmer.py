@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from regledger.adapters.following import TRANSIENT
 from regledger.adapters.postgres.wakeup import one_line
-from regledger.adapters.projector import TRANSIENT
 from regledger.domain.application import Registration
 from regledger.domain.ids import ProgramId
 from regledger.projections.catalogue import CatalogueViews

@@ -200,7 +200,7 @@ def project(
     Following, it outlives database outages: it retries with backoff and resumes where the views
     are, logging each outage when it starts and when it ends."""
     configure_logging(log_format, level=logging.getLogger().level)
-    from regledger.adapters.projector import TRANSIENT
+    from regledger.adapters.following import TRANSIENT
 
     services = _services(wait_for_database)
     projector = services.projector

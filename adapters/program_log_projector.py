@@ -24,14 +24,14 @@ from collections.abc import Callable
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from regledger.adapters.following import follow
 from regledger.adapters.positions import PositionWatch
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages
-from regledger.adapters.postgres.wakeup import Outage, PostgresWakeup
+from regledger.adapters.postgres.wakeup import PostgresWakeup
 from regledger.adapters.program_logs_app import ProgramLogRegistration
-from regledger.adapters.projector import TRANSIENT, Progress, Projector
+from regledger.adapters.projector import Progress, Projector
 from regledger.adapters.views.postgres import PostgresViews
 from regledger.adapters.views.writes import TRACKING_NAME
-from regledger.projections.views import PositionAlreadyApplied
 
 logger = logging.getLogger("regledger.projector")
 
@@ -184,27 +184,17 @@ class ProgramLogsProjector:
     def run_forever(self) -> None:
         """Follow every table until stop(); outages are retried as `Projector.run_forever` does,
         and a busy table gets one batch per round, so it cannot hold the others back."""
-        outage: Outage | None = None
         try:
-            while not self._stop.is_set():
-                try:
-                    self.refresh()
-                    read = self.step()
-                except TRANSIENT as exc:
-                    outage = outage or Outage("projector", exc)
-                    self._stop.wait(outage.retry_in())
-                    continue
-                except PositionAlreadyApplied:
-                    continue
-                if outage is not None:
-                    outage.end()
-                    outage = None
-                if read == 0:
-                    self._wakeup.wait(self.idle_timeout, self._stop)
+            follow("projector", self._stop, self._round, lambda: self._wakeup.wait(self.idle_timeout, self._stop))
         except BaseException as exc:
             self.error = exc
             logger.exception("projector stopped on an error")
             raise
+
+    def _round(self) -> bool:
+        """One batch of each table, programs created since included; True if none had any."""
+        self.refresh()
+        return self.step() == 0
 
     def start(self) -> ProgramLogsProjector:
         if self._thread is None:

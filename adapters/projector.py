@@ -24,42 +24,30 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import InterfaceError, OperationalError
 
 from regledger.adapters.bulk import collector_paused
+from regledger.adapters.following import follow
 from regledger.adapters.positions import PositionWatch
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages, page_reader, pages_ahead
-from regledger.adapters.postgres.wakeup import Outage, PostgresWakeup
+from regledger.adapters.postgres.wakeup import PostgresWakeup
 from regledger.adapters.settings import Settings
 from regledger.adapters.views.postgres import PostgresViews
 from regledger.adapters.views.sqlite import MemoryViews, SqliteViews, views_path
 from regledger.projections.changes import Batch
 from regledger.projections.lean_fold import fold_stored
 from regledger.projections.log_pages import LogEntry, LogPages
-from regledger.projections.views import PositionAlreadyApplied, RegistrationViews
+from regledger.projections.views import RegistrationViews
 
 logger = logging.getLogger("regledger.projector")
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
-
-# A lost connection, a server restart, a locked SQLite file: following resumes from the views'
-# position once it is over (`run_forever`).
-TRANSIENT = (
-    OperationalError,
-    InterfaceError,
-    psycopg.OperationalError,
-    psycopg.InterfaceError,
-    sqlite3.OperationalError,
-)
 
 
 @runtime_checkable
@@ -275,23 +263,10 @@ class Projector:
         A transient fault (TRANSIENT: a lost connection, a server restart, a locked file) is an
         outage, retried with backoff (0.1 s doubling to 5 s) from the views' position, forever,
         and logged when it starts and when it ends. Any other error is logged and re-raised."""
-        outage: Outage | None = None
         self._running = True
         try:
-            while not self._stop.is_set():
-                try:
-                    caught_up = self._follow()
-                except TRANSIENT as exc:
-                    outage = outage or Outage("projector", exc)
-                    self._stop.wait(outage.retry_in())
-                    continue
-                except PositionAlreadyApplied:
-                    continue  # the views moved under us (a rebuild swapped in): go on from their position
-                if outage is not None:
-                    outage.end()
-                    outage = None
-                if caught_up:
-                    self._idle()
+            # The views moved under us (a rebuild swapped in): `_apply` forgot the position.
+            follow("projector", self._stop, self._follow, self._idle)
         except BaseException as exc:
             self.error = exc
             logger.exception("projector stopped on an error (views at position %s)", self._position)

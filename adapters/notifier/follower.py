@@ -26,14 +26,12 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from regledger.adapters.following import follow
 from regledger.adapters.notifier.store import EMAIL, FOLLOWER, OutboxRow, OutboxStore
 from regledger.adapters.notifier.templates import Renderer
-from regledger.adapters.postgres.wakeup import Outage
-from regledger.adapters.projector import TRANSIENT
 from regledger.domain.runner import utc_now
 from regledger.projections.log_pages import LogEntry, LogPages, RecorderLogPages, to_domain_event
 from regledger.projections.notices import TOPICS, Contact, Folded, Name, commit_groups, fold
-from regledger.projections.views import PositionAlreadyApplied
 
 logger = logging.getLogger("regledger.notifier")
 
@@ -190,27 +188,17 @@ class Notifier:
         """Follow until stop(), polling every `poll_interval` at the log's head. A transient fault
         (a lost connection, a locked file) is retried from the stored position with backoff,
         logged when it starts and ends; any other error is logged and raised."""
-        outage: Outage | None = None
-        while not self._stop.is_set():
-            try:
-                read = self.step()
-            except TRANSIENT as exc:
-                outage = outage or Outage("notifier", exc)
-                self._stop.wait(outage.retry_in())
-                continue
-            except PositionAlreadyApplied:
-                self.forget_position()  # another notifier moved it: go on from there
-                continue
-            except Exception:
-                logger.exception(
-                    "notifier stopped on an error (outbox at position %s)", self.store.position(self.tracking)
-                )
-                raise
-            if outage is not None:
-                outage.end()
-                outage = None
-            if read < self.batch_size:
-                self._stop.wait(self.poll_interval)
+        try:
+            follow(
+                "notifier",
+                self._stop,
+                lambda: self.step() < self.batch_size,
+                lambda: self._stop.wait(self.poll_interval),
+                moved=self.forget_position,  # another notifier moved it: go on from there
+            )
+        except Exception:
+            logger.exception("notifier stopped on an error (outbox at position %s)", self._position)
+            raise
 
     def stop(self) -> None:
         self._stop.set()

@@ -13,13 +13,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from regledger.adapters.following import follow
 from regledger.adapters.notifier.follower import Notifier
 from regledger.adapters.notifier.store import EMAIL, FOLLOWER, OutboxStore
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages
-from regledger.adapters.postgres.wakeup import Outage
 from regledger.adapters.program_logs_app import ProgramLogRegistration
-from regledger.adapters.projector import TRANSIENT
-from regledger.projections.views import PositionAlreadyApplied
 
 
 class ProgramLogsNotifier:
@@ -80,24 +78,15 @@ class ProgramLogsNotifier:
 
     def run_forever(self) -> None:
         """Follow every table until stop(); outages are retried as `Notifier.run_forever` does."""
-        outage: Outage | None = None
-        while not self._stop.is_set():
-            try:
-                self.refresh()
-                read = self.step()
-            except TRANSIENT as exc:
-                outage = outage or Outage("notifier", exc)
-                self._stop.wait(outage.retry_in())
-                continue
-            except PositionAlreadyApplied:
-                for follower in self.followers.values():
-                    follower.forget_position()
-                continue
-            if outage is not None:
-                outage.end()
-                outage = None
-            if read == 0:
-                self._stop.wait(self.poll_interval)
+        follow("notifier", self._stop, self._round, lambda: self._stop.wait(self.poll_interval), moved=self._moved)
+
+    def _round(self) -> bool:
+        self.refresh()
+        return self.step() == 0
+
+    def _moved(self) -> None:
+        for follower in self.followers.values():
+            follower.forget_position()
 
     def stop(self) -> None:
         self._stop.set()

@@ -10,7 +10,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from regledger.adapters.bootstrap import build_application
 from regledger.adapters.program_log_projector import ProgramLogsProjector
 from regledger.adapters.program_logs_app import ProgramLogRegistration
 from regledger.adapters.projector import Projector
@@ -21,21 +20,6 @@ from tests.application.conftest import admin, as_student, build_world
 pytestmark = [pytest.mark.postgres]
 
 HOLD = 4242  # the advisory lock a held insert waits for
-
-
-@pytest.fixture
-def settings(make_postgres_settings: Any) -> Any:
-    return make_postgres_settings()
-
-
-@pytest.fixture
-def make(settings: Any, open_apps: list[Any]) -> Any:
-    def make(app_class: type[Registration] = ProgramLogRegistration) -> Any:
-        app = build_application(settings, app_class=app_class)
-        open_apps.append(app)
-        return app
-
-    return make
 
 
 @pytest.fixture

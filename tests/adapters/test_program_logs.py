@@ -10,9 +10,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
-from regledger.adapters.bootstrap import build_application
 from regledger.adapters.postgres.recorders import PIPELINE_MAX_EVENTS
-from regledger.adapters.program_logs_app import ProgramLogRegistration
 from regledger.domain.application import Registration
 from regledger.domain.ids import program_id, registration_types_id
 from tests.application.conftest import admin, as_student, build_world
@@ -20,21 +18,6 @@ from tests.application.conftest import admin, as_student, build_world
 pytestmark = [pytest.mark.postgres]
 
 WAITLISTS = {"waitlist_enabled": True}
-
-
-@pytest.fixture
-def settings(make_postgres_settings: Any) -> Any:
-    return make_postgres_settings()
-
-
-@pytest.fixture
-def make(settings: Any, open_apps: list[Any]) -> Any:
-    def make(app_class: type[Registration] = ProgramLogRegistration) -> Registration:
-        app = build_application(settings, app_class=app_class)
-        open_apps.append(app)
-        return app
-
-    return make
 
 
 def rows(app: Registration, table: str, *, only: bool = True) -> list[tuple[int, UUID, str]]:

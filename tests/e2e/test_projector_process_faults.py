@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from regledger.adapters.projector import TRANSIENT, Projector, build_views
+from regledger.adapters.following import TRANSIENT
+from regledger.adapters.projector import Projector, build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
 from regledger.domain.values import CommandContext

@@ -12,7 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from regledger.adapters.projector import TRANSIENT, Projector
+from regledger.adapters.following import TRANSIENT
+from regledger.adapters.projector import Projector
 from regledger.adapters.settings import Settings
 from regledger.adapters.views.sqlite import SqliteViews, views_path
 from regledger.domain.application import Registration
