@@ -9,6 +9,7 @@ to the caller, which logs it.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -56,4 +57,16 @@ def follow(
             idle()
 
 
-__all__ = ["TRANSIENT", "follow"]
+def start_daemon(run: Callable[[], None], name: str) -> threading.Thread:
+    """`run` on a daemon thread (in-process following); what it raises, it logged and kept."""
+
+    def quietly() -> None:
+        with contextlib.suppress(BaseException):
+            run()
+
+    thread = threading.Thread(target=quietly, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+__all__ = ["TRANSIENT", "follow", "start_daemon"]

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from regledger.adapters.following import follow
+from regledger.adapters.following import follow, start_daemon
 from regledger.adapters.positions import PositionWatch
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages
 from regledger.adapters.postgres.wakeup import PostgresWakeup
@@ -199,15 +199,8 @@ class ProgramLogsProjector:
     def start(self) -> ProgramLogsProjector:
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run_quietly, name="regledger-projector", daemon=True)
-            self._thread.start()
+            self._thread = start_daemon(self.run_forever, "regledger-projector")
         return self
-
-    def _run_quietly(self) -> None:
-        try:
-            self.run_forever()
-        except BaseException:  # kept in self.error, logged
-            return
 
     def stop(self) -> None:
         """Stop following and close the followers' own connections (opened again if used)."""

@@ -22,7 +22,6 @@ outlives database outages (`run_forever`); a rebuild builds aside and swaps in (
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -33,7 +32,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from regledger.adapters.bulk import collector_paused
-from regledger.adapters.following import follow
+from regledger.adapters.following import follow, start_daemon
 from regledger.adapters.positions import PositionWatch
 from regledger.adapters.postgres.notification_reader import PostgresNotificationPages, page_reader, pages_ahead
 from regledger.adapters.postgres.wakeup import PostgresWakeup
@@ -293,13 +292,8 @@ class Projector:
         """Follow on a daemon thread (in-process: the embedded SQLite/memory default)."""
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run_quietly, name="regledger-projector", daemon=True)
-            self._thread.start()
+            self._thread = start_daemon(self.run_forever, "regledger-projector")
         return self
-
-    def _run_quietly(self) -> None:
-        with contextlib.suppress(BaseException):
-            self.run_forever()
 
     def stop(self) -> None:
         """Stop following (`run_forever` returns after the batch or wait in progress) and close

@@ -18,8 +18,10 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from regledger.adapters.bootstrap import build_application
+from regledger.adapters.projector import build_views
 from regledger.adapters.settings import Settings
 from regledger.domain.application import Registration
+from regledger.projections.views import RegistrationViews
 
 # CI: the same examples on every run (reproducible failures), no example database, no deadline
 # (2 shared cores). Local runs keep hypothesis' default random exploration.
@@ -226,6 +228,27 @@ def app_settings(request: pytest.FixtureRequest) -> Settings:
     """Each store, and PostgreSQL in both log layouts (docs/per-program-logs.md)."""
     settings: Settings = request.getfixturevalue(f"{request.param}_settings")
     return settings
+
+
+MakeViews = Callable[..., RegistrationViews]
+
+
+@pytest.fixture
+def make_views() -> Iterator[MakeViews]:
+    """make_views(settings, prefix="rv_") -> fresh (dropped and recreated) views for the store."""
+    opened: list[RegistrationViews] = []
+
+    def make(settings: Settings, prefix: str = "rv_", fresh: bool = True) -> RegistrationViews:
+        views = build_views(settings, prefix=prefix)
+        if fresh:
+            views.drop_tables()
+            views.create_tables()
+        opened.append(views)
+        return views
+
+    yield make
+    for views in opened:
+        views.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

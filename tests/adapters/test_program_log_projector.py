@@ -23,21 +23,6 @@ HOLD = 4242  # the advisory lock a held insert waits for
 
 
 @pytest.fixture
-def make_views(settings: Any) -> Any:
-    opened: list[PostgresViews] = []
-
-    def make(prefix: str) -> PostgresViews:
-        views = PostgresViews(settings.postgres_conninfo(), settings.postgres_schema, prefix=prefix)
-        views.create_tables()
-        opened.append(views)
-        return views
-
-    yield make
-    for views in opened:
-        views.close()
-
-
-@pytest.fixture
 def follow(settings: Any) -> Any:
     started: list[ProgramLogsProjector] = []
 
@@ -60,9 +45,8 @@ def world_with_class(app: Any, slug: str, keys: list[str]) -> Any:
     return world
 
 
-def replayed(app: Any, make_views: Any, prefix: str) -> dict[str, Any]:
-    """The views of one replay of the whole log, after every write committed."""
-    views = make_views(prefix)
+def replayed(app: Any, views: Any) -> dict[str, Any]:
+    """The views of one replay of the whole log into `views`, after every write committed."""
     Projector(app, views).catch_up()
     return rows_of(views)
 
@@ -95,9 +79,9 @@ def test_an_insert_committed_late_in_one_table_is_followed_though_a_later_positi
     app = make()
     late, early = world_with_class(app, "late", ["ann"]), world_with_class(app, "early", ["bea"])
     hold_inserts(settings, app.logs.table_of(late.program_id))
-    whole_log = make_views("rv_whole_")  # one follower of the whole log, as in the shared layout
+    whole_log = make_views(settings, "rv_whole_")  # one follower of the whole log, as in the shared layout
     whole = Projector(app, whole_log)
-    per_table = follow(app, make_views("rv_"))
+    per_table = follow(app, make_views(settings, "rv_"))
     whole.catch_up()
     per_table.catch_up()
     with psycopg.connect(settings.postgres_conninfo(), autocommit=True) as holder:
@@ -113,17 +97,19 @@ def test_an_insert_committed_late_in_one_table_is_followed_though_a_later_positi
         held.join()
     whole.catch_up()
     per_table.catch_up()
-    truth = replayed(app, make_views, "rv_replay_")
+    truth = replayed(app, make_views(settings, "rv_replay_"))
     assert rows_of(whole_log) != truth  # the whole-log follower passed over ann's seat for good
     assert rows_of(per_table.views) == truth
     assert per_table.views.current_registrations(late.program_id, student_id=late.student_id("ann"))
 
 
-def test_many_writers_in_several_programs_views_equal_a_replay_and_read_their_writes(make, make_views, follow):
+def test_many_writers_in_several_programs_views_equal_a_replay_and_read_their_writes(
+    make, make_views, follow, settings
+):
     apps = [make(), make()]
     keys = [f"s{i}" for i in range(6)]
     worlds = [world_with_class(apps[0], f"p{i}", keys) for i in range(3)]
-    projector = follow(apps[0], make_views("rv_")).start()
+    projector = follow(apps[0], make_views(settings, "rv_")).start()
     errors: list[BaseException] = []
 
     def register(i: int) -> None:
@@ -146,15 +132,15 @@ def test_many_writers_in_several_programs_views_equal_a_replay_and_read_their_wr
     projector.stop()
     projector.catch_up()
     assert errors == []
-    assert rows_of(projector.views) == replayed(apps[0], make_views, "rv_replay_")
+    assert rows_of(projector.views) == replayed(apps[0], make_views(settings, "rv_replay_"))
     projector.rebuild()
-    assert rows_of(projector.views) == replayed(apps[0], make_views, "rv_again_")
+    assert rows_of(projector.views) == replayed(apps[0], make_views(settings, "rv_again_"))
 
 
-def test_a_database_switched_from_the_shared_layout_continues_where_its_views_were(make, make_views, follow):
+def test_a_database_switched_from_the_shared_layout_continues_where_its_views_were(make, make_views, follow, settings):
     legacy = world_with_class(make(Registration), "legacy", ["ann", "bea"])
     legacy.add("ann", "math1")
-    views = make_views("rv_")
+    views = make_views(settings, "rv_")
     Projector(legacy.app, views).catch_up()  # the shared layout's projector
     app = make()
     legacy.app = app
@@ -163,7 +149,7 @@ def test_a_database_switched_from_the_shared_layout_continues_where_its_views_we
     fresh.add("cat", "math1")
     projector = follow(app, views)
     projector.catch_up()
-    assert rows_of(projector.views) == replayed(app, make_views, "rv_replay_")
+    assert rows_of(projector.views) == replayed(app, make_views(settings, "rv_replay_"))
     assert projector.reached() == app.position()
 
 

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-from regledger.adapters.projector import build_views
-from regledger.adapters.settings import Settings
-from regledger.projections.views import RegistrationViews
-
-MakeViews = Callable[..., RegistrationViews]
 
 
 def load_sibling(name: str) -> ModuleType:
@@ -36,21 +29,3 @@ def history() -> ModuleType:
 def per_change() -> ModuleType:
     """The oracle of the set-based writers (`per_change.PerChangeViews`)."""
     return load_sibling("per_change")
-
-
-@pytest.fixture
-def make_views() -> Iterator[MakeViews]:
-    """make_views(settings, prefix="rv_") -> fresh (dropped and recreated) views for the store."""
-    opened: list[RegistrationViews] = []
-
-    def make(settings: Settings, prefix: str = "rv_", fresh: bool = True) -> RegistrationViews:
-        views = build_views(settings, prefix=prefix)
-        if fresh:
-            views.drop_tables()
-            views.create_tables()
-        opened.append(views)
-        return views
-
-    yield make
-    for views in opened:
-        views.close()
