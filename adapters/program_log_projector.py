@@ -61,7 +61,8 @@ class ProgramLogsProjector:
         self.error: BaseException | None = None
         self.positions = PositionWatch(Reached(self), self.global_head, fresh_reads=True)
         self.listeners: list[Callable[[int], None]] = []
-        self.refresh()
+        # Followers (a connection each) are made when first following: an API process that only
+        # answers `reached` needs none.
 
     @property
     def batch_size(self) -> int:
@@ -76,7 +77,8 @@ class ProgramLogsProjector:
     @property
     def position(self) -> int | None:
         """The shared table's position as its follower last committed it (as `Projector`'s)."""
-        return self.followers[self.shared_table].position
+        follower = self.followers.get(self.shared_table)
+        return None if follower is None else follower.position
 
     # -- the logs -------------------------------------------------------------------------
 
@@ -146,7 +148,9 @@ class ProgramLogsProjector:
     # -- applying -------------------------------------------------------------------------
 
     def step(self) -> int:
-        """One batch of each table with events after its position; the number of events read."""
+        """One batch of each table with events after its position (programs created since
+        included); the number of events read."""
+        self.refresh()
         return sum(follower.step() for follower in self.followers.values())
 
     def catch_up(self, progress: Progress | None = None) -> int:
@@ -192,8 +196,7 @@ class ProgramLogsProjector:
             raise
 
     def _round(self) -> bool:
-        """One batch of each table, programs created since included; True if none had any."""
-        self.refresh()
+        """One batch of each table; True if none had any."""
         return self.step() == 0
 
     def start(self) -> ProgramLogsProjector:

@@ -301,12 +301,16 @@ def main() -> None:
     parser.add_argument("--servers", default="1,2", help="`serve --workers` counts to measure, comma-separated")
     parser.add_argument("--profile", metavar="PATH", help=f"py-spy samples of 1 worker at {PROFILED_CLIENTS} clients")
     parser.add_argument("--quick", action="store_true", help="300 students, 70 sections, steps 4,16, 3 s")
+    parser.add_argument(
+        "--log-layout", choices=("shared", "per_program"), default="shared", help="REGLEDGER_LOG_LAYOUT"
+    )
     add_postgres_arguments(parser)
     args = parser.parse_args()
     if args.quick:
         args.students, args.sections, args.steps, args.seconds = 300, 70, "4,16", 3.0
     log(f"load average at start: {os.getloadavg()}")
-    with scratch_database(args, "rush") as settings:
+    with scratch_database(args, "rush") as scratch:
+        settings = scratch.model_copy(update={"log_layout": args.log_layout})
         services = build(settings, follow=False)
         try:
             run(services, settings, args)
