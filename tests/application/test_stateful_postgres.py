@@ -17,8 +17,10 @@ from tests.conftest import PostgresServer
 
 
 @pytest.mark.postgres
-def test_the_machine_on_postgres(postgres_server: PostgresServer) -> None:
-    """The same rules and invariants on PostgreSQL, each example in a schema of its own."""
+@pytest.mark.parametrize("log_layout", ["shared", "per_program"])
+def test_the_machine_on_postgres(postgres_server: PostgresServer, log_layout: str) -> None:
+    """The same rules and invariants on PostgreSQL, each example in a schema of its own, in
+    each log layout."""
 
     class PostgresRegistrationMachine(RegistrationMachine):
         store = "postgres"
@@ -37,6 +39,7 @@ def test_the_machine_on_postgres(postgres_server: PostgresServer) -> None:
                     "REGLEDGER_POSTGRES_DB": postgres_server.dbname,
                     "REGLEDGER_POSTGRES_SCHEMA": self.schema,
                     "REGLEDGER_POSTGRES_POOL_SIZE": "2",
+                    "REGLEDGER_LOG_LAYOUT": log_layout,
                 }
             )
             config.prepare()

@@ -97,6 +97,7 @@ def settings_mapping(settings: Settings, pool_size: int) -> dict[str, str]:
         "REGLEDGER_POSTGRES_SCHEMA": settings.postgres_schema,
         "REGLEDGER_POSTGRES_POOL_SIZE": str(pool_size),
         "REGLEDGER_POSTGRES_MAX_OVERFLOW": "2",
+        "REGLEDGER_LOG_LAYOUT": settings.log_layout,
     }
 
 
@@ -353,12 +354,21 @@ def read_log(app: Registration) -> list[tuple[int, Any]]:
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_concurrent_adds_drops_switches_and_replaces_never_overbook(make_postgres_settings, make_app, tmp_path):
+@pytest.mark.parametrize("log_layout", ["shared", "per_program"])
+def test_concurrent_adds_drops_switches_and_replaces_never_overbook(
+    make_postgres_settings, make_app, tmp_path, log_layout
+):
     base = make_postgres_settings()
-    settings = base.model_copy(update={"postgres_pool_size": THREADS_HERE, "postgres_max_overflow": 2})
+    settings = base.model_copy(
+        update={"postgres_pool_size": THREADS_HERE, "postgres_max_overflow": 2, "log_layout": log_layout}
+    )
     app: Registration = make_app(settings, Registration)
     began = time.monotonic()
     pid, layout, partners = set_up(app)
+    # per_program: the program has its own events table, which every worker's saves lock.
+    assert (getattr(app, "logs", None) is not None and app.logs.table_of(pid) is not None) == (  # type: ignore[attr-defined]
+        log_layout == "per_program"
+    )
     section_ids = list(layout)
 
     # Every worker first adds its own slice of the 400 students, then picks at random.

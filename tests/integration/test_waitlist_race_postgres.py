@@ -42,8 +42,11 @@ def _race(first: Callable[[], object], second: Callable[[], object]) -> list[str
 
 
 @pytest.mark.postgres
-def test_the_seat_reaches_the_queued_student_whoever_saves_first(make_postgres_settings: Any, make_app: Any) -> None:
-    settings = make_postgres_settings()
+@pytest.mark.parametrize("log_layout", ["shared", "per_program"])
+def test_the_seat_reaches_the_queued_student_whoever_saves_first(
+    make_postgres_settings: Any, make_app: Any, log_layout: str
+) -> None:
+    settings = make_postgres_settings().model_copy(update={"log_layout": log_layout})
     one: Registration = make_app(settings, Registration)
     other: Registration = make_app(settings, Registration)
     w: World = build_world(one, settings={"waitlist_enabled": True}, timeslots=1)
