@@ -11,7 +11,7 @@ views' rows keyed by position never collide.
 
 Read-your-writes: a client holding position p (its write, committed) needs, in every table,
 every committed event up to p applied: each table's tracking >= min(p, its head), heads read
-after the write. `position()` reads the heads, then the tracking rows, and answers the largest
+after the write. `reached()` reads the heads, then the tracking rows, and answers the largest
 such p; the watch (`PositionWatch(fresh_reads=True)`) uses only reads begun after a waiter came.
 """
 
@@ -58,6 +58,7 @@ class ProgramLogsProjector:
         self._wakeup = PostgresWakeup(conninfo, app.postgres.channel_name)  # every table notifies it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._running = False
         self.error: BaseException | None = None
         self.positions = PositionWatch(Reached(self), self.global_head, fresh_reads=True)
         self.listeners: list[Callable[[int], None]] = []
@@ -76,9 +77,10 @@ class ProgramLogsProjector:
 
     @property
     def position(self) -> int | None:
-        """The shared table's position as its follower last committed it (as `Projector`'s)."""
-        follower = self.followers.get(self.shared_table)
-        return None if follower is None else follower.position
+        """The highest position its followers last committed or read (None: none known); what
+        every table's views include is `reached()`, a read."""
+        known = [f.position for f in self.followers.values() if f.position is not None]
+        return max(known, default=None)
 
     # -- the logs -------------------------------------------------------------------------
 
@@ -188,12 +190,16 @@ class ProgramLogsProjector:
     def run_forever(self) -> None:
         """Follow every table until stop(); outages are retried as `Projector.run_forever` does,
         and a busy table gets one batch per round, so it cannot hold the others back."""
+        self._running = True
         try:
             follow("projector", self._stop, self._round, lambda: self._wakeup.wait(self.idle_timeout, self._stop))
         except BaseException as exc:
             self.error = exc
             logger.exception("projector stopped on an error")
             raise
+        finally:
+            self._running = False
+            self._close_connections()
 
     def _round(self) -> bool:
         """One batch of each table; True if none had any."""
@@ -206,11 +212,17 @@ class ProgramLogsProjector:
         return self
 
     def stop(self) -> None:
-        """Stop following and close the followers' own connections (opened again if used)."""
+        """Stop following (`run_forever` returns after the round or wait in progress and closes
+        its connections itself; a signal handler may call this inside its wait)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if not self._running:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
+        """The followers' and the watch's own connections (opened again if used)."""
         self.positions.close()
         self._wakeup.close()
         for follower in self.followers.values():
