@@ -14,7 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import Recording, StoredEvent
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from regledger.adapters.postgres.program_logs import ProgramLogs
 from regledger.adapters.postgres.recorders import LargeSavePostgresApplicationRecorder
@@ -58,6 +60,27 @@ class ProgramLogRegistration(Registration):
         table commit in order, so every event of the program up to it is committed."""
         table = self.logs.table_of(program_id)
         return (self.postgres if table is None else self.postgres.log(table)).own_head()
+
+    def split_program(self, program_id: ProgramId) -> tuple[str, int]:
+        """Move a program created in the shared table into a table of its own, positions
+        unchanged (`ProgramLogs.split`; offline: see `regledger logs split`)."""
+        return self.logs.split(program_id, self.shared_aggregates_of(program_id))
+
+    def shared_aggregates_of(self, program_id: ProgramId) -> list[UUID]:
+        """The ids of the program's aggregates in the shared table: the program itself and
+        every aggregate whose creation names it (the verb catalogue names none)."""
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM ONLY {}.{} WHERE originator_version = 1"
+        )
+        query = statement.format(Identifier(self.postgres.datastore.schema), Identifier(self.logs.shared_table))
+        with self.postgres.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            rows = curs.execute(query).fetchall()
+        ids = []
+        for originator_id, version, topic, state in rows:
+            created = self.mapper.to_domain_event(StoredEvent(originator_id, version, topic, bytes(state)))
+            if originator_id == program_id or getattr(created, "program_id", None) == program_id:
+                ids.append(originator_id)
+        return ids
 
     def _log_of(self, obj: Any) -> str | None:
         if isinstance(obj, Program):

@@ -156,10 +156,13 @@ class OutboxStore(ABC):
         rows = self._read(POSITION, name)
         return int(rows[0][0]) if rows else 0
 
-    def track(self, name: str) -> None:
-        """A tracking row for one more log's follower (a program's table), at 0 if new."""
+    def track(self, name: str, at: int | None = None) -> None:
+        """A tracking row for one more log's follower (a program's table): new ones at 0, or
+        set to `at` (a table split off the shared one continues from its position)."""
         with self._transaction() as cur:
-            cur.execute(self.sql(INSERT_TRACKING), (name, 0))
+            cur.execute(self.sql(INSERT_TRACKING), (name, at or 0))
+            if at is not None:
+                cur.execute(self.sql("UPDATE {p}tracking SET position = ? WHERE name = ?"), (at, name))
 
     def position(self, name: str = FOLLOWER) -> int:
         return self._tracked(name)

@@ -20,6 +20,7 @@ command). A program created before has none and stays in the shared table.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -66,34 +67,62 @@ class ProgramLogs:
         existing = self.table_of(program_id)
         if existing is not None:
             return existing
-        table = self.table_name(program_id)
-        qualified = SQL("{}.{}").format(Identifier(self.schema), Identifier(table))
         with self.datastore.transaction(commit=True) as curs:
-            # One at a time per schema: concurrent DDL on the same parent can fail with "tuple
-            # concurrently updated".
-            curs.execute("SELECT pg_advisory_xact_lock(%s)", (ddl_lock_key(self.schema),))
-            curs.execute(
-                SQL("CREATE TABLE IF NOT EXISTS {table} () INHERITS ({shared})").format(
-                    table=qualified, shared=SQL("{}.{}").format(Identifier(self.schema), Identifier(self.shared_table))
-                ),
-                prepare=False,
-            )
-            # Inheritance copies no index or key: the table gets the shared table's own.
-            curs.execute(
-                SQL("CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} (originator_id, originator_version)").format(
-                    name=Identifier(f"{table}_pkey"), table=qualified
-                ),
-                prepare=False,
-            )
-            curs.execute(
-                SQL("CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} (notification_id)").format(
-                    name=Identifier(f"{table}_notification_id_idx"), table=qualified
-                ),
-                prepare=False,
-            )
-            curs.execute(self._insert, (program_id, table))
+            table = self._create_in(curs, program_id)
         with self._lock:
             self._tables[program_id] = table
+        return table
+
+    def split(self, program_id: UUID, aggregate_ids: Sequence[UUID]) -> tuple[str, int]:
+        """Move a program's events (those of `aggregate_ids`) from the shared table into a table
+        of its own, in one transaction; their positions do not change. Nothing may write the
+        shared table meanwhile: its lock is held throughout. Returns the table, events moved."""
+        if self.table_of(program_id) is not None:
+            raise ValueError("the program has its own table already")
+        shared = SQL("{}.{}").format(Identifier(self.schema), Identifier(self.shared_table))
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("LOCK TABLE ONLY {} IN EXCLUSIVE MODE").format(shared))
+            table = self._create_in(curs, program_id)
+            own = SQL("{}.{}").format(Identifier(self.schema), Identifier(table))
+            ids = list(aggregate_ids)
+            curs.execute(
+                SQL("INSERT INTO {} SELECT * FROM ONLY {} WHERE originator_id = ANY(%s)").format(own, shared), (ids,)
+            )
+            moved = curs.rowcount
+            curs.execute(SQL("DELETE FROM ONLY {} WHERE originator_id = ANY(%s)").format(shared), (ids,))
+            if curs.rowcount != moved:  # pragma: no cover - one statement's rows, under the lock
+                raise RuntimeError(f"moved {moved} events but deleted {curs.rowcount}")
+        with self._lock:
+            self._tables[program_id] = table
+        return table, moved
+
+    def _create_in(self, curs: Any, program_id: UUID) -> str:
+        """The program's table and its routing row, in the caller's transaction."""
+        table = self.table_name(program_id)
+        qualified = SQL("{}.{}").format(Identifier(self.schema), Identifier(table))
+        # One at a time per schema: concurrent DDL on the same parent can fail with "tuple
+        # concurrently updated".
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (ddl_lock_key(self.schema),))
+        curs.execute(
+            SQL("CREATE TABLE IF NOT EXISTS {table} () INHERITS ({shared})").format(
+                table=qualified, shared=SQL("{}.{}").format(Identifier(self.schema), Identifier(self.shared_table))
+            ),
+            prepare=False,
+        )
+        # Inheritance copies no index or key: the table gets the shared table's own.
+        curs.execute(
+            SQL("CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} (originator_id, originator_version)").format(
+                name=Identifier(f"{table}_pkey"), table=qualified
+            ),
+            prepare=False,
+        )
+        curs.execute(
+            SQL("CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} (notification_id)").format(
+                name=Identifier(f"{table}_notification_id_idx"), table=qualified
+            ),
+            prepare=False,
+        )
+        curs.execute(self._insert, (program_id, table))
         return table
 
     def table_of(self, program_id: UUID) -> str | None:

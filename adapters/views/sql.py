@@ -145,6 +145,13 @@ class SqlViews(SqlAuditQueries, SqlQueries):
         rows = self._query(self.sql(POSITION), (self.tracking_name,))
         return int(rows[0][0]) if rows else 0
 
+    def set_tracking(self, name: str, position: int) -> None:
+        """The tracking row `name` at `position`, made if missing (a log split off another
+        continues from that one's position)."""
+        with self._transaction() as cur:
+            cur.execute(self.sql(INSERT_SCHEMA), (name, position, name))
+            cur.execute(self.sql("UPDATE {p}tracking SET position = ? WHERE name = ?"), (position, name))
+
     def positions(self, names: Sequence[str]) -> dict[str, int]:
         """The positions of these tracking rows (those that exist), in one read."""
         wanted = set(names)
