@@ -152,9 +152,10 @@ def _context_page(browser: object, viewport: dict[str, int]) -> Iterator[object]
     page.on("console", console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("response", response)
-    page.set_default_timeout(10_000)
     # A navigation waits for the page and its assets; under the whole suite's load on 2 cores a
-    # first load once took over 10 s (CI), so loads get longer than other actions.
+    # first load once took over 10 s (CI). A click that submits a form waits for the navigation
+    # it starts under the action timeout (a sign-in's did, in CI), so both get 30 s.
+    page.set_default_timeout(30_000)
     page.set_default_navigation_timeout(30_000)
     yield page
     context.close()
