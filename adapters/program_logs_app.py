@@ -86,10 +86,10 @@ class ProgramLogRegistration(Registration):
         if isinstance(obj, Program):
             if _is_new(obj):
                 return self.logs.create(obj.id)  # the admin act that creates the program
-            return self.logs.table_of(obj.id)
+            return self.logs.table_of(obj.id, exists=True)
         program_id = getattr(obj, "program_id", None)
-        if isinstance(program_id, UUID):
-            return self.logs.table_of(program_id)
+        if isinstance(program_id, UUID):  # saved with its program's aggregates: the program exists
+            return self.logs.table_of(program_id, exists=True)
         return SHARED
 
 

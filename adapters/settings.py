@@ -179,7 +179,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"{_var(name)} needs {_var('store')}=postgres")
         if self.read_database_url and self.per_program:  # replicas wait on one position
             raise ValueError(f"{_var('read_database_url')} needs {_var('log_layout')}=shared")
-        self.read_replica_conninfos()  # every URL parses
+        if self.read_database_url:
+            self.read_replica_conninfos()  # every URL parses
         return self
 
     @property

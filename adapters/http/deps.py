@@ -17,7 +17,7 @@ from regledger.adapters.http.responses import CommandResultPublic
 from regledger.adapters.http.schemas import KEY_PATTERN, CommandRequest, Line, QueryFlag, Reason
 from regledger.adapters.http.throttle import FailureThrottle
 from regledger.adapters.positions import PositionWatch
-from regledger.adapters.program_log_projector import ProgramLogsProjector, Reached
+from regledger.adapters.program_log_projector import ProgramLogsProjector
 from regledger.domain.application import Registration
 from regledger.domain.errors import InvalidInputError, NotFoundError
 from regledger.domain.ids import ProgramId, program_id, student_id
@@ -86,11 +86,9 @@ class Api:
     existence: Existence = field(init=False)
 
     def __post_init__(self) -> None:
-        projector = self.services.projector
-        if isinstance(projector, ProgramLogsProjector):  # a log per program: every table's views
-            self.positions = PositionWatch(Reached(projector), log_head(self.services.app), fresh_reads=True)
-        else:
-            self.positions = PositionWatch(self.views, log_head(self.services.app))
+        # A log per program: the views answer what every table reaches, read fresh per waiter.
+        per_program = isinstance(self.services.projector, ProgramLogsProjector)
+        self.positions = PositionWatch(self.views, log_head(self.services.app), fresh_reads=per_program)
         self.owned.append(self.positions)
         # An in-process projector (the embedded stores) wakes this app's waiters as it commits.
         self.services.projector.listeners.append(self.positions.advanced)

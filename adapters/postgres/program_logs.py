@@ -39,7 +39,10 @@ class ProgramLogs:
         self.schema = self.datastore.schema
         self.shared_table = recorder.events_table_name
         self.routing_table = f"{self.shared_table}_program_logs"
-        self._tables: dict[UUID, str] = {}  # a program's table never changes once it exists
+        # A program's table never changes once it exists (`split` is offline). A program has its
+        # table, or not, before any of its aggregates is saved: for a program that exists, "none"
+        # is kept too, so a program in the shared table costs no lookup per save.
+        self._tables: dict[UUID, str | None] = {}
         self._lock = threading.Lock()
         routing = SQL("{}.{}").format(Identifier(self.schema), Identifier(self.routing_table))
         self._create_routing = SQL(
@@ -125,16 +128,15 @@ class ProgramLogs:
         curs.execute(self._insert, (program_id, table))
         return table
 
-    def table_of(self, program_id: UUID) -> str | None:
-        """The program's own table, None when it writes the shared one."""
-        table = self._tables.get(program_id)
-        if table is not None:
-            return table
+    def table_of(self, program_id: UUID, *, exists: bool = False) -> str | None:
+        """The program's own table, None when it writes the shared one; `exists`: the program is
+        known to exist (its aggregates are being saved), so a None answer is final."""
+        if program_id in self._tables:
+            return self._tables[program_id]
         row = self._fetch_one(program_id)
-        if row is None:
-            return None  # not cached: another process may create it (only for a new program)
-        with self._lock:
-            self._tables[program_id] = row
+        if row is not None or exists:
+            with self._lock:
+                self._tables[program_id] = row
         return row
 
     def tables(self) -> dict[UUID, str]:
